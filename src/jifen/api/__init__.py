@@ -1,0 +1,3 @@
+"""HTTP API: app factory, routes, error mapping and auth."""
+
+from __future__ import annotations

@@ -1,0 +1,25 @@
+"""One Settings object for the whole process, read from the environment once."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Jifen's settings; every field can be set as `JIFEN_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIFEN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///jifen.db",
+        description="SQLAlchemy URL; `postgresql+psycopg://...` for PostgreSQL.",
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

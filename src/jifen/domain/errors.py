@@ -1,0 +1,80 @@
+"""The one error base of Jifen: every refusal has a stable code, a message and details."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class JifenError(Exception):
+    """A refusal a caller can act on; `code` is stable and part of the API contract."""
+
+    code: ClassVar[str] = "jifen_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(JifenError):
+    """The request makes no sense on its own (a negative amount, an empty posting)."""
+
+    code = "invalid_request"
+
+
+class NotFound(JifenError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+
+
+class IdempotencyConflict(JifenError):
+    """The key was used before for a different request."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"The key {key!r} was already used for a different request; "
+            "send a new key for a new request, or the same request to get its first result.",
+            key=key,
+        )
+
+
+class InsufficientPoints(JifenError):
+    """A member has fewer spendable points than a spend needs."""
+
+    code = "insufficient_points"
+
+    def __init__(self, *, member_id: int, kind: str, needed: int, available: int) -> None:
+        super().__init__(
+            f"Member {member_id} has {available} {kind} points available; {needed} are needed.",
+            member_id=member_id,
+            kind=kind,
+            needed=needed,
+            available=available,
+        )
+
+
+class UnbalancedTransaction(JifenError):
+    """A journal transaction whose entries do not sum to zero for every point kind."""
+
+    code = "unbalanced_transaction"
+
+
+class NotReversible(JifenError):
+    """A transaction that cannot be reversed (already reversed, pending, or points spent since)."""
+
+    code = "not_reversible"
+
+
+class PendingAlreadySettled(JifenError):
+    """Pending points that were already confirmed or voided."""
+
+    code = "pending_settled"
+
+
+class LotNotExpirable(JifenError):
+    """A lot that is not yet due to expire, or has nothing left to expire."""
+
+    code = "lot_not_expirable"

@@ -1,0 +1,3 @@
+"""Storage adapters: tables, repositories, the unit of work and migrations."""
+
+from __future__ import annotations

@@ -1,0 +1,315 @@
+"""All SQL of the points ledger: journal transactions, entries, lots, pending points, balances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from jifen.domain.errors import NotReversible
+from jifen.domain.ledger import Entry, Lot
+from jifen.storage.tables import (
+    balances,
+    ledger_entries,
+    ledger_transactions,
+    lots,
+    members,
+    pending_points,
+)
+
+
+class KeyTaken(Exception):
+    """Another transaction claimed this idempotency key first (raised inside a rolled-back UoW)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTransaction:
+    """A journal transaction as stored, with its entries."""
+
+    id: int
+    idempotency_key: str
+    request_hash: str
+    type: str
+    member_id: int | None
+    occurred_at: datetime
+    reverses_id: int | None
+    memo: dict[str, Any]
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A member's stored balance of one point kind."""
+
+    member_id: int
+    kind: str
+    available: int
+    pending: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Points promised to a member and not yet spendable."""
+
+    id: int
+    member_id: int
+    kind: str
+    points: int
+    status: str
+    reference: str | None
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(row.account, row.kind, row.points, row.member_id, row.lot_id, row.pending_id)
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(
+        row.id,
+        row.member_id,
+        row.kind,
+        row.credited_on,
+        row.expires_on,
+        row.original,
+        row.remaining,
+    )
+
+
+class LedgerRepository:
+    """Reads and writes the ledger's tables on one connection inside a unit of work."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # -- members (the ledger needs only that they exist) -------------------------------------
+    def add_member(self, *, joined_at: datetime) -> int:
+        """Insert a bare member and return its id."""
+        result = self.connection.execute(insert(members).values(joined_at=joined_at))
+        return int(result.inserted_primary_key[0])
+
+    def member_exists(self, member_id: int) -> bool:
+        """Whether a member with this id exists."""
+        query = select(members.c.id).where(members.c.id == member_id)
+        return self.connection.execute(query).first() is not None
+
+    # -- transactions --------------------------------------------------------------------------
+    def find_by_key(self, key: str) -> StoredTransaction | None:
+        """The transaction posted under an idempotency key, if any."""
+        query = select(ledger_transactions).where(ledger_transactions.c.idempotency_key == key)
+        row = self.connection.execute(query).first()
+        return None if row is None else self._with_entries(row)
+
+    def get_transaction(self, transaction_id: int) -> StoredTransaction | None:
+        """A transaction by id, with its entries."""
+        query = select(ledger_transactions).where(ledger_transactions.c.id == transaction_id)
+        row = self.connection.execute(query).first()
+        return None if row is None else self._with_entries(row)
+
+    def _with_entries(self, row: Any) -> StoredTransaction:
+        query = (
+            select(ledger_entries)
+            .where(ledger_entries.c.transaction_id == row.id)
+            .order_by(ledger_entries.c.id)
+        )
+        entries = tuple(_entry(e) for e in self.connection.execute(query))
+        return StoredTransaction(
+            row.id,
+            row.idempotency_key,
+            row.request_hash,
+            row.type,
+            row.member_id,
+            row.occurred_at,
+            row.reverses_id,
+            row.memo,
+            entries,
+        )
+
+    def is_reversed(self, transaction_id: int) -> bool:
+        """Whether a reversal of this transaction exists."""
+        query = select(ledger_transactions.c.id).where(
+            ledger_transactions.c.reverses_id == transaction_id
+        )
+        return self.connection.execute(query).first() is not None
+
+    def insert_transaction(
+        self,
+        *,
+        key: str,
+        request_hash: str,
+        type_: str,
+        member_id: int | None,
+        occurred_at: datetime,
+        memo: dict[str, Any],
+        reverses_id: int | None = None,
+    ) -> int:
+        """Claim the idempotency key with a new transaction header; `KeyTaken` if it is gone."""
+        statement = insert(ledger_transactions).values(
+            idempotency_key=key,
+            request_hash=request_hash,
+            type=type_,
+            member_id=member_id,
+            occurred_at=occurred_at,
+            memo=memo,
+            reverses_id=reverses_id,
+        )
+        try:
+            result = self.connection.execute(statement)
+        except IntegrityError as error:
+            # Both databases name the violated column or constraint in the message.
+            if "idempotency_key" in str(error.orig):
+                raise KeyTaken(key) from error
+            if "reverses_id" in str(error.orig):
+                raise NotReversible(
+                    f"Transaction {reverses_id} is already reversed.", transaction_id=reverses_id
+                ) from error
+            raise
+        return int(result.inserted_primary_key[0])
+
+    def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
+        """Append the entries of a transaction."""
+        self.connection.execute(
+            insert(ledger_entries),
+            [
+                {
+                    "transaction_id": transaction_id,
+                    "account": e.account,
+                    "member_id": e.member_id,
+                    "kind": e.kind,
+                    "points": e.points,
+                    "lot_id": e.lot_id,
+                    "pending_id": e.pending_id,
+                }
+                for e in entries
+            ],
+        )
+
+    # -- balances ------------------------------------------------------------------------------
+    def lock_balance(self, member_id: int, kind: str) -> Balance:
+        """Lock a member's balance row of one kind (creating it at zero) for this transaction.
+
+        The balance row is the member's mutex: every change to its lots or pending points takes it
+        first, so concurrent spends of one member queue here and never overdraw.
+        """
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        self.connection.execute(
+            dialect.insert(balances)
+            .values(member_id=member_id, kind=kind)
+            .on_conflict_do_nothing(index_elements=["member_id", "kind"])
+        )
+        query = (
+            select(balances)
+            .where(and_(balances.c.member_id == member_id, balances.c.kind == kind))
+            .with_for_update()
+        )
+        row = self.connection.execute(query).one()
+        return Balance(row.member_id, row.kind, row.available, row.pending, row.version)
+
+    def move_balance(self, member_id: int, kind: str, *, available: int, pending: int) -> None:
+        """Add the deltas to a locked balance row and bump its version."""
+        self.connection.execute(
+            update(balances)
+            .where(and_(balances.c.member_id == member_id, balances.c.kind == kind))
+            .values(
+                available=balances.c.available + available,
+                pending=balances.c.pending + pending,
+                version=balances.c.version + 1,
+            )
+        )
+
+    def balances_of(self, member_id: int) -> list[Balance]:
+        """A member's stored balances, one per point kind."""
+        query = select(balances).where(balances.c.member_id == member_id).order_by(balances.c.kind)
+        return [
+            Balance(r.member_id, r.kind, r.available, r.pending, r.version)
+            for r in self.connection.execute(query)
+        ]
+
+    # -- lots ----------------------------------------------------------------------------------
+    def insert_lot(
+        self,
+        *,
+        member_id: int,
+        kind: str,
+        credited_on: date,
+        expires_on: date | None,
+        points: int,
+        transaction_id: int,
+    ) -> int:
+        """Open an empty lot for `points`; the credit entry that follows fills it."""
+        result = self.connection.execute(
+            insert(lots).values(
+                member_id=member_id,
+                kind=kind,
+                credited_on=credited_on,
+                expires_on=expires_on,
+                original=points,
+                remaining=0,
+                transaction_id=transaction_id,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def open_lots(self, member_id: int, kind: str) -> list[Lot]:
+        """A member's lots of one kind that still hold points."""
+        query = select(lots).where(
+            and_(lots.c.member_id == member_id, lots.c.kind == kind, lots.c.remaining > 0)
+        )
+        return [_lot(r) for r in self.connection.execute(query)]
+
+    def get_lot(self, lot_id: int) -> Lot | None:
+        """A lot by id."""
+        row = self.connection.execute(select(lots).where(lots.c.id == lot_id)).first()
+        return None if row is None else _lot(row)
+
+    def lots_of(self, member_id: int) -> list[Lot]:
+        """Every lot of a member, oldest first."""
+        query = select(lots).where(lots.c.member_id == member_id).order_by(lots.c.id)
+        return [_lot(r) for r in self.connection.execute(query)]
+
+    def move_lots(self, deltas: dict[int, int]) -> None:
+        """Add each delta to its lot's remaining points."""
+        if not deltas:
+            return
+        self.connection.execute(
+            update(lots)
+            .where(lots.c.id == bindparam("lot"))
+            .values(remaining=lots.c.remaining + bindparam("delta")),
+            [{"lot": lot_id, "delta": delta} for lot_id, delta in deltas.items()],
+        )
+
+    # -- pending points ------------------------------------------------------------------------
+    def insert_pending(
+        self, *, member_id: int, kind: str, points: int, reference: str | None, transaction_id: int
+    ) -> int:
+        """Record points promised to a member."""
+        result = self.connection.execute(
+            insert(pending_points).values(
+                member_id=member_id,
+                kind=kind,
+                points=points,
+                status="open",
+                reference=reference,
+                transaction_id=transaction_id,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def get_pending(self, pending_id: int) -> Pending | None:
+        """Pending points by id."""
+        query = select(pending_points).where(pending_points.c.id == pending_id)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return Pending(row.id, row.member_id, row.kind, row.points, row.status, row.reference)
+
+    def settle_pending(self, pending_id: int, status: str) -> None:
+        """Mark pending points confirmed or voided."""
+        self.connection.execute(
+            update(pending_points).where(pending_points.c.id == pending_id).values(status=status)
+        )

@@ -1,0 +1,113 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, delete, insert, text
+from sqlalchemy.engine import make_url
+
+from jifen.storage.db import make_engine, upgrade
+from jifen.storage.tables import members, metadata
+from jifen.storage.uow import UnitOfWork
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2025, 1, 6, 9, 30, tzinfo=SHANGHAI)
+POSTGRES_URL = os.environ.get(
+    "JIFEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_unavailable(reason: str) -> None:
+    message = f"PostgreSQL at {POSTGRES_URL} did not answer ({reason})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI=true requires the PostgreSQL tests to run.", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"jifen_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure to reach the server means "no server"
+        admin.dispose()
+        _postgres_unavailable(type(error).__name__)
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "jifen.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty every table (used between hypothesis examples on one database)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(delete(table))
+
+
+def _sqlite_engine(template: Path, tmp_path: Path) -> Engine:
+    path = tmp_path / "jifen.db"
+    shutil.copyfile(template, path)
+    return make_engine(f"sqlite:///{path}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        if request.node.get_closest_marker("postgres_only"):
+            pytest.skip("PostgreSQL only: real row locks and concurrent writers")
+        db = _sqlite_engine(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        db = make_engine(request.getfixturevalue("postgres_url"))
+        reset_database(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> UnitOfWork:
+    """A unit of work on the test's database."""
+    return UnitOfWork(engine)
+
+
+@pytest.fixture
+def new_member(engine: Engine) -> Callable[[], int]:
+    """Make a bare member (joined at T0) and return its id."""
+
+    def make() -> int:
+        with engine.begin() as connection:
+            result = connection.execute(insert(members).values(joined_at=T0))
+            return int(result.inserted_primary_key[0])
+
+    return make
