@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-from tests.conftest import T0
 
 from jifen.domain.errors import (
     IdempotencyConflict,
@@ -21,6 +20,7 @@ from jifen.domain.ledger import MEMBER_AVAILABLE, PROGRAM_EXPIRED, PROGRAM_REDEE
 from jifen.services import ledger
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.uow import UnitOfWork
+from tests.conftest import T0
 
 NEXT_YEAR = date(2026, 1, 6)
 
