@@ -81,12 +81,22 @@ def _sqlite_engine(template: Path, tmp_path: Path) -> Engine:
     return make_engine(f"sqlite:///{path}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run `postgres_only` tests (real row locks, concurrent writers) on PostgreSQL alone."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("engine") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        if request.node.get_closest_marker("postgres_only"):
-            pytest.skip("PostgreSQL only: real row locks and concurrent writers")
         db = _sqlite_engine(request.getfixturevalue("sqlite_template"), tmp_path)
     else:
         db = make_engine(request.getfixturevalue("postgres_url"))

@@ -42,7 +42,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_size=20, max_overflow=20, pool_pre_ping=True, **options)
+    return create_engine(
+        parsed, **{"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **options}
+    )
 
 
 def alembic_config(engine: Engine) -> Config:
