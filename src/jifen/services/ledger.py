@@ -84,6 +84,7 @@ def _idempotent(uow: UnitOfWork, key: str, request: dict[str, Any], post: Post) 
     if not key or len(key) > 200:
         raise InvalidRequest("An idempotency key of 1 to 200 characters is required.")
     request_hash = fingerprint(request)
+    outermost = uow.depth == 0
     try:
         with uow:
             stored = uow.ledger.find_by_key(key)
@@ -92,6 +93,8 @@ def _idempotent(uow: UnitOfWork, key: str, request: dict[str, Any], post: Post) 
                 uow.commit()
                 return posted
     except KeyTaken:
+        if not outermost:
+            raise  # the enclosing use case's transaction is spoilt; it retries as a whole
         # A concurrent writer committed this key first; ours was rolled back. Read theirs.
         with uow:
             stored = uow.ledger.find_by_key(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -14,6 +15,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
+    false,
 )
 
 from jifen.storage.types import Id, UTCDateTime
@@ -34,6 +38,28 @@ members = Table(
     Column("id", Id, primary_key=True),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("joined_at", UTCDateTime, nullable=False),
+    # Real-name identity: the ID number and phone are encrypted; lookups use keyed hashes.
+    Column("name", String(100), nullable=True),
+    Column("id_type", String(24), nullable=True),
+    Column("id_number_enc", Text, nullable=True),
+    Column("id_hash", String(64), nullable=True, unique=True),
+    Column("phone_enc", Text, nullable=True),
+    Column("phone_hash", String(64), nullable=True, index=True),
+    Column("birth_date", Date, nullable=True),
+    Column("tier_code", String(24), nullable=True),
+    Column("tier_valid_until", Date, nullable=True),
+    Column("tier_in_grace", Boolean, nullable=False, server_default=false()),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
 )
 
 ledger_transactions = Table(
@@ -103,4 +129,78 @@ balances = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     CheckConstraint("available >= 0", name="available_not_negative"),
     CheckConstraint("pending >= 0", name="pending_not_negative"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("outcome", JSON, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True, index=True),
+    Column("status", String(16), nullable=False),
+    Column("fare_fen", BigInteger, nullable=True),
+    Column("departure_at", UTCDateTime, nullable=True),
+    Column("data", JSON, nullable=True),
+    Column("pending_id", Id, ForeignKey("pending_points.id"), nullable=True),
+    Column("travelled_at", UTCDateTime, nullable=True),
+)
+
+earnings = Table(
+    "earnings",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("rule_code", String(60), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Index("ix_earnings_member_day", "member_id", "day"),
+    Index("ix_earnings_rule", "rule_code"),
+)
+
+tier_history = Table(
+    "tier_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("decided_on", Date, nullable=False),
+    Column("old_code", String(24), nullable=True),
+    Column("new_code", String(24), nullable=False),
+    Column("valid_until", Date, nullable=True),
+    Column("reason", String(24), nullable=False),
+    Column("qualifying_points", BigInteger, nullable=False),
+    UniqueConstraint("member_id", "decided_on", "reason", name="uq_tier_history_decision"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("queued_on", Date, nullable=False),
+    UniqueConstraint("member_id", "kind", "expires_on", name="uq_reminders_member_kind_date"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("job", String(40), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("step", String(40), nullable=False),
+    Column("figures", JSON, nullable=False),
+    UniqueConstraint("job", "as_of", "step", name="uq_job_runs_step"),
 )

@@ -9,23 +9,40 @@ from sqlalchemy import Connection, Engine
 
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
+from jifen.storage.program_repository import ProgramRepository
 
 
 class UnitOfWork:
-    """A connection and transaction per `with`; `commit()` keeps the work, else it is undone."""
+    """A connection and transaction per outermost `with`; `commit()` keeps the work.
+
+    Entering again while open joins the same transaction, so use cases compose: a ledger posting
+    made inside an event's unit of work commits or rolls back with the event. Only the outermost
+    `commit()` commits; leaving the outermost `with` without it rolls everything back.
+    """
 
     ledger: LedgerRepository
     audit: LedgerAudit
+    programs: ProgramRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Connection | None = None
+        self.depth = 0
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (only inside `with`)."""
+        assert self._connection is not None  # noqa: S101 - only inside `with`
+        return self._connection
 
     def __enter__(self) -> Self:
-        self._connection = self.engine.connect()
-        self._connection.begin()
-        self.ledger = LedgerRepository(self._connection)
-        self.audit = LedgerAudit(self._connection)
+        if self.depth == 0:
+            self._connection = self.engine.connect()
+            self._connection.begin()
+            self.ledger = LedgerRepository(self._connection)
+            self.audit = LedgerAudit(self._connection)
+            self.programs = ProgramRepository(self._connection)
+        self.depth += 1
         return self
 
     def __exit__(
@@ -34,14 +51,16 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        assert self._connection is not None  # noqa: S101 - entered before exit
+        self.depth -= 1
+        if self.depth:
+            return
         try:
-            self._connection.rollback()
+            self.connection.rollback()
         finally:
-            self._connection.close()
+            self.connection.close()
             self._connection = None
 
     def commit(self) -> None:
-        """Keep everything done in this unit of work."""
-        assert self._connection is not None  # noqa: S101 - only inside `with`
-        self._connection.commit()
+        """Keep everything done in this unit of work (deferred to the outermost `with`)."""
+        if self.depth == 1:
+            self.connection.commit()

@@ -1,0 +1,36 @@
+"""SQL for the program a database runs: its validated document, versioned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from jifen.storage.tables import programs
+
+
+class ProgramRepository:
+    """Stores program versions; exactly one is active."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def active(self) -> tuple[dict[str, Any], str] | None:
+        """The active program's document and source text, if a program was set up."""
+        query = select(programs.c.document, programs.c.source).where(programs.c.active)
+        row = self.connection.execute(query).first()
+        return None if row is None else (row.document, row.source)
+
+    def activate(self, *, code: str, document: dict[str, Any], source: str) -> int:
+        """Store a new version of the program and make it the active one; returns the version."""
+        latest = self.connection.execute(
+            select(func.max(programs.c.version)).where(programs.c.code == code)
+        ).scalar_one()
+        version = (latest or 0) + 1
+        self.connection.execute(update(programs).values(active=False))
+        self.connection.execute(
+            insert(programs).values(
+                code=code, version=version, document=document, source=source, active=True
+            )
+        )
+        return version
