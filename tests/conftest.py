@@ -6,7 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,11 @@ import pytest
 from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 
+from jifen.domain.identity import check_character
+from jifen.programs.loader import load_preset
+from jifen.programs.schema import Program
+from jifen.services.members import enrol
+from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
 from jifen.storage.tables import members, metadata
 from jifen.storage.uow import UnitOfWork
@@ -119,5 +124,51 @@ def new_member(engine: Engine) -> Callable[[], int]:
         with engine.begin() as connection:
             result = connection.execute(insert(members).values(joined_at=T0))
             return int(result.inserted_primary_key[0])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def vault() -> IdentityVault:
+    """An identity vault with keys made for this test session."""
+    return IdentityVault([IdentityVault.generate_key()], IdentityVault.generate_key())
+
+
+@pytest.fixture(scope="session")
+def railway() -> Program:
+    """The shipped railway preset."""
+    return load_preset("railway")
+
+
+def resident_id(birth: date, serial: int = 123, region: str = "110101") -> str:
+    """A valid 18-digit resident ID number for someone born on `birth`."""
+    body = f"{region}{birth:%Y%m%d}{serial:03d}"
+    return body + check_character(body)
+
+
+@pytest.fixture
+def enrol_member(uow: UnitOfWork, railway: Program, vault: IdentityVault) -> Callable[..., int]:
+    """Enrol a railway member born on `birth` (joined at T0 unless told) and return the id."""
+    serials = iter(range(100, 1000))
+
+    def make(
+        birth: date = date(1990, 3, 7),
+        *,
+        joined_at: datetime = T0,
+        id_type: str = "resident_id",
+        id_number: str | None = None,
+    ) -> int:
+        number = id_number or resident_id(birth, next(serials))
+        return enrol(
+            uow,
+            program=railway,
+            vault=vault,
+            name="张三",
+            id_type=id_type,
+            id_number=number,
+            birth_date=birth,
+            phone=None,
+            joined_at=joined_at,
+        ).member_id
 
     return make

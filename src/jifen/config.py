@@ -17,6 +17,13 @@ class Settings(BaseSettings):
         default="sqlite:///jifen.db",
         description="SQLAlchemy URL; `postgresql+psycopg://...` for PostgreSQL.",
     )
+    vault_keys: str = Field(
+        default="",
+        description="Fernet keys for ID numbers and phones, newest first, comma-separated.",
+    )
+    hash_key: str = Field(
+        default="", description="The key of the lookup hashes of identities and phones."
+    )
 
 
 @cache

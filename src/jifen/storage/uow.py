@@ -7,8 +7,10 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from jifen.storage.event_repository import EventRepository
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
+from jifen.storage.member_repository import MemberRepository
 from jifen.storage.program_repository import ProgramRepository
 
 
@@ -23,6 +25,8 @@ class UnitOfWork:
     ledger: LedgerRepository
     audit: LedgerAudit
     programs: ProgramRepository
+    members: MemberRepository
+    events: EventRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -42,6 +46,8 @@ class UnitOfWork:
             self.ledger = LedgerRepository(self._connection)
             self.audit = LedgerAudit(self._connection)
             self.programs = ProgramRepository(self._connection)
+            self.members = MemberRepository(self._connection)
+            self.events = EventRepository(self._connection)
         self.depth += 1
         return self
 

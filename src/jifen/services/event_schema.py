@@ -1,0 +1,161 @@
+"""The shapes of incoming events (SPEC §12), validated before anything is written."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from jifen.domain.errors import JifenError
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Fen = Annotated[int, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
+EVENT_TYPES = (
+    "ticket.purchased",
+    "ticket.travelled",
+    "ticket.refunded",
+    "ticket.changed",
+    "activity.completed",
+)
+
+
+class InvalidEvent(JifenError):
+    """An event that does not have the shape SPEC §12 gives its type."""
+
+    code = "invalid_event"
+
+
+class Shape(BaseModel):
+    """Strict, frozen models: an unknown field is an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Passenger(Shape):
+    """The rider: a member id, or the real-name identity on the ticket."""
+
+    member_id: int | None = None
+    id_type: str | None = None
+    id_number: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_find(self) -> Self:
+        if self.member_id is None and (self.id_type is None or self.id_number is None):
+            msg = "give member_id, or id_type and id_number"
+            raise ValueError(msg)
+        return self
+
+
+class Train(Shape):
+    """The train a ticket is for, with the flags that decide whether it earns."""
+
+    number: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    participating: bool = True
+    international: bool = False
+    tourist: bool = False
+
+
+class Ticket(Shape):
+    """A ticket as sold: `ticket.purchased` data, and a claim's (补登) full ticket data."""
+
+    ticket_id: Id
+    passenger: Passenger
+    fare_fen: Fen
+    ticket_type: Literal["adult", "child", "student"] = "adult"
+    real_name: bool = True
+    payment: Literal["cash", "points"] = "cash"
+    issue: Literal["normal", "substitute", "on_board"] = "normal"
+    train: Train
+    departure_at: AwareDatetime
+    arrival_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _arrives_after_departure(self) -> Self:
+        if self.arrival_at < self.departure_at:
+            msg = "arrival_at is before departure_at"
+            raise ValueError(msg)
+        return self
+
+
+class TicketRef(Shape):
+    """A reference to a ticket already sent (travel, refund)."""
+
+    ticket_id: Id
+
+
+class Change(Shape):
+    """改签: the ticket moves to a new ticket id, fare and departure."""
+
+    ticket_id: Id
+    new_ticket_id: Id
+    fare_fen: Fen
+    departure_at: AwareDatetime
+    arrival_at: AwareDatetime
+
+
+class Activity(Shape):
+    """An activity the member completed, with the activity points it reports."""
+
+    member_id: int | None = None
+    passenger: Passenger | None = None
+    activity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    points: Annotated[int, Field(ge=1, le=1_000_000)]
+
+    @model_validator(mode="after")
+    def _names_a_member(self) -> Self:
+        if self.member_id is None and self.passenger is None:
+            msg = "give member_id or passenger"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def rider(self) -> Passenger:
+        """The member, as a passenger reference."""
+        return self.passenger or Passenger(member_id=self.member_id)
+
+
+class Event(Shape):
+    """The envelope every event shares; `data` is checked by type in `parse_event`."""
+
+    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
+    occurred_at: AwareDatetime
+    data: dict[str, Any]
+
+
+Data = Ticket | TicketRef | Change | Activity
+
+
+def parse_event(raw: Any) -> tuple[Event, Data]:
+    """Validate an event and its data; `InvalidEvent` names every bad field."""
+    try:
+        event = Event.model_validate(raw)
+        if event.type == "ticket.travelled" and "passenger" in event.data:
+            return event, Ticket.model_validate(event.data)  # a claim carries the whole ticket
+        shape: type[Shape] = {
+            "ticket.purchased": Ticket,
+            "ticket.travelled": TicketRef,
+            "ticket.refunded": TicketRef,
+            "ticket.changed": Change,
+            "activity.completed": Activity,
+        }[event.type]
+        return event, shape.model_validate(event.data)  # type: ignore[return-value]
+    except ValidationError as error:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        in_data = isinstance(raw, dict) and "data" in raw and error.title != "Event"
+        prefix = "data." if in_data else ""
+        for problem in problems:
+            problem["field"] = prefix + problem["field"]
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        raise InvalidEvent(f"The event is not valid: {summary}.", errors=problems) from None

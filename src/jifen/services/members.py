@@ -1,0 +1,109 @@
+"""Member use cases: real-name enrolment and finding a member by identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from jifen.domain.calendar import local_date
+from jifen.domain.errors import JifenError, NotFound
+from jifen.domain.identity import InvalidIdentity, check_age, validate_identity, validate_phone
+from jifen.domain.tiers import TierState
+from jifen.programs.schema import Program
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.member_repository import IdentityTaken, MemberRecord
+from jifen.storage.uow import UnitOfWork
+
+
+class MemberExists(JifenError):
+    """The identity is already enrolled: one member per identity."""
+
+    code = "member_exists"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    """A new member and the tier it starts in."""
+
+    member_id: int
+    tier: TierState
+
+
+def enrol(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    name: str,
+    id_type: str,
+    id_number: str,
+    birth_date: date,
+    phone: str | None,
+    joined_at: datetime,
+) -> Enrolled:
+    """Enrol a member under their real-name identity, in the program's join tier.
+
+    Raises `InvalidIdentity` (bad number, check digit, birth date, phone or an ID type the
+    program does not accept), `UnderAge` below the program's minimum age on the joining day, and
+    `MemberExists` when the identity is already a member.
+    """
+    identity = validate_identity(
+        name=name, id_type=id_type, id_number=id_number, birth_date=birth_date
+    )
+    if identity.id_type not in program.enrolment.id_types:
+        accepted = ", ".join(program.enrolment.id_types)
+        raise InvalidIdentity(
+            f"This program does not accept {id_type}; it accepts {accepted}.", field="id_type"
+        )
+    check_age(
+        birth_date,
+        on=local_date(joined_at, program.timezone),
+        minimum=program.enrolment.minimum_age,
+    )
+    phone = validate_phone(phone) if phone else None
+    id_hash = vault.lookup_hash(identity.id_type, identity.id_number)
+    tier = TierState(program.tiers.join_tier, None)
+    try:
+        with uow:
+            if uow.members.find_by_identity(id_hash) is not None:
+                raise _exists(identity.masked_number)
+            member_id = uow.members.add(
+                name=identity.name,
+                id_type=identity.id_type,
+                id_number_enc=vault.encrypt(identity.id_number),
+                id_hash=id_hash,
+                phone_enc=vault.encrypt(phone) if phone else None,
+                phone_hash=vault.phone_hash(phone) if phone else None,
+                birth_date=birth_date,
+                joined_at=joined_at,
+                tier=tier,
+            )
+            uow.commit()
+    except IdentityTaken:
+        raise _exists(identity.masked_number) from None
+    return Enrolled(member_id, tier)
+
+
+def _exists(masked: str) -> MemberExists:
+    return MemberExists(
+        f"A member with ID {masked} is already enrolled; each identity can join once. "
+        "Look the member up instead.",
+        id_number=masked,
+    )
+
+
+def find_by_identity(
+    uow: UnitOfWork, *, vault: IdentityVault, id_type: str, id_number: str
+) -> MemberRecord | None:
+    """The member enrolled under this identity, if any."""
+    with uow:
+        return uow.members.find_by_identity(vault.lookup_hash(id_type, id_number.strip().upper()))
+
+
+def get_member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+    """A member by id; `NotFound` when there is none."""
+    with uow:
+        member = uow.members.get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.", member_id=member_id)
+    return member

@@ -1,0 +1,38 @@
+"""Program use cases: install a program version and read the active one."""
+
+from __future__ import annotations
+
+from jifen.domain.errors import JifenError
+from jifen.programs.schema import Program
+from jifen.storage.uow import UnitOfWork
+
+
+class NoProgram(JifenError):
+    """The database has no program yet."""
+
+    code = "no_program"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No program is set up in this database; run `jifen init --preset railway` "
+            "(or `--program FILE`) first."
+        )
+
+
+def install_program(uow: UnitOfWork, *, program: Program, source: str) -> int:
+    """Store `program` as the active program; returns its new version number."""
+    with uow:
+        version = uow.programs.activate(
+            code=program.code, document=program.model_dump(mode="json"), source=source
+        )
+        uow.commit()
+    return version
+
+
+def active_program(uow: UnitOfWork) -> Program:
+    """The program this database runs; `NoProgram` when none was installed."""
+    with uow:
+        found = uow.programs.active()
+    if found is None:
+        raise NoProgram
+    return Program.model_validate(found[0])
