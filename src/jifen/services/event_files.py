@@ -60,9 +60,8 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
 
-_JSON = json.JSONDecoder(
-    parse_constant=_refuse_constant
-)  # one decoder: json.loads makes one a call
+# One decoder for the file: json.loads with an argument builds a new one for every line.
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class UnsupportedFile(JifenError):
