@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from jifen.storage.event_repository import EventRepository
+from jifen.storage.job_repository import JobRepository
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
 from jifen.storage.member_repository import MemberRepository
@@ -27,6 +28,7 @@ class UnitOfWork:
     programs: ProgramRepository
     members: MemberRepository
     events: EventRepository
+    jobs: JobRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -48,6 +50,7 @@ class UnitOfWork:
             self.programs = ProgramRepository(self._connection)
             self.members = MemberRepository(self._connection)
             self.events = EventRepository(self._connection)
+            self.jobs = JobRepository(self._connection)
         self.depth += 1
         return self
 

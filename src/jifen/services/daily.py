@@ -1,0 +1,153 @@
+"""The daily job for a date: expire lots, evaluate tiers, queue expiry reminders.
+
+Each step works in chunks that commit on their own, so a crash loses at most one chunk and a
+rerun picks up where it stopped; a finished step is recorded with its figures and skipped when
+the job runs again for the same date. Running the job twice for a day changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jifen.domain.calendar import rolling_window_start
+from jifen.domain.tiers import TierLevel, TierPolicy, TierState, decide_tier
+from jifen.programs.schema import Program
+from jifen.services import ledger
+from jifen.storage.uow import UnitOfWork
+
+JOB = "daily"
+CHUNK = 500
+REMINDER_DAYS = 30
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    """What the job did for `as_of`: figures per step; `skipped` steps had run before."""
+
+    as_of: date
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+
+def tier_policy(program: Program) -> TierPolicy:
+    """The program's tier settings as the pure tier rules take them."""
+    tiers = program.tiers
+    return TierPolicy(
+        levels=tuple(TierLevel(level.code, level.threshold) for level in tiers.levels),
+        validity_months=tiers.validity_months,
+        grace_days=tiers.grace_days,
+        soft_landing=tiers.soft_landing,
+    )
+
+
+def qualifying_window_start(program: Program, as_of: date) -> date:
+    """The first day whose tier points count on `as_of` (rolling 12 months or calendar year)."""
+    if program.tiers.metric == "calendar_year_points":
+        return as_of.replace(month=1, day=1)
+    return rolling_window_start(as_of, 12)
+
+
+def run_daily(
+    uow: UnitOfWork, *, program: Program, as_of: date, progress: Progress | None = None
+) -> DailyReport:
+    """Run every step of the daily job for `as_of` that has not completed yet."""
+    steps: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    for name, step in (("expire", _expire), ("tiers", _tiers), ("reminders", _reminders)):
+        with uow:
+            done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)
+        if done is not None:
+            steps[name] = done
+            skipped.append(name)
+            continue
+        figures = step(uow, program, as_of, progress or (lambda _step, _n: None))
+        with uow:
+            uow.jobs.finish_step(job=JOB, as_of=as_of, step=name, figures=figures)
+            uow.commit()
+        steps[name] = figures
+    return DailyReport(as_of, steps, tuple(skipped))
+
+
+def _start_of(program: Program, day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(program.timezone))
+
+
+def _expire(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -> dict[str, Any]:
+    """Expire every lot whose expiry date has come, a chunk of lots per transaction."""
+    kinds = [k.code for k in program.point_kinds if k.spendable]
+    at = _start_of(program, as_of)
+    lots = points = 0
+    after = 0
+    while True:
+        with uow:
+            due = uow.jobs.due_lots(kinds=kinds, as_of=as_of, after_id=after, limit=CHUNK)
+            for lot_id in due:
+                posted = ledger.expire_lot(
+                    uow,
+                    key=f"expire:{lot_id}:{as_of}",
+                    lot_id=lot_id,
+                    occurred_at=at,
+                    memo={"job": JOB, "as_of": str(as_of)},
+                )
+                points += sum(e.points for e in posted.entries if e.points > 0)
+            uow.commit()
+        if not due:
+            return {"lots_expired": lots, "points_expired": points}
+        lots += len(due)
+        after = due[-1]
+        progress("expire", len(due))
+
+
+def _tiers(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -> dict[str, Any]:
+    """Upgrade members who qualify and re-assess those whose tier lapsed (保级)."""
+    policy = tier_policy(program)
+    kinds = [k.code for k in program.point_kinds if k.counts_toward_tiers]
+    thresholds = [(level.code, level.threshold) for level in program.tiers.levels]
+    since = qualifying_window_start(program, as_of)
+    changes: dict[str, int] = {}
+    after = 0
+    while True:
+        with uow:
+            rows = uow.jobs.tier_candidates(
+                kinds=kinds,
+                since=since,
+                as_of=as_of,
+                thresholds=thresholds,
+                after_id=after,
+                limit=CHUNK,
+            )
+            for member_id, code, valid_until, in_grace, points in rows:
+                decision = decide_tier(
+                    policy,
+                    member_id=member_id,
+                    current=TierState(code, valid_until, in_grace),
+                    qualifying_points=int(points),
+                    as_of=as_of,
+                )
+                if decision is not None:
+                    uow.members.apply_tier(decision)
+                    changes[str(decision.reason)] = changes.get(str(decision.reason), 0) + 1
+            uow.commit()
+        if not rows:
+            return {"window_start": str(since), "changes": changes}
+        after = rows[-1][0]
+        progress("tiers", len(rows))
+
+
+def _reminders(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Queue a reminder for points that expire within the next 30 days (once per lot date)."""
+    kinds = [k.code for k in program.point_kinds if k.spendable]
+    with uow:
+        queued = uow.jobs.queue_reminders(
+            kinds=kinds, as_of=as_of, until=as_of + timedelta(days=REMINDER_DAYS)
+        )
+        uow.commit()
+    progress("reminders", queued)
+    return {"reminders_queued": queued}
