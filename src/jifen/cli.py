@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from jifen.config import get_settings
+from jifen.config import Settings, get_settings
+from jifen.domain.errors import JifenError
+from jifen.programs.loader import load_preset, load_program
+from jifen.services.daily import run_daily
+from jifen.services.event_files import count_lines
+from jifen.services.importer import import_events
 from jifen.services.ledger_check import check_ledger
+from jifen.services.programs import active_program, install_program
+from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
 from jifen.storage.uow import UnitOfWork
 
 app = typer.Typer(help="Jifen (积分): a loyalty points platform.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Inspect the points ledger.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs, run for a date.", no_args_is_help=True)
+import_app = typer.Typer(help="Import files.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(import_app, name="import")
 console = Console()
 
 
@@ -22,11 +38,66 @@ def _engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+def _vault(settings: Settings) -> IdentityVault:
+    if not settings.vault_keys or not settings.hash_key:
+        console.print(
+            "[red]No identity keys are set.[/] Set JIFEN_VAULT_KEYS and JIFEN_HASH_KEY, or run "
+            "`jifen init` once to write new ones to .env for an embedded setup."
+        )
+        raise typer.Exit(code=2)
+    return IdentityVault(settings.vault_keys.split(","), settings.hash_key)
+
+
+def _fail(error: JifenError) -> typer.Exit:
+    console.print(f"[red]{error.code}[/]: {error.message}")
+    return typer.Exit(code=1)
+
+
+def _ensure_keys(env_file: Path) -> None:
+    """Write new identity keys to `.env` when none are set (the embedded, one-machine setup)."""
+    settings = get_settings()
+    if settings.vault_keys and settings.hash_key:
+        return
+    lines = [
+        f"JIFEN_VAULT_KEYS={IdentityVault.generate_key()}",
+        f"JIFEN_HASH_KEY={IdentityVault.generate_key()}",
+    ]
+    with env_file.open("a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    get_settings.cache_clear()
+    console.print(
+        f"Wrote new identity keys to {env_file}: keep them safe; without them ID numbers and "
+        "phones cannot be read. In production set JIFEN_VAULT_KEYS and JIFEN_HASH_KEY instead."
+    )
+
+
 @app.command()
-def init() -> None:
-    """Create or upgrade the database schema at JIFEN_DATABASE_URL."""
-    upgrade(_engine())
+def init(
+    preset: Annotated[
+        str | None, typer.Option(help="A shipped program: railway or retail.")
+    ] = None,
+    program: Annotated[Path | None, typer.Option(help="A program file (YAML).")] = None,
+) -> None:
+    """Create or upgrade the schema at JIFEN_DATABASE_URL and install a program."""
+    if preset and program:
+        console.print("[red]Give --preset or --program, not both.[/]")
+        raise typer.Exit(code=2)
+    engine = _engine()
+    upgrade(engine)
     console.print(f"[green]Schema is up to date[/] at {get_settings().database_url}")
+    _ensure_keys(Path(".env"))
+    if not (preset or program):
+        return
+    try:
+        chosen = load_program(program) if program else load_preset(preset or "")
+    except JifenError as error:
+        raise _fail(error) from None
+    source = program.read_text("utf-8") if program else f"preset:{preset}"
+    version = install_program(UnitOfWork(engine), program=chosen, source=source)
+    console.print(
+        f"Program [bold]{chosen.code}[/] ({chosen.name.zh} / {chosen.name.en}) "
+        f"is active, version {version}."
+    )
 
 
 @ledger_app.command("check")
@@ -47,3 +118,72 @@ def ledger_check() -> None:
         "means the database was changed outside Jifen."
     )
     raise typer.Exit(code=1)
+
+
+@jobs_app.command("daily")
+def jobs_daily(
+    as_of: Annotated[str, typer.Option("--as-of", help="The day to run for, YYYY-MM-DD.")],
+) -> None:
+    """Expire lots, evaluate tiers and queue expiry reminders for a day (safe to run twice)."""
+    day = date.fromisoformat(as_of)
+    uow = UnitOfWork(_engine())
+    try:
+        program = active_program(uow)
+    except JifenError as error:
+        raise _fail(error) from None
+    with _progress() as bar:
+        task = bar.add_task(f"daily job {day}", total=None)
+        report = run_daily(
+            uow,
+            program=program,
+            as_of=day,
+            progress=lambda step, n: bar.update(task, advance=n, description=step),
+        )
+    table = Table("step", "figures", title=f"Daily job for {day}")
+    for step, figures in report.steps.items():
+        note = " (already done)" if step in report.skipped else ""
+        table.add_row(step + note, ", ".join(f"{k}: {v}" for k, v in figures.items()))
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@import_app.command("events")
+def import_events_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV file.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where rejected lines go.")] = None,
+) -> None:
+    """Import events from a JSON Lines or CSV file; rerunning the same file applies nothing new."""
+    settings = get_settings()
+    uow = UnitOfWork(_engine())
+    try:
+        program = active_program(uow)
+    except JifenError as error:
+        raise _fail(error) from None
+    rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+    with _progress() as bar:
+        task = bar.add_task(f"importing {file.name}", total=count_lines(file))
+        try:
+            summary = import_events(
+                uow,
+                program=program,
+                vault=_vault(settings),
+                path=file,
+                rejects_path=rejects_path,
+                progress=lambda line: bar.update(task, completed=line),
+            )
+        except JifenError as error:
+            raise _fail(error) from None
+    table = Table("applied", "duplicate", "rejected", title=f"Imported {file}")
+    table.add_row(f"{summary.applied:,}", f"{summary.duplicate:,}", f"{summary.rejected:,}")
+    console.print(table)
+    if summary.rejects_path:
+        console.print(f"Rejected lines and their reasons: {summary.rejects_path}")

@@ -22,7 +22,17 @@ class ProgramRepository:
         return None if row is None else (row.document, row.source)
 
     def activate(self, *, code: str, document: dict[str, Any], source: str) -> int:
-        """Store a new version of the program and make it the active one; returns the version."""
+        """Store a new version of the program and make it active; returns the active version.
+
+        Installing the document that is already active changes nothing.
+        """
+        current = self.connection.execute(
+            select(programs.c.version, programs.c.document).where(
+                programs.c.active, programs.c.code == code
+            )
+        ).first()
+        if current is not None and current.document == document:
+            return int(current.version)
         latest = self.connection.execute(
             select(func.max(programs.c.version)).where(programs.c.code == code)
         ).scalar_one()

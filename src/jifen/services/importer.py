@@ -1,0 +1,56 @@
+"""Use case: import an event file, streaming, with a summary and a rejects file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jifen.programs.schema import Program
+from jifen.services.event_files import UNREADABLE, RejectsWriter, read_events
+from jifen.services.events import apply_event
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """How many events were applied, were duplicates, or were rejected (and where those went)."""
+
+    applied: int
+    duplicate: int
+    rejected: int
+    rejects_path: Path | None
+
+
+def import_events(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    path: Path,
+    rejects_path: Path,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Apply every event in `path` (JSON Lines or CSV) in file order, one at a time.
+
+    Memory stays constant whatever the file's size. Rejected lines go to `rejects_path` with the
+    reason; importing the same file again applies nothing new (every event is a duplicate).
+    """
+    counts = {"applied": 0, "duplicate": 0, "rejected": 0}
+    rejects_path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
+    with RejectsWriter(rejects_path) as rejects:
+        for record in read_events(path):
+            if record.event is None:
+                rejects.write(record.line, None, UNREADABLE, record.error or "unreadable")
+                counts["rejected"] += 1
+            else:
+                result = apply_event(uow, program=program, vault=vault, raw=record.event)
+                counts[result.status] += 1
+                if result.error is not None:
+                    reason = result.error["message"]
+                    rejects.write(record.line, record.event, result.error["code"], reason)
+            if progress is not None:
+                progress(record.line)
+        written = rejects.path if rejects.count else None
+    return ImportSummary(counts["applied"], counts["duplicate"], counts["rejected"], written)

@@ -1,0 +1,124 @@
+"""The command line as an operator uses it: init a preset, import events, run the daily job."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from jifen.programs.loader import load_preset
+from jifen.services.members import enrol
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.db import make_engine
+from jifen.storage.uow import UnitOfWork
+from tests.conftest import T0, resident_id
+from tests.integration.test_events import at, ticket
+
+
+def jifen(folder: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}
+    env.update({"JIFEN_DATABASE_URL": url, "COLUMNS": "200"})
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [sys.executable, "-m", "jifen", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def folder_and_url(engine: Engine, tmp_path: Path) -> tuple[Path, str]:
+    url = engine.url.render_as_string(hide_password=False)
+    return tmp_path, url
+
+
+def vault_from(folder: Path) -> IdentityVault:
+    keys = dict(line.split("=", 1) for line in (folder / ".env").read_text().split())
+    return IdentityVault(keys["JIFEN_VAULT_KEYS"].split(","), keys["JIFEN_HASH_KEY"])
+
+
+def test_init_import_and_daily_job_from_the_command_line(folder_and_url):
+    folder, url = folder_and_url
+    first = jifen(folder, url, "init", "--preset", "railway")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Program railway" in first.stdout
+    again = jifen(folder, url, "init", "--preset", "railway")
+    assert "version 1" in again.stdout  # the same program again is not a new version
+
+    number = resident_id(date(1990, 3, 7), 555)
+    member = enrol(
+        UnitOfWork(make_engine(url)),
+        program=load_preset("railway"),
+        vault=vault_from(folder),
+        name="李四",
+        id_type="resident_id",
+        id_number=number,
+        birth_date=date(1990, 3, 7),
+        phone="13812345678",
+        joined_at=T0,
+    ).member_id
+    passenger = {"id_type": "resident_id", "id_number": number}
+    day = date(2025, 5, 10)
+    lines = [
+        {
+            "id": "e1",
+            "type": "ticket.purchased",
+            "occurred_at": at(day, 7).isoformat(),
+            "data": ticket("T1", departure=at(day), passenger=passenger),
+        },
+        {
+            "id": "e2",
+            "type": "ticket.travelled",
+            "occurred_at": at(day, 16).isoformat(),
+            "data": {"ticket_id": "T1"},
+        },
+        {
+            "id": "e3",
+            "type": "ticket.refunded",
+            "occurred_at": at(day, 17).isoformat(),
+            "data": {"ticket_id": "T1"},
+        },
+    ]
+    events = folder / "events.jsonl"
+    events.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+
+    imported = jifen(folder, url, "import", "events", str(events))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "│ 2       │ 0         │ 2        │" in imported.stdout
+    rejects = [
+        json.loads(x) for x in (folder / "events.jsonl.rejects.jsonl").read_text().split("\n") if x
+    ]
+    assert [(r["line"], r["code"]) for r in rejects] == [(3, "ticket_conflict"), (4, "unreadable")]
+
+    rerun = jifen(folder, url, "import", "events", str(events))
+    assert "│ 0       │ 2         │ 2        │" in rerun.stdout
+
+    daily = jifen(folder, url, "jobs", "daily", "--as-of", "2026-05-10")
+    assert daily.returncode == 0, daily.stdout + daily.stderr
+    assert "lots_expired: 1" in daily.stdout
+    assert "points_expired: 2768" in daily.stdout
+    twice = jifen(folder, url, "jobs", "daily", "--as-of", "2026-05-10")
+    assert "(already done)" in twice.stdout
+    assert jifen(folder, url, "ledger", "check").returncode == 0
+    assert member == 1
+
+
+def test_an_invalid_program_file_is_refused_naming_the_field(folder_and_url):
+    folder, url = folder_and_url
+    program = folder / "draft.yaml"
+    text = (Path(__file__).parents[2] / "src/jifen/programs/presets/railway.yaml").read_text()
+    program.write_text(text.replace("threshold: 150000", "threshold: 40000"))
+    result = jifen(folder, url, "init", "--program", str(program))
+    assert result.returncode == 1
+    assert "program_invalid" in result.stdout
+    assert "tiers.levels[2].threshold" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
