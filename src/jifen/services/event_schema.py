@@ -24,6 +24,7 @@ EVENT_TYPES = (
     "ticket.refunded",
     "ticket.changed",
     "activity.completed",
+    "order.paid",
 )
 
 
@@ -101,13 +102,11 @@ class Change(Shape):
     arrival_at: AwareDatetime
 
 
-class Activity(Shape):
-    """An activity the member completed, with the activity points it reports."""
+class ForMember(Shape):
+    """Data about one member, named by `member_id` or by real-name identity (`passenger`)."""
 
     member_id: int | None = None
     passenger: Passenger | None = None
-    activity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    points: Annotated[int, Field(ge=1, le=1_000_000)]
 
     @model_validator(mode="after")
     def _names_a_member(self) -> Self:
@@ -122,6 +121,20 @@ class Activity(Shape):
         return self.passenger or Passenger(member_id=self.member_id)
 
 
+class Activity(ForMember):
+    """An activity the member completed; `points` when the source system sets them."""
+
+    activity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class Order(ForMember):
+    """A shop order paid in cash (retail): points on the amount paid."""
+
+    order_id: Id
+    amount_fen: Fen
+
+
 class Event(Shape):
     """The envelope every event shares; `data` is checked by type in `parse_event`."""
 
@@ -131,7 +144,7 @@ class Event(Shape):
     data: dict[str, Any]
 
 
-Data = Ticket | TicketRef | Change | Activity
+Data = Ticket | TicketRef | Change | Activity | Order
 
 
 def parse_event(raw: Any) -> tuple[Event, Data]:
@@ -146,6 +159,7 @@ def parse_event(raw: Any) -> tuple[Event, Data]:
             "ticket.refunded": TicketRef,
             "ticket.changed": Change,
             "activity.completed": Activity,
+            "order.paid": Order,
         }[event.type]
         return event, shape.model_validate(event.data)  # type: ignore[return-value]
     except ValidationError as error:

@@ -20,7 +20,15 @@ from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.domain.rules import EventFacts, MemberFacts, Pricing, price_event
 from jifen.programs.schema import Program
 from jifen.services import ledger
-from jifen.services.event_schema import Activity, Change, Event, Passenger, Ticket, parse_event
+from jifen.services.event_schema import (
+    Activity,
+    Change,
+    Event,
+    Order,
+    Passenger,
+    Ticket,
+    parse_event,
+)
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import KeyTaken
@@ -493,10 +501,22 @@ def activity_completed(ctx: Context, activity: Activity) -> Outcome:
     return member.id, {"credited": pricing.points, "rules": lines}
 
 
+def order_paid(ctx: Context, order: Order) -> Outcome:
+    """A shop order paid: points on the amount, with tier and birthday multipliers."""
+    member = _rider(ctx, order.rider)
+    local = ctx.local(ctx.event.occurred_at)
+    facts = EventFacts(type="order.paid", occurred_at=local, fare_fen=order.amount_fen)
+    pricing = _price(ctx, facts, _member_facts(ctx, member, local))
+    lines = _lines(pricing)
+    _credit(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
+    return member.id, {"order_id": order.order_id, "credited": pricing.points, "rules": lines}
+
+
 HANDLERS: dict[str, Callable[[Context, Any], Outcome]] = {
     "ticket.purchased": purchased,
     "ticket.travelled": travelled,
     "ticket.refunded": refunded,
     "ticket.changed": changed,
     "activity.completed": activity_completed,
+    "order.paid": order_paid,
 }
