@@ -20,6 +20,7 @@ from jifen.services.event_files import count_lines
 from jifen.services.importer import import_events
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import active_program, install_program
+from jifen.services.whatif import what_if
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
 from jifen.storage.uow import UnitOfWork
@@ -28,9 +29,11 @@ app = typer.Typer(help="Jifen (积分): a loyalty points platform.", no_args_is_
 ledger_app = typer.Typer(help="Inspect the points ledger.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs, run for a date.", no_args_is_help=True)
 import_app = typer.Typer(help="Import files.", no_args_is_help=True)
+rules_app = typer.Typer(help="Earning rules.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(import_app, name="import")
+app.add_typer(rules_app, name="rules")
 console = Console()
 
 
@@ -187,3 +190,33 @@ def import_events_command(
     console.print(table)
     if summary.rejects_path:
         console.print(f"Rejected lines and their reasons: {summary.rejects_path}")
+
+
+@rules_app.command("whatif")
+def rules_whatif(
+    program: Annotated[Path, typer.Option(help="The draft program file (YAML).")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+) -> None:
+    """Re-price a past period under a draft rule set and compare with the live rules."""
+    uow = UnitOfWork(_engine())
+    try:
+        live, draft = active_program(uow), load_program(program)
+    except JifenError as error:
+        raise _fail(error) from None
+    report = what_if(
+        uow, live=live, draft=draft, start=date.fromisoformat(start), end=date.fromisoformat(end)
+    )
+    table = Table("", "live", "draft", "change", title=f"What-if {report.start} – {report.end}")
+    for kind in sorted(set(report.live) | set(report.draft)):
+        old, new = report.live[kind], report.draft[kind]
+        table.add_row(f"{kind} points", f"{old:,}", f"{new:,}", f"{new - old:+,}")
+    old, new = report.live_cost_fen, report.draft_cost_fen
+    table.add_row(
+        "cost (¥)", f"{old / 100:,.2f}", f"{new / 100:,.2f}", f"{(new - old) / 100:+,.2f}"
+    )
+    console.print(table)
+    console.print(
+        f"{report.priced:,} trips, activities and orders re-priced; "
+        f"{report.members_affected:,} members would earn differently. Nothing was written."
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, JifenError
-from jifen.domain.rules import EventFacts, MemberFacts, Pricing, price_event
+from jifen.domain.rules import Pricing
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.event_schema import (
@@ -29,13 +29,12 @@ from jifen.services.event_schema import (
     Ticket,
     parse_event,
 )
+from jifen.services.pricing import Pricer
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.uow import UnitOfWork
-
-NO_POINTS = Pricing(points={}, lines=())
 
 
 class RiderNotMember(JifenError):
@@ -154,50 +153,6 @@ def _rider(ctx: Context, passenger: Passenger) -> MemberRecord:
     return member
 
 
-def _member_facts(ctx: Context, member: MemberRecord, day: datetime) -> MemberFacts:
-    today = day.date()
-    earned = ctx.uow.events.earned
-    return MemberFacts(
-        member_id=member.id,
-        birth_date=member.birth_date,  # type: ignore[arg-type] - enrolled members have one
-        id_type=member.id_type or "",
-        tier=member.tier.code if member.tier else None,
-        earned_today=earned(member_id=member.id, since=today, until=today),
-        earned_this_month=earned(member_id=member.id, since=today.replace(day=1), until=today),
-    )
-
-
-def _price_trip(ctx: Context, member: MemberRecord, ticket: Ticket) -> Pricing:
-    """Points for riding `ticket`; nothing for a trip that departs before the member joined."""
-    if ticket.departure_at < member.joined_at:
-        return NO_POINTS
-    departure = ctx.local(ticket.departure_at)
-    facts = EventFacts(
-        type="ticket.travelled",
-        occurred_at=departure,
-        fare_fen=ticket.fare_fen,
-        ticket_type=ticket.ticket_type,
-        train_participating=ticket.train.participating,
-        train_international=ticket.train.international,
-        train_tourist=ticket.train.tourist,
-        issue=ticket.issue,
-        payment=ticket.payment,
-        real_name=ticket.real_name,
-    )
-    return _price(ctx, facts, _member_facts(ctx, member, departure))
-
-
-def _price(ctx: Context, facts: EventFacts, member: MemberFacts) -> Pricing:
-    rules = ctx.program.all_earning_rules()
-    budgeted = [r.code for r in rules if r.budget_points is not None]
-    if budgeted:
-        spent = ctx.uow.events.spent_budgets(budgeted)
-        rules = tuple(
-            r for r in rules if r.budget_points is None or spent.get(r.code, 0) < r.budget_points
-        )
-    return price_event(rules=rules, event=facts, member=member)
-
-
 def _lines(pricing: Pricing) -> list[dict[str, Any]]:
     return [
         {
@@ -292,7 +247,7 @@ def _settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
 
 
 def _new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[TicketRecord, Pricing]:
-    pricing = _price_trip(ctx, member, ticket)
+    pricing = Pricer(ctx.uow, ctx.program).trip(member, ticket)
     data = {
         "ticket": ticket.model_dump(mode="json"),
         "pricing": {"points": pricing.points, "lines": _lines(pricing)},
@@ -488,14 +443,7 @@ def changed(ctx: Context, change: Change) -> Outcome:
 def activity_completed(ctx: Context, activity: Activity) -> Outcome:
     """An activity done: activity points credited into a lot, within the rules' caps."""
     member = _rider(ctx, activity.rider)
-    local = ctx.local(ctx.event.occurred_at)
-    facts = EventFacts(
-        type="activity.completed",
-        occurred_at=local,
-        activity=activity.activity,
-        points=activity.points,
-    )
-    pricing = _price(ctx, facts, _member_facts(ctx, member, local))
+    pricing = Pricer(ctx.uow, ctx.program).activity(member, activity, ctx.event.occurred_at)
     lines = _lines(pricing)
     _credit(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
     return member.id, {"credited": pricing.points, "rules": lines}
@@ -504,9 +452,7 @@ def activity_completed(ctx: Context, activity: Activity) -> Outcome:
 def order_paid(ctx: Context, order: Order) -> Outcome:
     """A shop order paid: points on the amount, with tier and birthday multipliers."""
     member = _rider(ctx, order.rider)
-    local = ctx.local(ctx.event.occurred_at)
-    facts = EventFacts(type="order.paid", occurred_at=local, fare_fen=order.amount_fen)
-    pricing = _price(ctx, facts, _member_facts(ctx, member, local))
+    pricing = Pricer(ctx.uow, ctx.program).order(member, order, ctx.event.occurred_at)
     lines = _lines(pricing)
     _credit(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
     return member.id, {"order_id": order.order_id, "credited": pricing.points, "rules": lines}

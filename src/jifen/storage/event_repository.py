@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -38,6 +38,19 @@ class TicketRecord:
     travelled_at: datetime | None
 
 
+def _ticket(row: Any) -> TicketRecord:
+    return TicketRecord(
+        row.id,
+        row.member_id,
+        row.status,
+        row.fare_fen,
+        row.departure_at,
+        row.data,
+        row.pending_id,
+        row.travelled_at,
+    )
+
+
 class EventRepository:
     """Reads and writes events, tickets and earnings on one connection."""
 
@@ -69,17 +82,40 @@ class EventRepository:
     def ticket(self, ticket_id: str) -> TicketRecord | None:
         """A ticket by id."""
         row = self.connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
-        if row is None:
-            return None
-        return TicketRecord(
-            row.id,
-            row.member_id,
-            row.status,
-            row.fare_fen,
-            row.departure_at,
-            row.data,
-            row.pending_id,
-            row.travelled_at,
+        return None if row is None else _ticket(row)
+
+    def travelled_between(self, since: datetime, until: datetime) -> Iterator[TicketRecord]:
+        """Tickets travelled in `[since, until)` with the member's data, streamed."""
+        t = tickets.c
+        query = (
+            select(tickets)
+            .where(
+                and_(
+                    t.status == "travelled",
+                    t.travelled_at >= since,
+                    t.travelled_at < until,
+                    t.member_id.is_not(None),
+                )
+            )
+            .order_by(t.travelled_at)
+            .execution_options(yield_per=2000)
+        )
+        return (_ticket(row) for row in self.connection.execute(query))
+
+    def events_between(
+        self, types: Iterable[str], since: datetime, until: datetime
+    ) -> Iterator[StoredEvent]:
+        """Applied events of these types that happened in `[since, until)`, streamed."""
+        e = events.c
+        query = (
+            select(events)
+            .where(and_(e.type.in_(list(types)), e.occurred_at >= since, e.occurred_at < until))
+            .order_by(e.occurred_at)
+            .execution_options(yield_per=2000)
+        )
+        return (
+            StoredEvent(r.id, r.type, r.occurred_at, r.member_id, r.payload, r.outcome)
+            for r in self.connection.execute(query)
         )
 
     def save_ticket(self, ticket: TicketRecord) -> None:

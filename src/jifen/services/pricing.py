@@ -1,0 +1,89 @@
+"""Pricing of trips, activities and orders under a program's rules, for one member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from jifen.domain.calendar import local_datetime
+from jifen.domain.rules import EventFacts, MemberFacts, Pricing, price_event
+from jifen.programs.schema import Program
+from jifen.services.event_schema import Activity, Order, Ticket
+from jifen.storage.member_repository import MemberRecord
+from jifen.storage.uow import UnitOfWork
+
+NO_POINTS = Pricing(points={}, lines=())
+
+
+@dataclass(frozen=True, slots=True)
+class Pricer:
+    """Prices events for members under `program`, reading caps and budgets through `uow`.
+
+    Runs inside an open unit of work; writes nothing (the what-if report uses it with a draft).
+    """
+
+    uow: UnitOfWork
+    program: Program
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the program's clock."""
+        return local_datetime(moment, self.program.timezone)
+
+    def trip(self, member: MemberRecord, ticket: Ticket) -> Pricing:
+        """Points for riding `ticket`; nothing for a trip that departs before the member joined."""
+        if ticket.departure_at < member.joined_at:
+            return NO_POINTS
+        departure = self.local(ticket.departure_at)
+        facts = EventFacts(
+            type="ticket.travelled",
+            occurred_at=departure,
+            fare_fen=ticket.fare_fen,
+            ticket_type=ticket.ticket_type,
+            train_participating=ticket.train.participating,
+            train_international=ticket.train.international,
+            train_tourist=ticket.train.tourist,
+            issue=ticket.issue,
+            payment=ticket.payment,
+            real_name=ticket.real_name,
+        )
+        return self.price(facts, member)
+
+    def activity(self, member: MemberRecord, activity: Activity, at: datetime) -> Pricing:
+        """Points for an activity done at `at`."""
+        facts = EventFacts(
+            type="activity.completed",
+            occurred_at=self.local(at),
+            activity=activity.activity,
+            points=activity.points,
+        )
+        return self.price(facts, member)
+
+    def order(self, member: MemberRecord, order: Order, at: datetime) -> Pricing:
+        """Points for an order paid at `at`."""
+        facts = EventFacts(type="order.paid", occurred_at=self.local(at), fare_fen=order.amount_fen)
+        return self.price(facts, member)
+
+    def price(self, facts: EventFacts, member: MemberRecord) -> Pricing:
+        """Apply the program's rules that still have budget to `facts`."""
+        rules = self.program.all_earning_rules()
+        budgeted = [r.code for r in rules if r.budget_points is not None]
+        if budgeted:
+            spent = self.uow.events.spent_budgets(budgeted)
+            rules = tuple(
+                r
+                for r in rules
+                if r.budget_points is None or spent.get(r.code, 0) < r.budget_points
+            )
+        return price_event(rules=rules, event=facts, member=self._facts(member, facts.occurred_at))
+
+    def _facts(self, member: MemberRecord, day: datetime) -> MemberFacts:
+        today = day.date()
+        earned = self.uow.events.earned
+        return MemberFacts(
+            member_id=member.id,
+            birth_date=member.birth_date,  # type: ignore[arg-type] - enrolled members have one
+            id_type=member.id_type or "",
+            tier=member.tier.code if member.tier else None,
+            earned_today=earned(member_id=member.id, since=today, until=today),
+            earned_this_month=earned(member_id=member.id, since=today.replace(day=1), until=today),
+        )
