@@ -208,6 +208,7 @@ _HABITS = {
     "student": _Habit(peak_rate=0.07, round_trip=0.2, fare_yuan=(80, 500)),
 }
 _ACTIVITY_RATE = 2 / 30
+_ACTIVITY_POINTS = (10, 20, 30, 50, 100, 200)
 
 
 def events(
@@ -409,23 +410,19 @@ class _Railway:
 
     def _activity(self, rider: _Rider, day: int) -> None:
         rng = self._rng
-        earliest = max(day * _DAY + 8 * 60, rider.joined)
-        if earliest < (day + 1) * _DAY:
-            activity = "survey" if rng.random() < 0.5 else "green_travel"
-            points = rng.choice((10, 20, 30, 50, 100, 200))
-            self._push(
-                _between(rng, earliest, (day + 1) * _DAY - 1),
-                "activity",
-                rider.member,
-                (activity, points),
+        earliest, latest = max(day * _DAY + 8 * 60, rider.joined), (day + 1) * _DAY - 1
+        if earliest <= latest:
+            done = (
+                "survey" if rng.random() < 0.5 else "green_travel",
+                rng.choice(_ACTIVITY_POINTS),
             )
+            self._push(_between(rng, earliest, latest), "activity.completed", rider.member, done)
 
     def _event(self, minute: int, kind: str, subject: Any, extra: Any) -> dict[str, Any]:
+        """The SPEC §12 event for a queue entry; ids count up in stream order."""
         data: dict[str, Any]
-        if kind == "ticket.purchased":
+        if kind in {"ticket.purchased", "claim"}:
             data = self._ticket_data(subject)
-        elif kind == "claim":
-            kind, data = "ticket.travelled", self._ticket_data(subject)
         elif kind == "ticket.changed":
             data = {
                 "ticket_id": subject.ticket_id,
@@ -434,30 +431,23 @@ class _Railway:
                 "departure_at": self._iso(extra.departure),
                 "arrival_at": self._iso(extra.arrival),
             }
-        elif kind == "activity":
-            kind, data = (
-                "activity.completed",
-                {
-                    "passenger": {"id_type": subject.id_type, "id_number": subject.id_number},
-                    "activity": extra[0],
-                    "points": extra[1],
-                },
-            )
+        elif kind == "activity.completed":
+            data = {"passenger": _passenger(subject), "activity": extra[0], "points": extra[1]}
         else:
             data = {"ticket_id": subject.ticket_id}
         self._emitted += 1
         return {
             "id": f"{self._seed}-{self._emitted}",
-            "type": kind,
+            "type": "ticket.travelled" if kind == "claim" else kind,
             "occurred_at": self._iso(minute),
             "data": data,
         }
 
     def _ticket_data(self, ticket: _Ticket) -> dict[str, Any]:
-        rider, train = ticket.rider, ticket.train
+        train = ticket.train
         return {
             "ticket_id": ticket.ticket_id,
-            "passenger": {"id_type": rider.id_type, "id_number": rider.id_number},
+            "passenger": _passenger(ticket.rider),
             "fare_fen": ticket.fare_fen,
             "ticket_type": ticket.ticket_type,
             "real_name": True,
@@ -516,7 +506,12 @@ def _return_number(number: str) -> str:
     if number in _INTERNATIONAL_TRAINS:
         return number
     digits = int(number[1:])
-    return f"{number[0]}{digits + 1 if digits % 2 else digits - 1 or 2}"
+    return f"{number[0]}{digits + 1 if digits % 2 else digits - 1}"
+
+
+def _passenger(member: DemoMember) -> dict[str, str]:
+    """The rider's real-name identity: member ids are the server's, so events name the person."""
+    return {"id_type": member.id_type, "id_number": member.id_number}
 
 
 def _between(rng: random.Random, low: int, high: int) -> int:
