@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# First run: the railway preset and a simulated season of 200 demo members (about half a minute).
 run: $(STAMP)
-	$(BIN)/jifen init
+	@if [ -f jifen.db ]; then $(BIN)/jifen init --preset railway; \
+	else $(BIN)/jifen init --preset railway && $(BIN)/jifen demo --members 200; fi
 	$(BIN)/jifen ledger check
+	@echo "Jifen is set up in jifen.db. Try: $(BIN)/jifen jobs daily --as-of 2025-12-01"
+	@echo "(the HTTP API, console and portal are not built yet; see docs/architecture.md)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

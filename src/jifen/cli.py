@@ -16,6 +16,7 @@ from jifen.config import Settings, get_settings
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
 from jifen.services.daily import run_daily
+from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
 from jifen.services.importer import import_events
 from jifen.services.ledger_check import check_ledger
@@ -219,4 +220,38 @@ def rules_whatif(
     console.print(
         f"{report.priced:,} trips, activities and orders re-priced; "
         f"{report.members_affected:,} members would earn differently. Nothing was written."
+    )
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option(help="How many demo members to enrol.")] = 200,
+    start: Annotated[str, typer.Option("--from", help="First simulated day.")] = "2025-09-01",
+    end: Annotated[str, typer.Option("--to", help="Last simulated day.")] = "2025-11-30",
+    seed: Annotated[int, typer.Option(help="Same seed, same program.")] = 7,
+) -> None:
+    """Simulate a railway program: demo members, their trips, and the nightly jobs, day by day."""
+    settings = get_settings()
+    uow = UnitOfWork(_engine())
+    try:
+        program = active_program(uow)
+    except JifenError as error:
+        raise _fail(error) from None
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    with _progress() as bar:
+        task = bar.add_task("simulating", total=(last - first).days + 1)
+        summary = run_demo(
+            uow,
+            program=program,
+            vault=_vault(settings),
+            members=members,
+            start=first,
+            end=last,
+            seed=seed,
+            progress=lambda day: bar.update(task, advance=1, description=day),
+        )
+    events = ", ".join(f"{n:,} {status}" for status, n in sorted(summary.events.items()))
+    console.print(
+        f"Enrolled {summary.members:,} demo members; events: {events or 'none new'}; "
+        f"{summary.days} daily jobs run."
     )
