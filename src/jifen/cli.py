@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from jifen.config import Settings, get_settings
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
+from jifen.programs.schema import Program
 from jifen.services.daily import run_daily
 from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
@@ -55,6 +56,20 @@ def _vault(settings: Settings) -> IdentityVault:
 def _fail(error: JifenError) -> typer.Exit:
     console.print(f"[red]{error.code}[/]: {error.message}")
     return typer.Exit(code=1)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
+def _program(uow: UnitOfWork) -> Program:
+    try:
+        return active_program(uow)
+    except JifenError as error:
+        raise _fail(error) from None
 
 
 def _ensure_keys(env_file: Path) -> None:
@@ -126,15 +141,12 @@ def ledger_check() -> None:
 
 @jobs_app.command("daily")
 def jobs_daily(
-    as_of: Annotated[str, typer.Option("--as-of", help="The day to run for, YYYY-MM-DD.")],
+    as_of: Annotated[date, typer.Option("--as-of", parser=_day, help="The day, YYYY-MM-DD.")],
 ) -> None:
     """Expire lots, evaluate tiers and queue expiry reminders for a day (safe to run twice)."""
-    day = date.fromisoformat(as_of)
+    day = as_of
     uow = UnitOfWork(_engine())
-    try:
-        program = active_program(uow)
-    except JifenError as error:
-        raise _fail(error) from None
+    program = _program(uow)
     with _progress() as bar:
         task = bar.add_task(f"daily job {day}", total=None)
         report = run_daily(
@@ -168,10 +180,7 @@ def import_events_command(
     """Import events from a JSON Lines or CSV file; rerunning the same file applies nothing new."""
     settings = get_settings()
     uow = UnitOfWork(_engine())
-    try:
-        program = active_program(uow)
-    except JifenError as error:
-        raise _fail(error) from None
+    program = _program(uow)
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
     with _progress() as bar:
         task = bar.add_task(f"importing {file.name}", total=count_lines(file))
@@ -196,8 +205,8 @@ def import_events_command(
 @rules_app.command("whatif")
 def rules_whatif(
     program: Annotated[Path, typer.Option(help="The draft program file (YAML).")],
-    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    start: Annotated[date, typer.Option("--from", parser=_day, help="First day, YYYY-MM-DD.")],
+    end: Annotated[date, typer.Option("--to", parser=_day, help="Last day, YYYY-MM-DD.")],
 ) -> None:
     """Re-price a past period under a draft rule set and compare with the live rules."""
     uow = UnitOfWork(_engine())
@@ -205,9 +214,7 @@ def rules_whatif(
         live, draft = active_program(uow), load_program(program)
     except JifenError as error:
         raise _fail(error) from None
-    report = what_if(
-        uow, live=live, draft=draft, start=date.fromisoformat(start), end=date.fromisoformat(end)
-    )
+    report = what_if(uow, live=live, draft=draft, start=start, end=end)
     table = Table("", "live", "draft", "change", title=f"What-if {report.start} – {report.end}")
     for kind in sorted(set(report.live) | set(report.draft)):
         old, new = report.live[kind], report.draft[kind]
@@ -226,18 +233,15 @@ def rules_whatif(
 @app.command()
 def demo(
     members: Annotated[int, typer.Option(help="How many demo members to enrol.")] = 200,
-    start: Annotated[str, typer.Option("--from", help="First simulated day.")] = "2025-09-01",
-    end: Annotated[str, typer.Option("--to", help="Last simulated day.")] = "2025-11-30",
+    start: Annotated[date, typer.Option("--from", parser=_day, help="First day.")] = "2025-09-01",
+    end: Annotated[date, typer.Option("--to", parser=_day, help="Last day.")] = "2025-11-30",
     seed: Annotated[int, typer.Option(help="Same seed, same program.")] = 7,
 ) -> None:
     """Simulate a railway program: demo members, their trips, and the nightly jobs, day by day."""
     settings = get_settings()
     uow = UnitOfWork(_engine())
-    try:
-        program = active_program(uow)
-    except JifenError as error:
-        raise _fail(error) from None
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    program = _program(uow)
+    first, last = start, end
     with _progress() as bar:
         task = bar.add_task("simulating", total=(last - first).days + 1)
         summary = run_demo(

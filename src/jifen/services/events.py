@@ -200,8 +200,9 @@ def _credit(
     )
 
 
-def _promise(ctx: Context, member_id: int, ticket_id: str, pricing: Pricing) -> dict[str, int]:
-    """Pending points for each spendable kind of a trip; returns `kind -> pending id`."""
+def _promise(ctx: Context, ticket: TicketRecord, pricing: Pricing) -> None:
+    """Open a bought ticket: pending points for each spendable kind, kept on the ticket."""
+    assert ticket.member_id is not None  # noqa: S101 - a bought ticket has its rider
     lines = _lines(pricing)
     pending: dict[str, int] = {}
     for kind, amount in sorted(pricing.points.items()):
@@ -210,15 +211,20 @@ def _promise(ctx: Context, member_id: int, ticket_id: str, pricing: Pricing) -> 
         posted = ledger.add_pending(
             ctx.uow,
             key=f"{ctx.event.id}:{kind}",
-            member_id=member_id,
+            member_id=ticket.member_id,
             kind=kind,
             points=amount,
             occurred_at=ctx.local(ctx.event.occurred_at),
-            reference=ticket_id,
+            reference=ticket.id,
             memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
         )
         pending[kind] = posted.pending_id  # type: ignore[assignment] - a pending posting has one
-    return pending
+    _save(
+        ctx,
+        ticket,
+        data={**(ticket.data or {}), "pending": pending},
+        pending_id=next(iter(pending.values()), None),
+    )
 
 
 def _settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
@@ -309,13 +315,7 @@ def purchased(ctx: Context, ticket: Ticket) -> Outcome:
             "credited": pricing.points,
             "rules": lines,
         }
-    pending = _promise(ctx, member.id, ticket.ticket_id, pricing)
-    _save(
-        ctx,
-        record,
-        data={**record.data, "pending": pending},  # type: ignore[dict-item]
-        pending_id=next(iter(pending.values()), None),
-    )
+    _promise(ctx, record, pricing)
     return member.id, {"ticket_id": ticket.ticket_id, "pending": pricing.points, "rules": lines}
 
 
@@ -425,13 +425,7 @@ def changed(ctx: Context, change: Change) -> Outcome:
     member = ctx.uow.members.get(existing.member_id)
     assert member is not None  # noqa: S101 - tickets keep their member
     record, pricing = _new_ticket(ctx, new, member)
-    pending = _promise(ctx, member.id, new.ticket_id, pricing)
-    _save(
-        ctx,
-        record,
-        data={**record.data, "pending": pending},  # type: ignore[dict-item]
-        pending_id=next(iter(pending.values()), None),
-    )
+    _promise(ctx, record, pricing)
     return member.id, {
         "ticket_id": existing.id,
         "new_ticket_id": new.ticket_id,
