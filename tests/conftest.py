@@ -6,18 +6,25 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 
+from jifen.api.app import create_app
+from jifen.config import Settings
 from jifen.domain.identity import check_character
 from jifen.programs.loader import load_preset
 from jifen.programs.schema import Program
+from jifen.services.keys import ROLES, create_key
 from jifen.services.members import enrol
+from jifen.services.programs import install_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
 from jifen.storage.tables import members, metadata
@@ -129,9 +136,15 @@ def new_member(engine: Engine) -> Callable[[], int]:
 
 
 @pytest.fixture(scope="session")
-def vault() -> IdentityVault:
-    """An identity vault with keys made for this test session."""
-    return IdentityVault([IdentityVault.generate_key()], IdentityVault.generate_key())
+def vault_keys() -> tuple[str, str]:
+    """An encryption key and a hash key made for this test session."""
+    return IdentityVault.generate_key(), IdentityVault.generate_key()
+
+
+@pytest.fixture(scope="session")
+def vault(vault_keys: tuple[str, str]) -> IdentityVault:
+    """An identity vault with the session's keys (the API fixture uses the same)."""
+    return IdentityVault([vault_keys[0]], vault_keys[1])
 
 
 @pytest.fixture(scope="session")
@@ -172,3 +185,40 @@ def enrol_member(uow: UnitOfWork, railway: Program, vault: IdentityVault) -> Cal
         ).member_id
 
     return make
+
+
+@dataclass
+class Api:
+    """A test client on the test's database, with a key for every role."""
+
+    client: TestClient
+    keys: dict[str, str]
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def get(self, path: str, role: str = "admin", **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(role), **kw)
+
+    def post(self, path: str, body: Any = None, role: str = "admin", **kw: Any) -> Any:
+        return self.client.post(path, json=body, headers=self.headers(role), **kw)
+
+
+@pytest.fixture
+def api(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterator[Api]:
+    """The HTTP API on the test's database with the railway preset and a simulated clock."""
+    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        vault_keys=vault_keys[0],
+        hash_key=vault_keys[1],
+        simulated_clock=True,
+    )
+    keys = {
+        role: create_key(UnitOfWork(engine), role=role, label="test", now=T0).token
+        for role in ROLES
+    }
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, keys)
+    app.state.jifen.engine.dispose()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from jifen.api.clock import Clock
 from jifen.config import Settings, get_settings
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
@@ -20,11 +23,12 @@ from jifen.services.daily import run_daily
 from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
 from jifen.services.importer import import_events
+from jifen.services.keys import create_key, list_keys, revoke_key
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import active_program, install_program
 from jifen.services.whatif import what_if
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.db import make_engine, upgrade
+from jifen.storage.db import make_engine, schema_is_current, upgrade
 from jifen.storage.uow import UnitOfWork
 
 app = typer.Typer(help="Jifen (积分): a loyalty points platform.", no_args_is_help=True)
@@ -40,7 +44,14 @@ console = Console()
 
 
 def _engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    engine = make_engine(get_settings().database_url)
+    if not schema_is_current(engine):
+        console.print(
+            f"[red]The database at {get_settings().database_url} is not set up for this version "
+            "of Jifen.[/] Run `jifen init` (it creates or upgrades the schema) and try again."
+        )
+        raise typer.Exit(code=2)
+    return engine
 
 
 def _vault(settings: Settings) -> IdentityVault:
@@ -101,7 +112,7 @@ def init(
     if preset and program:
         console.print("[red]Give --preset or --program, not both.[/]")
         raise typer.Exit(code=2)
-    engine = _engine()
+    engine = make_engine(get_settings().database_url)
     upgrade(engine)
     console.print(f"[green]Schema is up to date[/] at {get_settings().database_url}")
     _ensure_keys(Path(".env"))
@@ -258,4 +269,75 @@ def demo(
     console.print(
         f"Enrolled {summary.members:,} demo members; events: {events or 'none new'}; "
         f"{summary.days} daily jobs run."
+    )
+
+
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, operator, integrator, analyst or partner.")],
+    label: Annotated[str | None, typer.Option(help="Who or what the key is for.")] = None,
+) -> None:
+    """Make an API key; it is printed once, on the last line, and stored only as a hash."""
+    try:
+        key = create_key(UnitOfWork(_engine()), role=role, label=label, now=Clock().now())
+    except JifenError as error:
+        raise _fail(error) from None
+    console.print(f"New {key.role} key (prefix {key.prefix}); it is shown only this once:")
+    print(key.token)  # noqa: T201 - plain, unwrapped, so scripts can take the last line
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke a key at once."""
+    try:
+        revoke_key(UnitOfWork(_engine()), prefix=prefix, now=Clock().now())
+    except JifenError as error:
+        raise _fail(error) from None
+    console.print(f"Key {prefix} is revoked.")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (prefix, role, label, created, revoked); secrets are never stored."""
+    table = Table("prefix", "role", "label", "created", "revoked")
+    for key in list_keys(UnitOfWork(_engine())):
+        table.add_row(
+            key.prefix,
+            key.role,
+            key.label or "",
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    simulated_clock: Annotated[
+        bool, typer.Option("--simulated-clock", help="A sandbox whose time POST /v1/clock sets.")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    if simulated_clock:
+        os.environ["JIFEN_SIMULATED_CLOCK"] = "true"  # the workers read their settings anew
+    settings = get_settings()
+    _vault(settings)
+    mode = "with a simulated clock (sandbox)" if simulated_clock else ""
+    console.print(
+        f"Jifen listens on http://{host}:{port} {mode}; API docs at http://{host}:{port}/docs"
+    )
+    uvicorn.run(
+        "jifen.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
     )

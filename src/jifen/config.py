@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     hash_key: str = Field(
         default="", description="The key of the lookup hashes of identities and phones."
     )
+    simulated_clock: bool = Field(
+        default=False, description="Serve a sandbox whose time is set by POST /v1/clock."
+    )
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, description="Larger bodies get 413.")
 
 
 @cache

@@ -123,6 +123,8 @@ def _apply(ctx: Context, data: Any) -> EventResult:
                 raise IdempotencyConflict(ctx.event.id)
             return EventResult(ctx.event.id, "duplicate", outcome=stored.outcome)
         member_id, outcome = HANDLERS[ctx.event.type](ctx, data)
+        if member_id is not None:
+            _unlock_redemption(ctx, member_id)
         record = StoredEvent(
             ctx.event.id, ctx.event.type, ctx.event.occurred_at, member_id, payload, outcome
         )
@@ -132,6 +134,16 @@ def _apply(ctx: Context, data: Any) -> EventResult:
             raise KeyTaken(ctx.event.id) from error
         ctx.uow.commit()
     return EventResult(ctx.event.id, "applied", outcome=outcome)
+
+
+def _unlock_redemption(ctx: Context, member_id: int) -> None:
+    """Redemption opens once the spendable balance has reached the program's threshold."""
+    ctx.uow.statements.unlock_redemption(
+        member_id,
+        kinds=[k.code for k in ctx.program.point_kinds if k.spendable],
+        threshold=ctx.program.redemption.eligibility_threshold,
+        on=ctx.local(ctx.event.occurred_at).date(),
+    )
 
 
 # -- finding the rider and pricing a trip --------------------------------------------------------
@@ -234,13 +246,14 @@ def _settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
         key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
         if confirm:
             expires_on = ctx.program.kind(kind).expiry.expires_on(local.date())
+            rules = [x for x in ticket.data["pricing"]["lines"] if x["kind"] == kind]
             ledger.confirm_pending(
                 ctx.uow,
                 key=key,
                 pending_id=pending_id,
                 occurred_at=local,
                 expires_on=expires_on,
-                memo={"event_id": ctx.event.id},
+                memo={"event_id": ctx.event.id, "rules": rules},
             )
         else:
             ledger.void_pending(

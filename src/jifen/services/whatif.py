@@ -33,7 +33,7 @@ class WhatIf:
 def cost_fen(program: Program, points: Counter[str]) -> int:
     """What spendable points are worth at the program's redemption value, in fen (half-up)."""
     spendable = sum(n for kind, n in points.items() if program.kind(kind).spendable)
-    per_yuan = program.redemption.points_per_yuan if program.redemption else 100
+    per_yuan = program.redemption.points_per_yuan
     return (spendable * 100 * 2 + per_yuan) // (2 * per_yuan)
 
 

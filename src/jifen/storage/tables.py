@@ -49,6 +49,8 @@ members = Table(
     Column("tier_code", String(24), nullable=True),
     Column("tier_valid_until", Date, nullable=True),
     Column("tier_in_grace", Boolean, nullable=False, server_default=false()),
+    # The day the spendable balance first reached the program's redemption threshold.
+    Column("redemption_unlocked_on", Date, nullable=True),
 )
 
 programs = Table(
@@ -203,4 +205,23 @@ job_runs = Table(
     Column("step", String(40), nullable=False),
     Column("figures", JSON, nullable=False),
     UniqueConstraint("job", "as_of", "step", name="uq_job_runs_step"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("label", String(100), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+sandbox_clock = Table(
+    "sandbox_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("now", UTCDateTime, nullable=False),
 )

@@ -9,10 +9,13 @@ from sqlalchemy import Connection, Engine
 
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.job_repository import JobRepository
+from jifen.storage.key_repository import KeyRepository
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
 from jifen.storage.member_repository import MemberRepository
 from jifen.storage.program_repository import ProgramRepository
+from jifen.storage.report_repository import ReportRepository
+from jifen.storage.statement_repository import StatementRepository
 
 
 class UnitOfWork:
@@ -29,6 +32,9 @@ class UnitOfWork:
     members: MemberRepository
     events: EventRepository
     jobs: JobRepository
+    keys: KeyRepository
+    statements: StatementRepository
+    reports: ReportRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -51,6 +57,9 @@ class UnitOfWork:
             self.members = MemberRepository(self._connection)
             self.events = EventRepository(self._connection)
             self.jobs = JobRepository(self._connection)
+            self.keys = KeyRepository(self._connection)
+            self.statements = StatementRepository(self._connection)
+            self.reports = ReportRepository(self._connection)
         self.depth += 1
         return self
 

@@ -1,0 +1,108 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jifen import __version__
+from jifen.api import errors
+from jifen.api.clock import Clock, SandboxClock
+from jifen.api.deps import AppState, StateDep, UowDep
+from jifen.api.errors import error_response
+from jifen.api.routes import members, operations
+from jifen.api.schemas import ErrorBody
+from jifen.config import Settings, get_settings
+from jifen.services.programs import active_program
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.db import make_engine
+from jifen.storage.uow import UnitOfWork
+
+DESCRIPTION = """Jifen (积分) v1. Every request carries `Authorization: Bearer <key>`
+(`jifen keys create --role ROLE`). Errors share one body:
+`{"error": {"code", "message", "details"}}`. Writes take a caller-chosen `id` (the idempotency
+key). See docs/api.md for worked examples."""
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            "payload_too_large",
+            f"The body is over {self.limit:,} bytes; send fewer events per request.",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Jifen API on the database and keys in `settings` (the environment by default)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    vault = IdentityVault(settings.vault_keys.split(","), settings.hash_key)
+    clock = SandboxClock(UnitOfWork(engine)) if settings.simulated_clock else Clock()
+    app = FastAPI(
+        title="Jifen",
+        version=__version__,
+        description=DESCRIPTION,
+        responses={"4XX": {"model": ErrorBody, "description": "The request was refused."}},
+    )
+    app.state.jifen = AppState(engine, vault, clock)
+    errors.install(app)
+    app.include_router(members.router)
+    app.include_router(operations.router)
+    _health(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _health(app: FastAPI) -> None:
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["health"])
+    def ready(jifen: StateDep, uow: UowDep) -> Any:
+        """Readiness: the database answers and a program is installed."""
+        with jifen.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        program = active_program(uow)
+        return {
+            "status": "ready",
+            "program": program.code,
+            "simulated_clock": jifen.clock.simulated,
+        }

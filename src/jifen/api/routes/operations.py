@@ -1,0 +1,116 @@
+"""Events in, the daily job, reports, and the sandbox clock."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from jifen.api.clock import SandboxClock
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
+from jifen.api.schemas import (
+    ClockIn,
+    ClockOut,
+    DailyJobIn,
+    DailyJobOut,
+    Error,
+    EventBatch,
+    EventResultOut,
+    EventResults,
+    MemberCounts,
+    PointTotals,
+    SummaryOut,
+)
+from jifen.domain.errors import NotFound
+from jifen.services.daily import run_daily
+from jifen.services.events import apply_events
+from jifen.services.reports import summary
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/events",
+    response_model=EventResults,
+    tags=["events"],
+    dependencies=[Depends(require("integrator"))],
+)
+def post_events(
+    body: EventBatch, uow: UowDep, program: ProgramDep, vault: VaultDep
+) -> EventResults:
+    """Apply a batch of events; each has its own result, and one bad event sinks no other."""
+    results = apply_events(uow, program=program, vault=vault, raw_events=body.events)
+    return EventResults(
+        results=[
+            EventResultOut(
+                id=r.id,
+                status=r.status,  # type: ignore[arg-type]
+                error=Error(**r.error) if r.error else None,
+            )
+            for r in results
+        ]
+    )
+
+
+@router.post(
+    "/jobs/daily", response_model=DailyJobOut, tags=["jobs"], dependencies=[Depends(require())]
+)
+def post_daily_job(body: DailyJobIn, uow: UowDep, program: ProgramDep) -> DailyJobOut:
+    """Run the daily job for a day: expire lots, evaluate tiers, queue reminders. Safe twice."""
+    report = run_daily(uow, program=program, as_of=body.as_of)
+    return DailyJobOut(as_of=report.as_of, steps=report.steps, skipped=list(report.skipped))
+
+
+@router.get(
+    "/reports/summary",
+    response_model=SummaryOut,
+    tags=["reports"],
+    dependencies=[Depends(require("analyst"))],
+)
+def get_summary(
+    uow: UowDep,
+    program: ProgramDep,
+    start: Annotated[date, Query(alias="from", ge=date(1900, 1, 1), le=date(2200, 12, 31))],
+    end: Annotated[date, Query(alias="to", ge=date(1900, 1, 1), le=date(2200, 12, 31))],
+) -> SummaryOut:
+    """Members, points issued/redeemed/expired/outstanding, rates and liability for a period."""
+    s = summary(uow, program=program, start=start, end=end)
+    return SummaryOut(
+        members=MemberCounts(total=s.members_total, new=s.members_new, active=s.members_active),
+        points=PointTotals(
+            issued=s.issued, redeemed=s.redeemed, expired=s.expired, outstanding=s.outstanding
+        ),
+        repurchase_rate=s.repurchase_rate,
+        breakage_rate=s.breakage_rate,
+        liability_fen=s.liability_fen,
+        tiers=s.tiers,
+    )
+
+
+@router.get(
+    "/clock",
+    response_model=ClockOut,
+    tags=["clock"],
+    dependencies=[Depends(require("operator", "integrator", "analyst", "partner"))],
+)
+def get_clock(clock: ClockDep) -> ClockOut:
+    """The time the server uses."""
+    return ClockOut(now=clock.now(), simulated=clock.simulated)
+
+
+@router.post(
+    "/clock",
+    response_model=ClockOut,
+    tags=["clock"],
+    dependencies=[Depends(require())],
+    responses={404: {"model": Error}},
+)
+def set_clock(body: ClockIn, clock: ClockDep) -> ClockOut:
+    """Set the sandbox time (a server started with `--simulated-clock` only; 404 otherwise)."""
+    if not isinstance(clock, SandboxClock):
+        raise NotFound(
+            "This server runs on real time; start it with --simulated-clock to set the time."
+        )
+    clock.set(body.now)
+    return ClockOut(now=clock.now(), simulated=True)

@@ -1,0 +1,66 @@
+"""API keys: created with a role, shown once, stored hashed, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from jifen.domain.errors import InvalidRequest, NotFound
+from jifen.storage.key_repository import StoredKey
+from jifen.storage.uow import UnitOfWork
+
+ROLES = ("admin", "operator", "integrator", "analyst", "partner")
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A key just made: `token` is shown this once and never stored."""
+
+    token: str
+    prefix: str
+    role: str
+
+
+def _hash(secret: str) -> str:
+    # Keys are 256 random bits: a plain SHA-256 is as strong as a slow hash here.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(uow: UnitOfWork, *, role: str, label: str | None, now: datetime) -> NewKey:
+    """Make a key for `role`; the caller shows `token` once."""
+    if role not in ROLES:
+        raise InvalidRequest(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+    with uow:
+        uow.keys.add(StoredKey(prefix, _hash(secret), role, label, now, None))
+        uow.commit()
+    return NewKey(f"jf_{prefix}_{secret}", prefix, role)
+
+
+def authenticate(uow: UnitOfWork, token: str) -> StoredKey | None:
+    """The live key behind `token`, or None for anything else."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "jf":
+        return None
+    with uow:
+        key = uow.keys.get(parts[1])
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
+
+
+def revoke_key(uow: UnitOfWork, *, prefix: str, now: datetime) -> None:
+    """Revoke a key at once; `NotFound` when no live key has that prefix."""
+    with uow:
+        if not uow.keys.revoke(prefix, now):
+            raise NotFound(f"No live key with prefix {prefix!r}.", prefix=prefix)
+        uow.commit()
+
+
+def list_keys(uow: UnitOfWork) -> list[StoredKey]:
+    """Every key, without secrets."""
+    with uow:
+        return uow.keys.all()

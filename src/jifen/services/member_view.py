@@ -1,0 +1,106 @@
+"""What a member (or the operator looking at one) sees: balances, tier, expiring points, history."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from jifen.domain.errors import InvalidRequest, NotFound
+from jifen.domain.tiers import Progress, TierState, progress
+from jifen.programs.schema import Program
+from jifen.services.daily import qualifying_window_start, tier_policy
+from jifen.storage.member_repository import MemberRecord, TierChange
+from jifen.storage.statement_repository import StatementLine
+from jifen.storage.uow import UnitOfWork
+
+EXPIRING_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSummary:
+    """A member's state on `today`: spendable and pending points, tier points, what lapses soon."""
+
+    member: MemberRecord
+    available: dict[str, int]
+    pending: int
+    qualifying_points: int
+    redemption_unlocked: bool
+    expiring: list[tuple[date, str, int]]
+    progress: Progress | None
+
+
+def _member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+    member = uow.members.get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.", member_id=member_id)
+    return member
+
+
+def member_summary(
+    uow: UnitOfWork, *, program: Program, member_id: int, today: date
+) -> MemberSummary:
+    """The member's balances and tier figures as of `today` (in the program's time zone)."""
+    spendable = [k.code for k in program.point_kinds if k.spendable]
+    tier_kinds = [k.code for k in program.point_kinds if k.counts_toward_tiers]
+    with uow:
+        member = _member(uow, member_id)
+        stored = {b.kind: b for b in uow.ledger.balances_of(member_id)}
+        points = uow.statements.qualifying_points(
+            member_id,
+            kinds=tier_kinds,
+            since=qualifying_window_start(program, today),
+            until=today,
+        )
+        expiring = uow.statements.expiring(
+            member_id, kinds=spendable, after=today, until=today + timedelta(days=EXPIRING_DAYS)
+        )
+        unlocked = uow.statements.unlocked_on(member_id) is not None
+    tier = member.tier or TierState(program.tiers.join_tier, None)
+    return MemberSummary(
+        member=member,
+        available={k: stored[k].available if k in stored else 0 for k in spendable},
+        pending=sum(b.pending for b in stored.values()),
+        qualifying_points=points,
+        redemption_unlocked=unlocked,
+        expiring=expiring,
+        progress=progress(tier_policy(program), current=tier, qualifying_points=points),
+    )
+
+
+def encode_cursor(entry_id: int) -> str:
+    """An opaque cursor for the page after `entry_id`."""
+    return base64.urlsafe_b64encode(f"e{entry_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The entry id behind a cursor; `InvalidRequest` for anything not made by `encode_cursor`."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        text = ""
+    if not re.fullmatch(r"e[0-9]{1,18}", text):
+        raise InvalidRequest(
+            "The cursor is not one this API gave out; start again without a cursor.",
+            cursor=cursor,
+        )
+    return int(text[1:])
+
+
+def statement(
+    uow: UnitOfWork, *, member_id: int, cursor: str | None, limit: int
+) -> tuple[list[StatementLine], str | None]:
+    """One page of the member's ledger, newest first, and the cursor of the next page."""
+    before = decode_cursor(cursor) if cursor else None
+    with uow:
+        _member(uow, member_id)
+        lines = uow.statements.statement(member_id, before=before, limit=limit + 1)
+    page = lines[:limit]
+    return page, encode_cursor(page[-1].entry_id) if len(lines) > limit else None
+
+
+def tier_history(uow: UnitOfWork, *, member_id: int) -> tuple[MemberRecord, list[TierChange]]:
+    """The member and every change of their tier, oldest first."""
+    with uow:
+        return _member(uow, member_id), uow.members.tier_history(member_id)

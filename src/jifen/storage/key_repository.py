@@ -1,0 +1,83 @@
+"""SQL for API keys (stored hashed) and the sandbox clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from jifen.storage.tables import api_keys, sandbox_clock
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """An API key as stored: never the secret, only its hash."""
+
+    prefix: str
+    secret_hash: str
+    role: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyRepository:
+    """Reads and writes API keys and the sandbox clock."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, key: StoredKey) -> None:
+        """Store a new key."""
+        self.connection.execute(
+            insert(api_keys).values(
+                prefix=key.prefix,
+                secret_hash=key.secret_hash,
+                role=key.role,
+                label=key.label,
+                created_at=key.created_at,
+                revoked_at=key.revoked_at,
+            )
+        )
+
+    def get(self, prefix: str) -> StoredKey | None:
+        """A key by its public prefix."""
+        row = self.connection.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
+        if row is None:
+            return None
+        return StoredKey(
+            row.prefix, row.secret_hash, row.role, row.label, row.created_at, row.revoked_at
+        )
+
+    def all(self) -> list[StoredKey]:
+        """Every key, oldest first."""
+        rows = self.connection.execute(select(api_keys).order_by(api_keys.c.id))
+        return [
+            StoredKey(r.prefix, r.secret_hash, r.role, r.label, r.created_at, r.revoked_at)
+            for r in rows
+        ]
+
+    def revoke(self, prefix: str, at: datetime) -> bool:
+        """Revoke a key; False when there is no such key that is still live."""
+        result = self.connection.execute(
+            update(api_keys)
+            .where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return result.rowcount == 1
+
+    def clock(self) -> datetime | None:
+        """The time a sandbox server was set to, if it was."""
+        query = select(sandbox_clock.c.now).where(sandbox_clock.c.id == 1)
+        return self.connection.execute(query).scalar_one_or_none()
+
+    def set_clock(self, now: datetime) -> None:
+        """Set the sandbox time shared by every worker."""
+        if (
+            self.connection.execute(
+                update(sandbox_clock).where(sandbox_clock.c.id == 1).values(now=now)
+            ).rowcount
+            == 0
+        ):
+            self.connection.execute(insert(sandbox_clock).values(id=1, now=now))

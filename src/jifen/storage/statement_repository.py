@@ -1,0 +1,108 @@
+"""SQL behind what a member sees: statement, expiring points, qualifying points, unlocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from jifen.domain.ledger import MEMBER_ACCOUNTS
+from jifen.storage.tables import balances, ledger_entries, ledger_transactions, lots, members
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One movement on a member's accounts."""
+
+    entry_id: int
+    at: datetime
+    account: str
+    kind: str
+    points: int
+    type: str
+    transaction_id: int
+    memo: dict[str, Any]
+
+
+class StatementRepository:
+    """Per-member reads for statements and the member summary."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def statement(self, member_id: int, *, before: int | None, limit: int) -> list[StatementLine]:
+        """The member's entries, newest first, with ids below `before` when given."""
+        e, t = ledger_entries.c, ledger_transactions.c
+        conditions = [e.member_id == member_id, e.account.in_(sorted(MEMBER_ACCOUNTS))]
+        if before is not None:
+            conditions.append(e.id < before)
+        query = (
+            select(e.id, t.occurred_at, e.account, e.kind, e.points, t.type, t.id, t.memo)
+            .select_from(ledger_entries.join(ledger_transactions, e.transaction_id == t.id))
+            .where(and_(*conditions))
+            .order_by(e.id.desc())
+            .limit(limit)
+        )
+        return [StatementLine(*row) for row in self.connection.execute(query)]
+
+    def expiring(
+        self, member_id: int, *, kinds: Sequence[str], after: date, until: date
+    ) -> list[tuple[date, str, int]]:
+        """Points lapsing in `(after, until]` as `(first day void, kind, points)`, soonest first."""
+        l_ = lots.c
+        query = (
+            select(l_.expires_on, l_.kind, func.sum(l_.remaining))
+            .where(
+                and_(
+                    l_.member_id == member_id,
+                    l_.kind.in_(list(kinds)),
+                    l_.remaining > 0,
+                    l_.expires_on > after,
+                    l_.expires_on <= until,
+                )
+            )
+            .group_by(l_.expires_on, l_.kind)
+            .order_by(l_.expires_on, l_.kind)
+        )
+        return [(d, k, int(p)) for d, k, p in self.connection.execute(query)]
+
+    def qualifying_points(
+        self, member_id: int, *, kinds: Sequence[str], since: date, until: date
+    ) -> int:
+        """Tier points credited to the member from `since` to `until`, both included."""
+        l_ = lots.c
+        query = select(func.coalesce(func.sum(l_.remaining), 0)).where(
+            and_(
+                l_.member_id == member_id,
+                l_.kind.in_(list(kinds)),
+                l_.credited_on >= since,
+                l_.credited_on <= until,
+            )
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    def unlock_redemption(
+        self, member_id: int, *, kinds: Sequence[str], threshold: int, on: date
+    ) -> None:
+        """Mark the day the member's spendable balance first reached `threshold`."""
+        b, m = balances.c, members.c
+        spendable = (
+            select(func.coalesce(func.sum(b.available), 0))
+            .where(and_(b.member_id == member_id, b.kind.in_(list(kinds))))
+            .scalar_subquery()
+        )
+        self.connection.execute(
+            update(members)
+            .where(
+                and_(m.id == member_id, m.redemption_unlocked_on.is_(None), spendable >= threshold)
+            )
+            .values(redemption_unlocked_on=on)
+        )
+
+    def unlocked_on(self, member_id: int) -> date | None:
+        """The day the member could first redeem, if they can."""
+        query = select(members.c.redemption_unlocked_on).where(members.c.id == member_id)
+        return self.connection.execute(query).scalar_one_or_none()
