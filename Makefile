@@ -14,13 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# First run: the railway preset and a simulated season of 200 demo members (about half a minute).
+# First run: the railway preset and a simulated season of 200 demo members (about half a minute);
+# then an admin key is printed and the API served on http://127.0.0.1:8000 (Ctrl+C stops it).
 run: $(STAMP)
 	@if [ -f jifen.db ]; then $(BIN)/jifen init --preset railway; \
 	else $(BIN)/jifen init --preset railway && $(BIN)/jifen demo --members 200; fi
-	$(BIN)/jifen ledger check
-	@echo "Jifen is set up in jifen.db. Try: $(BIN)/jifen jobs daily --as-of 2025-12-01"
-	@echo "(the HTTP API, console and portal are not built yet; see docs/architecture.md)"
+	@$(BIN)/jifen ledger check
+	@echo "An admin key for the API (curl examples in docs/api.md):"
+	@$(BIN)/jifen keys create --role admin --label "make run" | tail -1
+	$(BIN)/jifen serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from jifen.programs.loader import load_preset
+from jifen.services.keys import authenticate
 from jifen.services.members import enrol
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
@@ -121,4 +122,33 @@ def test_an_invalid_program_file_is_refused_naming_the_field(folder_and_url):
     assert result.returncode == 1
     assert "program_invalid" in result.stdout
     assert "tiers.levels[2].threshold" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_keys_are_printed_once_stored_hashed_listed_and_revoked(folder_and_url):
+    folder, url = folder_and_url
+    assert jifen(folder, url, "init").returncode == 0
+    made = jifen(folder, url, "keys", "create", "--role", "integrator", "--label", "ticketing")
+    assert made.returncode == 0, made.stdout + made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    prefix = token.split("_")[1]
+    uow = UnitOfWork(make_engine(url))
+    assert authenticate(uow, token).role == "integrator"
+
+    listed = jifen(folder, url, "keys", "list")
+    assert prefix in listed.stdout
+    assert "ticketing" in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout
+
+    assert jifen(folder, url, "keys", "revoke", prefix).returncode == 0
+    assert authenticate(uow, token) is None
+    refused = jifen(folder, url, "keys", "create", "--role", "superuser")
+    assert refused.returncode == 1
+    assert "choose one of admin, operator, integrator, analyst, partner" in refused.stdout
+
+
+def test_commands_on_a_database_without_the_schema_say_to_run_init(tmp_path):
+    result = jifen(tmp_path, f"sqlite:///{tmp_path}/new.db", "ledger", "check")
+    assert result.returncode == 2
+    assert "Run `jifen init`" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
