@@ -6,9 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from jifen.services.events import EventResult, apply_event
 from jifen.services.ledger_check import check_ledger
+from jifen.storage.tables import metadata
 from tests.conftest import SHANGHAI, resident_id
 
 
@@ -264,3 +266,28 @@ def test_activity_points_are_credited_as_activity_points(rail, enrol_member):
     )
     assert done.status == "applied", done
     assert rail.balances(member) == {"activity": (120, 0)}
+
+
+def test_no_table_keeps_an_id_number_in_full(rail, enrol_member, engine):
+    number = resident_id(date(1990, 3, 7), 778)
+    member = enrol_member(date(1990, 3, 7), id_number=number)
+    passenger = {"id_type": "resident_id", "id_number": number}
+    rail.send("ticket.purchased", at(DAY), ticket("T1", departure=at(DAY), passenger=passenger))
+    rail.send("ticket.travelled", at(DAY, 18), ticket("T2", departure=at(DAY), passenger=passenger))
+    assert rail.balances(member)["ride"] == (2768, 2768)
+    again = rail.send(
+        "ticket.purchased",
+        at(DAY),
+        ticket("T1", departure=at(DAY), passenger=passenger),
+        event_id="e1",
+    )
+    assert again.status == "duplicate"
+
+    with engine.connect() as connection:
+        dump = "\n".join(
+            repr(row)
+            for table in metadata.sorted_tables
+            for row in connection.execute(select(table))
+        )
+    assert number not in dump
+    assert number[:4] + "*" * 10 + number[-4:] in dump  # masked copies are kept for people

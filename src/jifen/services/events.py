@@ -8,6 +8,7 @@ travel before its purchase) are kept and settled when the missing event comes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, JifenError
+from jifen.domain.identity import mask_id_number
 from jifen.domain.rules import Pricing
 from jifen.programs.schema import Program
 from jifen.services import ledger
@@ -110,23 +112,42 @@ def apply_event(
     raise AssertionError  # pragma: no cover - the loop always returns or raises
 
 
+def masked(value: Any) -> Any:
+    """`value` with every ID number in it masked, as events and tickets are kept at rest."""
+    if isinstance(value, dict):
+        return {
+            k: mask_id_number(v) if k == "id_number" and isinstance(v, str) else masked(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
 def _error(error: JifenError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "details": error.details}
 
 
 def _apply(ctx: Context, data: Any) -> EventResult:
-    payload = ctx.event.model_dump(mode="json")
+    sent = ctx.event.model_dump(mode="json")
+    fingerprint = ctx.vault.lookup_hash("event", json.dumps(sent, sort_keys=True))
     with ctx.uow:
         stored = ctx.uow.events.get(ctx.event.id)
         if stored is not None:
-            if stored.payload != payload:
+            if stored.fingerprint != fingerprint:
                 raise IdempotencyConflict(ctx.event.id)
             return EventResult(ctx.event.id, "duplicate", outcome=stored.outcome)
         member_id, outcome = HANDLERS[ctx.event.type](ctx, data)
         if member_id is not None:
             _unlock_redemption(ctx, member_id)
         record = StoredEvent(
-            ctx.event.id, ctx.event.type, ctx.event.occurred_at, member_id, payload, outcome
+            ctx.event.id,
+            ctx.event.type,
+            ctx.event.occurred_at,
+            member_id,
+            masked(sent),
+            fingerprint,
+            outcome,
         )
         try:
             ctx.uow.events.add(record)
@@ -268,7 +289,7 @@ def _settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
 def _new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[TicketRecord, Pricing]:
     pricing = Pricer(ctx.uow, ctx.program).trip(member, ticket)
     data = {
-        "ticket": ticket.model_dump(mode="json"),
+        "ticket": masked(ticket.model_dump(mode="json")),
         "pricing": {"points": pricing.points, "lines": _lines(pricing)},
         "pending": {},
     }

@@ -14,13 +14,14 @@ from jifen.storage.tables import earnings, events, tickets
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An applied event, with its raw payload and what applying it did."""
+    """An applied event (ID numbers masked), its fingerprint, and what applying it did."""
 
     id: str
     type: str
     occurred_at: datetime
     member_id: int | None
     payload: dict[str, Any]
+    fingerprint: str
     outcome: dict[str, Any]
 
 
@@ -63,7 +64,13 @@ class EventRepository:
         if row is None:
             return None
         return StoredEvent(
-            row.id, row.type, row.occurred_at, row.member_id, row.payload, row.outcome
+            row.id,
+            row.type,
+            row.occurred_at,
+            row.member_id,
+            row.payload,
+            row.fingerprint,
+            row.outcome,
         )
 
     def add(self, event: StoredEvent) -> None:
@@ -75,6 +82,7 @@ class EventRepository:
                 occurred_at=event.occurred_at,
                 member_id=event.member_id,
                 payload=event.payload,
+                fingerprint=event.fingerprint,
                 outcome=event.outcome,
             )
         )
@@ -114,7 +122,9 @@ class EventRepository:
             .execution_options(yield_per=2000)
         )
         return (
-            StoredEvent(r.id, r.type, r.occurred_at, r.member_id, r.payload, r.outcome)
+            StoredEvent(
+                r.id, r.type, r.occurred_at, r.member_id, r.payload, r.fingerprint, r.outcome
+            )
             for r in self.connection.execute(query)
         )
 

@@ -140,7 +140,10 @@ events = Table(
     Column("type", String(40), nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("member_id", Id, ForeignKey("members.id"), nullable=True, index=True),
+    # The event as received, with ID numbers masked; `fingerprint` (a keyed hash of the event as
+    # sent) tells a resend from a different event under the same id.
     Column("payload", JSON, nullable=False),
+    Column("fingerprint", String(64), nullable=False, server_default=""),
     Column("outcome", JSON, nullable=False),
 )
 
