@@ -101,7 +101,8 @@ def require(*roles: str) -> Callable[..., StoredKey]:
             )
         if key.role not in allowed:
             raise Forbidden(
-                f"A {key.role} key may not do this; it needs one of: {', '.join(sorted(allowed))}.",
+                f"The key's role ({key.role}) may not do this; it needs one of: "
+                f"{', '.join(sorted(allowed))}.",
                 role=key.role,
             )
         return key

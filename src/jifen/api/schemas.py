@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from jifen.domain.identity import IdType
+from jifen.services.event_schema import IdTypeField
 
 MemberId = Annotated[int, Field(ge=1, le=2**62)]
 SANE_DATE = {"ge": date(1900, 1, 1), "le": date(2200, 12, 31)}
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text refuses NUL)
+SANE_TIME = {"ge": datetime(1900, 1, 1, tzinfo=UTC), "le": datetime(2200, 12, 31, tzinfo=UTC)}
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -44,8 +46,8 @@ class Enrolment(BaseModel):
         }
     )
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    id_type: IdType
+    name: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=PRINTABLE)]
+    id_type: IdTypeField
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     birth_date: Annotated[date, Field(**SANE_DATE)]
     phone: Annotated[str, StringConstraints(max_length=20)] | None = None
@@ -262,7 +264,7 @@ class ClockIn(BaseModel):
 
     model_config = _examples({"now": "2026-01-15T09:00:00+08:00"})
 
-    now: AwareDatetime
+    now: Annotated[AwareDatetime, Field(**SANE_TIME)]
 
 
 class ClockOut(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -15,6 +16,7 @@ from pydantic import (
 )
 
 from jifen.domain.errors import JifenError
+from jifen.domain.identity import IdType
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
@@ -40,11 +42,19 @@ class Shape(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+def _lowercase(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+IdTypeField = Annotated[IdType, BeforeValidator(_lowercase)]
+MemberRef = Annotated[int, Field(ge=1, le=2**62)]
+
+
 class Passenger(Shape):
     """The rider: a member id, or the real-name identity on the ticket."""
 
-    member_id: int | None = None
-    id_type: str | None = None
+    member_id: MemberRef | None = None
+    id_type: IdTypeField | None = None
     id_number: Annotated[str, StringConstraints(max_length=40)] | None = None
 
     @model_validator(mode="after")
@@ -105,7 +115,7 @@ class Change(Shape):
 class ForMember(Shape):
     """Data about one member, named by `member_id` or by real-name identity (`passenger`)."""
 
-    member_id: int | None = None
+    member_id: MemberRef | None = None
     passenger: Passenger | None = None
 
     @model_validator(mode="after")

@@ -21,7 +21,7 @@ from jifen.api.schemas import (
     TierChangeOut,
     TierHistory,
 )
-from jifen.domain.calendar import local_date
+from jifen.domain.calendar import local_date, local_datetime
 from jifen.domain.identity import mask_id_number, mask_phone
 from jifen.services import member_view
 from jifen.services.members import enrol
@@ -106,6 +106,7 @@ def get_member(
 def get_ledger(
     member_id: MemberPath,
     uow: UowDep,
+    program: ProgramDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Statement:
@@ -113,7 +114,7 @@ def get_ledger(
     lines, next_cursor = member_view.statement(uow, member_id=member_id, cursor=cursor, limit=limit)
     items = [
         StatementItem(
-            at=line.at,
+            at=local_datetime(line.at, program.timezone),
             kind=line.kind,
             points=line.points,
             type=line.type,
