@@ -56,11 +56,16 @@ def member_summary(
         expiring = uow.statements.expiring(
             member_id, kinds=spendable, after=today, until=today + timedelta(days=EXPIRING_DAYS)
         )
+        # Lots whose expiry date has come cannot be spent, even before the daily job expires them.
+        lapsed = uow.statements.expiring(member_id, kinds=spendable, after=date.min, until=today)
         unlocked = uow.statements.unlocked_on(member_id) is not None
     tier = member.tier or TierState(program.tiers.join_tier, None)
+    spendable_now = {k: stored[k].available if k in stored else 0 for k in spendable}
+    for _day, kind, due in lapsed:
+        spendable_now[kind] -= due
     return MemberSummary(
         member=member,
-        available={k: stored[k].available if k in stored else 0 for k in spendable},
+        available=spendable_now,
         pending=sum(b.pending for b in stored.values()),
         qualifying_points=points,
         redemption_unlocked=unlocked,

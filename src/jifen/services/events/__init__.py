@@ -1,0 +1,145 @@
+"""Apply source-system events to the ledger: tickets bought, travelled, refunded or changed.
+
+Each event is applied in its own unit of work, keyed by its id: applying it again is a duplicate
+and changes nothing. Ledger postings are keyed `<event id>:<point kind>`, so an event interrupted
+half-way (a crash) completes, never doubles, when it is sent again. Events that arrive early (a
+travel before its purchase) are kept and settled when the missing event comes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from jifen.domain.errors import IdempotencyConflict, JifenError
+from jifen.programs.schema import Program
+from jifen.services.event_schema import Activity, Order, parse_event
+from jifen.services.events.context import (
+    ClaimTooLate,
+    Context,
+    EventResult,
+    MemberNotActive,
+    Outcome,
+    RiderNotMember,
+    TicketConflict,
+    credit_points,
+    find_rider,
+    masked,
+    pricing_lines,
+)
+from jifen.services.events.tickets import changed, purchased, refunded, travelled
+from jifen.services.pricing import Pricer
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.event_repository import StoredEvent
+from jifen.storage.ledger_repository import KeyTaken
+from jifen.storage.uow import UnitOfWork
+
+
+def apply_events(
+    uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw_events: Iterable[Any]
+) -> list[EventResult]:
+    """Apply each event on its own; one bad event does not stop the others."""
+    return [apply_event(uow, program=program, vault=vault, raw=raw) for raw in raw_events]
+
+
+def apply_event(
+    uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw: Any
+) -> EventResult:
+    """Apply one event; never raises for a bad event, it is `rejected` with a stable code."""
+    event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    try:
+        event, data = parse_event(raw)
+        for attempt in (1, 2):
+            try:
+                return _apply(Context(uow, program, vault, event), data)
+            except KeyTaken:
+                if attempt == 2:  # pragma: no cover - the second attempt finds the winner's event
+                    raise
+    except JifenError as error:
+        return EventResult(event_id, "rejected", _error(error))
+    raise AssertionError  # pragma: no cover - the loop always returns or raises
+
+
+def _error(error: JifenError) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message, "details": error.details}
+
+
+def _apply(ctx: Context, data: Any) -> EventResult:
+    sent = ctx.event.model_dump(mode="json")
+    fingerprint = ctx.vault.lookup_hash("event", json.dumps(sent, sort_keys=True))
+    with ctx.uow:
+        stored = ctx.uow.events.get(ctx.event.id)
+        if stored is not None:
+            if stored.fingerprint != fingerprint:
+                raise IdempotencyConflict(ctx.event.id)
+            return EventResult(ctx.event.id, "duplicate", outcome=stored.outcome)
+        member_id, outcome = HANDLERS[ctx.event.type](ctx, data)
+        if member_id is not None:
+            _unlock_redemption(ctx, member_id)
+        record = StoredEvent(
+            ctx.event.id,
+            ctx.event.type,
+            ctx.event.occurred_at,
+            member_id,
+            masked(sent),
+            fingerprint,
+            outcome,
+        )
+        try:
+            ctx.uow.events.add(record)
+        except IntegrityError as error:
+            raise KeyTaken(ctx.event.id) from error
+        ctx.uow.commit()
+    return EventResult(ctx.event.id, "applied", outcome=outcome)
+
+
+def _unlock_redemption(ctx: Context, member_id: int) -> None:
+    """Redemption opens once the spendable balance has reached the program's threshold."""
+    ctx.uow.statements.unlock_redemption(
+        member_id,
+        kinds=[k.code for k in ctx.program.point_kinds if k.spendable],
+        threshold=ctx.program.redemption.eligibility_threshold,
+        on=ctx.local(ctx.event.occurred_at).date(),
+    )
+
+
+def activity_completed(ctx: Context, activity: Activity) -> Outcome:
+    """An activity done: activity points credited into a lot, within the rules' caps."""
+    member = find_rider(ctx, activity.rider)
+    pricing = Pricer(ctx.uow, ctx.program).activity(member, activity, ctx.event.occurred_at)
+    lines = pricing_lines(pricing)
+    credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
+    return member.id, {"credited": pricing.points, "rules": lines}
+
+
+def order_paid(ctx: Context, order: Order) -> Outcome:
+    """A shop order paid: points on the amount, with tier and birthday multipliers."""
+    member = find_rider(ctx, order.rider)
+    pricing = Pricer(ctx.uow, ctx.program).order(member, order, ctx.event.occurred_at)
+    lines = pricing_lines(pricing)
+    credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
+    return member.id, {"order_id": order.order_id, "credited": pricing.points, "rules": lines}
+
+
+HANDLERS: dict[str, Callable[[Context, Any], Outcome]] = {
+    "ticket.purchased": purchased,
+    "ticket.travelled": travelled,
+    "ticket.refunded": refunded,
+    "ticket.changed": changed,
+    "activity.completed": activity_completed,
+    "order.paid": order_paid,
+}
+
+__all__ = [
+    "ClaimTooLate",
+    "EventResult",
+    "MemberNotActive",
+    "RiderNotMember",
+    "TicketConflict",
+    "apply_event",
+    "apply_events",
+    "masked",
+]

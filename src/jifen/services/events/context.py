@@ -1,0 +1,151 @@
+"""What every event handler shares: its context, errors, results, the rider and credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jifen.domain.calendar import local_datetime
+from jifen.domain.errors import JifenError
+from jifen.domain.identity import mask_id_number
+from jifen.domain.rules import Pricing
+from jifen.programs.schema import Program
+from jifen.services import ledger
+from jifen.services.event_schema import (
+    Event,
+    Passenger,
+)
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.member_repository import MemberRecord
+from jifen.storage.uow import UnitOfWork
+
+
+class RiderNotMember(JifenError):
+    """The rider is not a member: nothing is earned."""
+
+    code = "rider_not_member"
+
+
+class MemberNotActive(JifenError):
+    """A frozen or closed member earns nothing."""
+
+    code = "member_not_active"
+
+
+class TicketConflict(JifenError):
+    """The event does not fit the ticket's state (refund after travel, a second purchase…)."""
+
+    code = "ticket_conflict"
+
+
+class ClaimTooLate(JifenError):
+    """A missing-points claim (补登) after the program's window."""
+
+    code = "claim_too_late"
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What became of one event: `applied`, `duplicate` or `rejected` (with the error)."""
+
+    id: str | None
+    status: str
+    error: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every handler needs: the open unit of work, the program, the vault and the event."""
+
+    uow: UnitOfWork
+    program: Program
+    vault: IdentityVault
+    event: Event
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the program's clock (its date is the day lots are credited)."""
+        return local_datetime(moment, self.program.timezone)
+
+
+def masked(value: Any) -> Any:
+    """`value` with every ID number in it masked, as events and tickets are kept at rest."""
+    if isinstance(value, dict):
+        return {
+            k: mask_id_number(v) if k == "id_number" and isinstance(v, str) else masked(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
+# -- finding the rider and pricing a trip --------------------------------------------------------
+def find_rider(ctx: Context, passenger: Passenger) -> MemberRecord:
+    if passenger.member_id is not None:
+        member = ctx.uow.members.get(passenger.member_id)
+    else:
+        assert passenger.id_type is not None and passenger.id_number is not None  # noqa: S101, PT018
+        id_hash = ctx.vault.lookup_hash(passenger.id_type, passenger.id_number)
+        member = ctx.uow.members.find_by_identity(id_hash)
+    if member is None:
+        raise RiderNotMember("The rider is not a member of the program; nothing is earned.")
+    if member.status != "active":
+        raise MemberNotActive(
+            f"Member {member.id} is {member.status}; a {member.status} member earns nothing.",
+            member_id=member.id,
+            status=member.status,
+        )
+    return member
+
+
+def pricing_lines(pricing: Pricing) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": line.rule_code,
+            "kind": line.kind,
+            "points": line.points,
+            "explanation": line.explanation,
+            "mirrored": line.mirrored,
+        }
+        for line in pricing.lines
+    ]
+
+
+def stored_pricing(stored: dict[str, Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    return stored["points"], stored["lines"]
+
+
+# -- ledger movements ----------------------------------------------------------------------------
+def credit_points(
+    ctx: Context,
+    member_id: int,
+    points: dict[str, int],
+    lines: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """Credit each kind into a lot that expires as the kind says; record the rules behind it."""
+    local = ctx.local(at)
+    for kind, amount in sorted(points.items()):
+        ledger.credit(
+            ctx.uow,
+            key=f"{ctx.event.id}:{kind}",
+            member_id=member_id,
+            kind=kind,
+            points=amount,
+            occurred_at=local,
+            expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
+            memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
+        )
+    by_rule: dict[str, int] = {}
+    for line in lines:
+        if line["kind"] in points and line.get("mirrored") is not True:
+            by_rule[line["rule"]] = by_rule.get(line["rule"], 0) + line["points"]
+    ctx.uow.events.add_earnings(
+        member_id=member_id, day=local.date(), event_id=ctx.event.id, by_rule=by_rule
+    )
+
+
+Outcome = tuple[int | None, dict[str, Any]]
+"""What a handler returns: the member the event was for, and what it did."""
