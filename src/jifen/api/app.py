@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -41,19 +42,25 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await self._refuse(scope, receive, send)
             return
-        seen = 0
+        seen, too_large = 0, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            too_large = seen > self.limit
+            if too_large:
                 raise _TooLarge
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
+        async def unless_too_large(message: Message) -> None:
+            # FastAPI turns a failed body read into its own 400; the 413 below replaces it.
+            if not too_large:
+                await send(message)
+
+        with suppress(_TooLarge):
+            await self.app(scope, counted, unless_too_large)
+        if too_large:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from jifen.services.event_schema import IdTypeField
+from jifen.services.event_schema import PRINTABLE, IdTypeField, MemberRef, Moment
 
-MemberId = Annotated[int, Field(ge=1, le=2**62)]
+MemberId = MemberRef
 SANE_DATE = {"ge": date(1900, 1, 1), "le": date(2200, 12, 31)}
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text refuses NUL)
-SANE_TIME = {"ge": datetime(1900, 1, 1, tzinfo=UTC), "le": datetime(2200, 12, 31, tzinfo=UTC)}
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -198,7 +196,7 @@ class EventBatch(BaseModel):
         }
     )
 
-    events: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=1000)]
+    events: Annotated[list[Any], Field(min_length=1, max_length=1000)]
 
 
 class EventResultOut(BaseModel):
@@ -264,7 +262,7 @@ class ClockIn(BaseModel):
 
     model_config = _examples({"now": "2026-01-15T09:00:00+08:00"})
 
-    now: Annotated[AwareDatetime, Field(**SANE_TIME)]
+    now: Moment
 
 
 class ClockOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -18,7 +19,17 @@ from pydantic import (
 from jifen.domain.errors import JifenError
 from jifen.domain.identity import IdType
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL text refuses NUL)
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PRINTABLE)]
+# Times a railway could mean; outside them the calendar arithmetic of expiry would overflow.
+Moment = Annotated[
+    AwareDatetime,
+    Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2200, 12, 31, tzinfo=UTC)),
+]
 Fen = Annotated[int, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
 EVENT_TYPES = (
     "ticket.purchased",
@@ -55,7 +66,7 @@ class Passenger(Shape):
 
     member_id: MemberRef | None = None
     id_type: IdTypeField | None = None
-    id_number: Annotated[str, StringConstraints(max_length=40)] | None = None
+    id_number: Text | None = None
 
     @model_validator(mode="after")
     def _one_way_to_find(self) -> Self:
@@ -68,7 +79,7 @@ class Passenger(Shape):
 class Train(Shape):
     """The train a ticket is for, with the flags that decide whether it earns."""
 
-    number: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
     participating: bool = True
     international: bool = False
     tourist: bool = False
@@ -85,8 +96,8 @@ class Ticket(Shape):
     payment: Literal["cash", "points"] = "cash"
     issue: Literal["normal", "substitute", "on_board"] = "normal"
     train: Train
-    departure_at: AwareDatetime
-    arrival_at: AwareDatetime
+    departure_at: Moment
+    arrival_at: Moment
 
     @model_validator(mode="after")
     def _arrives_after_departure(self) -> Self:
@@ -108,8 +119,8 @@ class Change(Shape):
     ticket_id: Id
     new_ticket_id: Id
     fare_fen: Fen
-    departure_at: AwareDatetime
-    arrival_at: AwareDatetime
+    departure_at: Moment
+    arrival_at: Moment
 
 
 class ForMember(Shape):
@@ -134,7 +145,7 @@ class ForMember(Shape):
 class Activity(ForMember):
     """An activity the member completed; `points` when the source system sets them."""
 
-    activity: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    activity: Text
     points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
 
@@ -148,9 +159,12 @@ class Order(ForMember):
 class Event(Shape):
     """The envelope every event shares; `data` is checked by type in `parse_event`."""
 
-    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    id: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+    ]
     type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     data: dict[str, Any]
 
 

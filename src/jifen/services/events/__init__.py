@@ -9,6 +9,7 @@ travel before its purchase) are kept and settled when the missing event comes.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,12 +38,26 @@ from jifen.storage.event_repository import StoredEvent
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 
 def apply_events(
     uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw_events: Iterable[Any]
 ) -> list[EventResult]:
-    """Apply each event on its own; one bad event does not stop the others."""
-    return [apply_event(uow, program=program, vault=vault, raw=raw) for raw in raw_events]
+    """Apply each event on its own; a bad event, or one failing unexpectedly, stops no other."""
+    results = []
+    for raw in raw_events:
+        try:
+            results.append(apply_event(uow, program=program, vault=vault, raw=raw))
+        except Exception:
+            log.exception("event could not be applied")
+            event_id = raw.get("id") if isinstance(raw, dict) else None
+            message = "Applying this event failed on our side; nothing of it was kept. Resend it."
+            error = {"code": "internal_error", "message": message, "details": {}}
+            results.append(
+                EventResult(event_id if isinstance(event_id, str) else None, "rejected", error)
+            )
+    return results
 
 
 def apply_event(
