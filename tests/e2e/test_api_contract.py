@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -81,7 +81,7 @@ def activity(
     return event(event_id, "activity.completed", at(on).isoformat(), data)
 
 
-def error_of(response: httpx.Response) -> dict[str, Any]:
+def error_of(response: httpx2.Response) -> dict[str, Any]:
     """The error of a failed response, checked against the one error body."""
     body = response.json()
     assert set(body) == {"error"}, body
@@ -113,7 +113,7 @@ class Http:
         role: str | None = "admin",
         client: TestClient | None = None,
         **kw: Any,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         body = kw.get("json")
         for secret in ("id_number", "phone"):  # what an enrolment sends that must stay masked
             if isinstance(body, dict) and isinstance(body.get(secret), str):
@@ -128,13 +128,13 @@ class Http:
             error_of(response)
         return response
 
-    def get(self, path: str, role: str | None = "admin", **kw: Any) -> httpx.Response:
+    def get(self, path: str, role: str | None = "admin", **kw: Any) -> httpx2.Response:
         return self.request("GET", path, role=role, **kw)
 
     def post(self, path: str, body: Any = None, role: str | None = "admin", **kw: Any) -> Any:
         return self.request("POST", path, role=role, json=body, **kw)
 
-    def refused(self, response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    def refused(self, response: httpx2.Response, status: int, code: str) -> dict[str, Any]:
         assert response.status_code == status, response.text
         error = error_of(response)
         assert error["code"] == code, error
