@@ -14,7 +14,7 @@ from jifen.api import errors
 from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep, UowDep
 from jifen.api.errors import error_response
-from jifen.api.routes import members, operations
+from jifen.api.routes import adjustments, beneficiaries, mall, members, operations, redemptions
 from jifen.api.schemas import ErrorBody
 from jifen.config import Settings, get_settings
 from jifen.services.programs import active_program
@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(members.router)
     app.include_router(operations.router)
+    for module in (beneficiaries, redemptions, mall, adjustments):
+        app.include_router(module.router)
     _health(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -35,6 +35,7 @@ __all__ = [
     "ACTIVITY_EVENT",
     "ActivityDefinition",
     "BeneficiaryPolicy",
+    "Charity",
     "ClaimPolicy",
     "EarningRule",
     "Enrolment",
@@ -45,6 +46,7 @@ __all__ = [
     "PointsRange",
     "Program",
     "Redemption",
+    "Risk",
     "RuleCaps",
     "RuleConditions",
     "RuleEffect",
@@ -153,13 +155,35 @@ class TierPolicy(Frozen):
 
 
 class Redemption(Frozen):
-    """How points are spent: unlock threshold, value, ticket change fee, cash offset."""
+    """How points are spent: unlock threshold, value, which kinds pay for what, ticket rules."""
 
     eligibility_threshold: Annotated[int, Field(ge=0)] = 0
     points_per_yuan: Points
     change_fee_points: Annotated[int, Field(ge=0)] = 0
     whole_ticket_only: bool = False
     cash_offset_max_percent: Annotated[int, Field(ge=1, le=100)] | None = None
+    ticket_kinds: tuple[Code, ...] = ()
+    """Point kinds that pay for tickets and seat upgrades, spent in this order."""
+    mall_kinds: tuple[Code, ...] = ()
+    """Point kinds that pay in the points mall, for coupons and donations, in this order."""
+    cancellation_valid_months: Annotated[int, Field(ge=1, le=120)] = 12
+    """How long the new lot lasts when a cancelled ticket's points come back."""
+
+
+class Charity(Frozen):
+    """A charity members can donate points to."""
+
+    code: Code
+    name: LocalizedName
+
+
+class Risk(Frozen):
+    """Limits that protect the program: second approval for large corrections, velocity."""
+
+    adjustment_approval_threshold: Annotated[int, Field(ge=0)] = 10_000
+    """Adjustments of more points than this (either way) need a second operator's approval."""
+    redemptions_per_day: Annotated[int, Field(ge=1)] | None = None
+    """Ticket redemptions a member may start in one day (None: no limit)."""
 
 
 class BeneficiaryPolicy(Frozen):
@@ -191,6 +215,8 @@ class Program(Frozen):
     beneficiaries: BeneficiaryPolicy = BeneficiaryPolicy()
     claims: ClaimPolicy = ClaimPolicy()
     activities: dict[Code, ActivityDefinition] = Field(default_factory=dict)
+    charities: tuple[Charity, ...] = ()
+    risk: Risk = Risk()
 
     @field_validator("timezone")
     @classmethod
@@ -262,6 +288,13 @@ def _kinds_used(program: Program) -> list[tuple[str, str]]:
         for code, activity in program.activities.items()
         if activity.kind not in kinds
     )
+    spendable = {kind.code for kind in program.point_kinds if kind.spendable}
+    for field in ("ticket_kinds", "mall_kinds"):
+        problems.extend(
+            (f"redemption.{field}", f"{kind!r} is not a spendable point kind ({known})")
+            for kind in getattr(program.redemption, field)
+            if kind not in spendable
+        )
     if not any(kind.counts_toward_tiers for kind in program.point_kinds):
         problems.append(("point_kinds", "no kind counts_toward_tiers, so no tier can be reached"))
     return problems

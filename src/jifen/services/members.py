@@ -100,6 +100,27 @@ def find_by_identity(
         return uow.members.find_by_identity(vault.lookup_hash(id_type, id_number.strip().upper()))
 
 
+class MemberNotActive(JifenError):
+    """A frozen or closed member may not earn or spend."""
+
+    code = "member_not_active"
+
+
+def require_active_member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+    """The member, inside an open unit of work; `NotFound` or `MemberNotActive` otherwise."""
+    member = uow.members.get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.", member_id=member_id)
+    if member.status != "active":
+        raise MemberNotActive(
+            f"Member {member_id} is {member.status}: a {member.status} member can neither earn "
+            "nor spend points. An operator can unfreeze a frozen member.",
+            member_id=member_id,
+            status=member.status,
+        )
+    return member
+
+
 def get_member(uow: UnitOfWork, member_id: int) -> MemberRecord:
     """A member by id; `NotFound` when there is none."""
     with uow:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 from jifen.storage.types import Id, UTCDateTime
@@ -227,4 +228,144 @@ sandbox_clock = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("now", UTCDateTime, nullable=False),
+)
+
+# -- spending (issue 5): beneficiaries, redemptions, the points mall, coupons, donations ----------
+
+beneficiaries = Table(
+    "beneficiaries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("id_type", String(24), nullable=False),
+    Column("id_number_enc", Text, nullable=False),
+    Column("id_hash", String(64), nullable=False, index=True),
+    Column("added_on", Date, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("removed_on", Date, nullable=True),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("type", String(16), nullable=False),  # ticket | seat_upgrade
+    Column("passenger_member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("beneficiary_id", Id, ForeignKey("beneficiaries.id"), nullable=True),
+    Column("ticket_ref", String(100), nullable=True),
+    Column("fare_fen", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # held | committed | released | cancelled
+    Column("train", JSON, nullable=False),
+    Column("departure_at", UTCDateTime, nullable=False),
+    Column("changes", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_redemptions_member_created", "member_id", "created_at"),
+)
+
+redemption_actions = Table(
+    "redemption_actions",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id for the step
+    Column("redemption_id", String(200), ForeignKey("redemptions.id"), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+mall_products = Table(
+    "mall_products",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False, server_default="goods"),  # goods | coupon
+    Column("price_points", BigInteger, nullable=False),
+    Column("cash_fen", BigInteger, nullable=False, server_default="0"),
+    Column("stock", BigInteger, nullable=False),
+    Column("per_member_limit", Integer, nullable=True),
+    Column("sale_starts_at", UTCDateTime, nullable=True),
+    Column("sale_ends_at", UTCDateTime, nullable=True),
+    Column("coupon_valid_days", Integer, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("price_points >= 0", name="price_not_negative"),
+)
+
+mall_orders = Table(
+    "mall_orders",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("sku", String(64), ForeignKey("mall_products.sku"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("cash_fen", BigInteger, nullable=False, server_default="0"),
+    Column("status", String(16), nullable=False),  # paid | fulfilled | cancelled | refunded
+    Column("request_hash", String(64), nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("fulfilment", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_mall_orders_member_sku", "member_id", "sku"),
+)
+
+coupons = Table(
+    "coupons",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("source", String(200), nullable=False),  # the order id or the benefit that issued it
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_by", String(200), nullable=True),  # the integrator's redemption id
+)
+
+donations = Table(
+    "donations",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("charity", String(40), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("receipt_no", String(40), nullable=False, unique=True),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# -- corrections and audit --------------------------------------------------------------------
+
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("point_kind", String(24), nullable=False),
+    Column("points", BigInteger, nullable=False),  # signed
+    Column("reason", Text, nullable=False),
+    Column("status", String(24), nullable=False),  # applied | pending_approval | rejected
+    Column("request_hash", String(64), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("balance_before", BigInteger, nullable=True),
+    Column("balance_after", BigInteger, nullable=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details", JSON, nullable=False),
 )

@@ -7,13 +7,16 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from jifen.storage.audit_repository import AuditRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.job_repository import JobRepository
 from jifen.storage.key_repository import KeyRepository
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
+from jifen.storage.mall_repository import MallRepository
 from jifen.storage.member_repository import MemberRepository
 from jifen.storage.program_repository import ProgramRepository
+from jifen.storage.redemption_repository import RedemptionRepository
 from jifen.storage.report_repository import ReportRepository
 from jifen.storage.statement_repository import StatementRepository
 
@@ -35,6 +38,9 @@ class UnitOfWork:
     keys: KeyRepository
     statements: StatementRepository
     reports: ReportRepository
+    redemptions: RedemptionRepository
+    mall: MallRepository
+    audit_log: AuditRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -60,6 +66,9 @@ class UnitOfWork:
             self.keys = KeyRepository(self._connection)
             self.statements = StatementRepository(self._connection)
             self.reports = ReportRepository(self._connection)
+            self.redemptions = RedemptionRepository(self._connection)
+            self.mall = MallRepository(self._connection)
+            self.audit_log = AuditRepository(self._connection)
         self.depth += 1
         return self
 

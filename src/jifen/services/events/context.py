@@ -16,6 +16,7 @@ from jifen.services.event_schema import (
     Event,
     Passenger,
 )
+from jifen.services.members import MemberNotActive
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.uow import UnitOfWork
@@ -25,12 +26,6 @@ class RiderNotMember(JifenError):
     """The rider is not a member: nothing is earned."""
 
     code = "rider_not_member"
-
-
-class MemberNotActive(JifenError):
-    """A frozen or closed member earns nothing."""
-
-    code = "member_not_active"
 
 
 class TicketConflict(JifenError):
