@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from jifen.domain.errors import (
     IdempotencyConflict,
@@ -264,3 +265,17 @@ def test_system_accounts_have_no_stored_balance(uow, new_member: Callable[[], in
     with uow:
         kinds = {(b.member_id, b.kind) for b in uow.ledger.balances_of(member)}
     assert kinds == {(member, "ride")}
+
+
+def test_check_names_a_pending_balance_without_open_items_behind_it(uow, engine, new_member):
+    member = new_member()
+    ledger.add_pending(uow, key="p", member_id=member, kind="ride", points=40, occurred_at=T0)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE pending_points SET status = 'voided'"))
+    [violation] = check_ledger(uow).violations
+    assert violation.check == "pending balance = open pending items"
+    assert (violation.subject, violation.expected, violation.actual) == (
+        f"member:{member}:pending (ride)",
+        0,
+        40,
+    )

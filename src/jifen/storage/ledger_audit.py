@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, Select, Subquery, and_, case, func, literal, or_, select
 
 from jifen.domain.ledger import MEMBER_AVAILABLE, MEMBER_PENDING, account_name
 from jifen.storage.tables import balances, ledger_entries, ledger_transactions, lots, pending_points
@@ -157,30 +157,40 @@ class LedgerAudit:
                 subject = f"{account_name(MEMBER_PENDING, m)} ({k})"
                 yield Violation(3, "stored balance = sum of entries", subject, e_p, s_p)
 
-    def balances_against_lots(self) -> Iterator[Violation]:
-        """Invariant 3: each available balance equals the sum of its open lots."""
-        l_ = lots.c
-        sums = (
-            select(l_.member_id, l_.kind, func.sum(l_.remaining).label("remaining"))
-            .group_by(l_.member_id, l_.kind)
-            .subquery()
-        )
+    def _against_balances(
+        self, sums: Subquery, stored_column: str
+    ) -> Iterator[tuple[int, str, int, int]]:
+        """Member balances whose `stored_column` differs from `sums.total` (per member and kind).
+
+        A full join, so a balance with nothing behind it, or something with no balance row, shows.
+        """
         b = balances.c
         joined = balances.join(
             sums, and_(b.member_id == sums.c.member_id, b.kind == sums.c.kind), full=True
         )
-        stored, in_lots = func.coalesce(b.available, 0), func.coalesce(sums.c.remaining, 0)
+        stored = func.coalesce(b[stored_column], 0)
+        behind = func.coalesce(sums.c.total, 0)
         query = (
             select(
                 func.coalesce(b.member_id, sums.c.member_id),
                 func.coalesce(b.kind, sums.c.kind),
                 stored,
-                in_lots,
+                behind,
             )
             .select_from(joined)
-            .where(stored != in_lots)
+            .where(stored != behind)
         )
-        for member, kind, available, remaining in self._rows(query):
+        yield from self._rows(query)
+
+    def balances_against_lots(self) -> Iterator[Violation]:
+        """Invariant 3: each available balance equals the sum of its open lots."""
+        l_ = lots.c
+        sums = (
+            select(l_.member_id, l_.kind, func.sum(l_.remaining).label("total"))
+            .group_by(l_.member_id, l_.kind)
+            .subquery()
+        )
+        for member, kind, available, remaining in self._against_balances(sums, "available"):
             subject = f"{account_name(MEMBER_AVAILABLE, member)} ({kind})"
             yield Violation(3, "balance = sum of open lots", subject, remaining, available)
 
@@ -207,27 +217,13 @@ class LedgerAudit:
 
     def pending_against_items(self) -> Iterator[Violation]:
         """Invariant 3: each pending balance equals the open pending items behind it."""
-        p, b = pending_points.c, balances.c
+        p = pending_points.c
         sums = (
-            select(p.member_id, p.kind, func.sum(p.points).label("points"))
+            select(p.member_id, p.kind, func.sum(p.points).label("total"))
             .where(p.status == "open")
             .group_by(p.member_id, p.kind)
             .subquery()
         )
-        joined = balances.join(
-            sums, and_(b.member_id == sums.c.member_id, b.kind == sums.c.kind), full=True
-        )
-        stored, open_items = func.coalesce(b.pending, 0), func.coalesce(sums.c.points, 0)
-        query = (
-            select(
-                func.coalesce(b.member_id, sums.c.member_id),
-                func.coalesce(b.kind, sums.c.kind),
-                stored,
-                open_items,
-            )
-            .select_from(joined)
-            .where(stored != open_items)
-        )
-        for member, kind, pending, items in self._rows(query):
+        for member, kind, pending, items in self._against_balances(sums, "pending"):
             subject = f"{account_name(MEMBER_PENDING, member)} ({kind})"
             yield Violation(3, "pending balance = open pending items", subject, items, pending)
