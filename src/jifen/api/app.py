@@ -20,7 +20,6 @@ from jifen.config import Settings, get_settings
 from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
 
 DESCRIPTION = """Jifen (积分) v1. Every request carries `Authorization: Bearer <key>`
 (`jifen keys create --role ROLE`). Errors share one body:
@@ -80,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     vault = IdentityVault(settings.vault_keys.split(","), settings.hash_key)
-    clock = SandboxClock(UnitOfWork(engine)) if settings.simulated_clock else Clock()
+    clock = SandboxClock(engine) if settings.simulated_clock else Clock()
     app = FastAPI(
         title="Jifen",
         version=__version__,

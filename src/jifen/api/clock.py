@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from jifen.storage.uow import UnitOfWork
 
 
@@ -22,17 +24,17 @@ class SandboxClock(Clock):
 
     simulated = True
 
-    def __init__(self, uow: UnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def now(self) -> datetime:
         """The sandbox time; the wall clock until someone sets it."""
-        with self.uow:
-            stored = self.uow.keys.clock()
+        with UnitOfWork(self.engine) as uow:  # one per call: requests run on many threads
+            stored = uow.keys.clock()
         return stored or super().now()
 
     def set(self, now: datetime) -> None:
         """Move the sandbox to `now` (forwards or back)."""
-        with self.uow:
-            self.uow.keys.set_clock(now)
-            self.uow.commit()
+        with UnitOfWork(self.engine) as uow:
+            uow.keys.set_clock(now)
+            uow.commit()

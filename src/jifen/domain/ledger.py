@@ -35,6 +35,8 @@ class TransactionType(StrEnum):
     SPEND = "spend"
     REVERSAL = "reversal"
     EXPIRY = "expiry"
+    TRANSFER = "transfer"
+    """A move between two system accounts (held points becoming redeemed)."""
 
 
 def account_name(account: str, member_id: int | None) -> str:

@@ -1,4 +1,4 @@
-"""The daily job for a date: expire lots, evaluate tiers, queue expiry reminders.
+"""The daily job for a date: expire lots, evaluate tiers, queue reminders, activate beneficiaries.
 
 Each step works in chunks that commit on their own, so a crash loses at most one chunk and a
 rerun picks up where it stopped; a finished step is recorded with its figures and skipped when
@@ -58,7 +58,12 @@ def run_daily(
     """Run every step of the daily job for `as_of` that has not completed yet."""
     steps: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
-    for name, step in (("expire", _expire), ("tiers", _tiers), ("reminders", _reminders)):
+    for name, step in (
+        ("expire", _expire),
+        ("tiers", _tiers),
+        ("reminders", _reminders),
+        ("beneficiaries", _beneficiaries),
+    ):
         with uow:
             done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)
         if done is not None:
@@ -137,6 +142,16 @@ def _tiers(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -
             return {"window_start": str(since), "changes": changes}
         after = rows[-1][0]
         progress("tiers", len(rows))
+
+
+def _beneficiaries(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Count the beneficiaries whose wait ends today (effective from a date, nothing to flip)."""
+    with uow:
+        effective = uow.redemptions.beneficiaries_effective_on(as_of)
+    progress("beneficiaries", effective)
+    return {"beneficiaries_effective": effective}
 
 
 def _reminders(

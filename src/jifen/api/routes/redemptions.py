@@ -2,6 +2,382 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
+
+from fastapi import APIRouter, Body, Depends, Path, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.schemas import MemberId
+from jifen.domain.calendar import local_datetime
+from jifen.services import redemption
+from jifen.services.event_schema import PRINTABLE, Id, Moment
 
 router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
+WRITERS = Depends(require("operator", "integrator"))
+
+# Redemption ids appear in paths, so they keep to characters a path carries as they are.
+CALLER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:~-]*$"
+CallerId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=CALLER_ID)]
+RedemptionPath = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=CALLER_ID, description="The redemption's id.")
+]
+Fare = Annotated[int, Field(ge=1, le=10_000_000_00, description="Fare in fen (分).")]
+BeneficiaryId = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class Strict(BaseModel):
+    """Bodies refuse fields they do not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainIn(Strict):
+    """The train: points pay only on a redeemable, participating, domestic train."""
+
+    number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
+    redeemable: bool = True
+    participating: bool = True
+    international: bool = False
+    tourist: bool = False
+
+
+class PassengerIn(Strict):
+    """Who rides: the member (`member_id`, their own) or one of their `beneficiary_id`s."""
+
+    member_id: MemberId | None = None
+    beneficiary_id: BeneficiaryId | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.member_id is None) == (self.beneficiary_id is None):
+            msg = "give member_id or beneficiary_id, not both"
+            raise ValueError(msg)
+        return self
+
+
+class TicketIn(Strict):
+    """A whole ticket paid in points, for the member or an effective beneficiary."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "rdm-0001",
+                    "member_id": 1,
+                    "type": "ticket",
+                    "passenger": {"member_id": 1},
+                    "fare_fen": 55350,
+                    "train": {"number": "G1", "redeemable": True},
+                    "departure_at": "2026-03-01T08:00:00+08:00",
+                }
+            ]
+        },
+    )
+
+    id: CallerId
+    member_id: MemberId
+    type: Literal["ticket"]
+    passenger: PassengerIn
+    fare_fen: Fare
+    train: TrainIn
+    departure_at: Moment
+
+
+class SeatUpgradeIn(Strict):
+    """An upgrade of the member's own ticket from `departure_at`, paid for the fare difference."""
+
+    id: CallerId
+    member_id: MemberId
+    type: Literal["seat_upgrade"]
+    ticket_id: Id
+    fare_fen: Fare
+    train: TrainIn
+    departure_at: Moment
+
+
+RedemptionIn = Annotated[TicketIn | SeatUpgradeIn, Field(discriminator="type")]
+
+
+class StepIn(Strict):
+    """The caller's id for the step; when left out, the step is keyed by the redemption."""
+
+    id: CallerId | None = None
+
+
+class ChangeIn(Strict):
+    """改签: the new fare and departure."""
+
+    id: CallerId
+    fare_fen: Fare
+    departure_at: Moment
+
+
+class CancelIn(Strict):
+    """The railway cancelled the train."""
+
+    id: CallerId
+    reason: Literal["force_majeure", "railway_fault"]
+
+
+class Held(BaseModel):
+    """A new redemption: its points are held (out of the member's balance) until commit."""
+
+    redemption_id: str
+    points: int
+    status: str
+    paid: dict[str, int] = Field(description="Points held per point kind.")
+
+
+class Committed(BaseModel):
+    """The ticket is issued; the held points are redeemed."""
+
+    redemption_id: str
+    points: int
+    status: str
+
+
+class Released(BaseModel):
+    """The hold is undone: the points are back in the lots they came from."""
+
+    redemption_id: str
+    points_returned: int
+    status: str
+
+
+class Changed(BaseModel):
+    """The ticket after its one change; `points_charged` is the difference plus the fee."""
+
+    redemption_id: str
+    status: str
+    fare_fen: int
+    departure_at: datetime
+    changes: int
+    points_charged: int
+    points: int = Field(description="Everything the redemption has cost so far.")
+    paid: dict[str, int]
+
+
+class Cancelled(BaseModel):
+    """Every point the redemption cost is back, as a new lot that lapses on `expires_on`."""
+
+    redemption_id: str
+    status: str
+    reason: str
+    points_returned: int
+    expires_on: date | None
+
+
+class PassengerOut(BaseModel):
+    """Who rides."""
+
+    member_id: int | None = None
+    beneficiary_id: int | None = None
+
+
+class RedemptionOut(BaseModel):
+    """A redemption as it stands; `points` is everything it has cost so far."""
+
+    redemption_id: str
+    member_id: int
+    type: str
+    passenger: PassengerOut
+    ticket_id: str | None
+    fare_fen: int
+    points: int
+    status: str
+    changes: int
+    train: dict[str, Any]
+    departure_at: datetime
+    created_at: datetime
+
+
+CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "redemption_locked"},
+    404: {"description": "not_found (member, beneficiary or ticket)"},
+    409: {
+        "description": "insufficient_points, beneficiary_not_effective, "
+        "seat_upgrade_not_allowed, idempotency_conflict"
+    },
+    422: {"description": "train_not_redeemable, departure_passed, passenger_not_allowed"},
+    429: {"description": "velocity_limit"},
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Held,
+    dependencies=[WRITERS],
+    responses=CREATE_ERRORS,
+)
+def create_redemption(
+    body: Annotated[RedemptionIn, Body()], uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> Held:
+    """Redeem a ticket (`type: ticket`) or a seat upgrade (`type: seat_upgrade`): points held."""
+    now = clock.now()
+    train = redemption.Train(**body.train.model_dump())
+    if isinstance(body, TicketIn):
+        result = redemption.redeem_ticket(
+            uow,
+            program=program,
+            request=redemption.TicketRequest(
+                id=body.id,
+                member_id=body.member_id,
+                fare_fen=body.fare_fen,
+                train=train,
+                departure_at=body.departure_at,
+                passenger_member_id=body.passenger.member_id,
+                beneficiary_id=body.passenger.beneficiary_id,
+            ),
+            now=now,
+        )
+    else:
+        result = redemption.upgrade_seat(
+            uow,
+            program=program,
+            request=redemption.SeatUpgradeRequest(
+                id=body.id,
+                member_id=body.member_id,
+                ticket_id=body.ticket_id,
+                fare_fen=body.fare_fen,
+                train=train,
+                departure_at=body.departure_at,
+            ),
+            now=now,
+        )
+    return Held(**result)
+
+
+@router.get(
+    "/{redemption_id}",
+    response_model=RedemptionOut,
+    dependencies=[WRITERS],
+    responses={404: {"description": "not_found"}},
+)
+def get_redemption(
+    redemption_id: RedemptionPath, uow: UowDep, program: ProgramDep
+) -> RedemptionOut:
+    """A redemption: what it is for, what it has cost, and where it stands."""
+    r = redemption.get_redemption(uow, redemption_id)
+    return RedemptionOut(
+        redemption_id=r.id,
+        member_id=r.member_id,
+        type=r.type,
+        passenger=PassengerOut(member_id=r.passenger_member_id, beneficiary_id=r.beneficiary_id),
+        ticket_id=r.ticket_ref,
+        fare_fen=r.fare_fen,
+        points=r.points,
+        status=r.status,
+        changes=r.changes,
+        train=r.train,
+        departure_at=local_datetime(r.departure_at, program.timezone),
+        created_at=local_datetime(r.created_at, program.timezone),
+    )
+
+
+STEP_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not_found"},
+    409: {"description": "invalid_redemption_state, idempotency_conflict"},
+}
+
+
+def _key(redemption_id: str, action: str, body: StepIn | None) -> str:
+    return body.id if body is not None and body.id is not None else f"{action}:{redemption_id}"
+
+
+@router.post(
+    "/{redemption_id}/commit",
+    response_model=Committed,
+    dependencies=[WRITERS],
+    responses=STEP_ERRORS,
+)
+def commit_redemption(
+    redemption_id: RedemptionPath,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    body: Annotated[StepIn | None, Body()] = None,
+) -> Committed:
+    """The ticket is issued: the held points are redeemed."""
+    result = redemption.commit(
+        uow,
+        program=program,
+        redemption_id=redemption_id,
+        key=_key(redemption_id, "commit", body),
+        now=clock.now(),
+    )
+    return Committed(**result)
+
+
+@router.post(
+    "/{redemption_id}/release",
+    response_model=Released,
+    dependencies=[WRITERS],
+    responses=STEP_ERRORS,
+)
+def release_redemption(
+    redemption_id: RedemptionPath,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    body: Annotated[StepIn | None, Body()] = None,
+) -> Released:
+    """No ticket after all: the held points go back to the lots they came from."""
+    result = redemption.release(
+        uow,
+        program=program,
+        redemption_id=redemption_id,
+        key=_key(redemption_id, "release", body),
+        now=clock.now(),
+    )
+    return Released(**result)
+
+
+@router.post(
+    "/{redemption_id}/change",
+    response_model=Changed,
+    dependencies=[WRITERS],
+    responses={
+        **STEP_ERRORS,
+        409: {"description": "change_not_allowed, insufficient_points, idempotency_conflict"},
+        422: {"description": "departure_passed"},
+    },
+)
+def change_redemption(
+    redemption_id: RedemptionPath, body: ChangeIn, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> Changed:
+    """Change (改签) an issued ticket once: dearer costs the difference plus a fee."""
+    result = redemption.change_ticket(
+        uow,
+        program=program,
+        redemption_id=redemption_id,
+        key=body.id,
+        fare_fen=body.fare_fen,
+        departure_at=body.departure_at,
+        now=clock.now(),
+    )
+    return Changed(**result)
+
+
+@router.post(
+    "/{redemption_id}/cancel",
+    response_model=Cancelled,
+    dependencies=[WRITERS],
+    responses=STEP_ERRORS,
+)
+def cancel_redemption(
+    redemption_id: RedemptionPath, body: CancelIn, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> Cancelled:
+    """The railway cancelled the train: every point comes back as a new lot."""
+    result = redemption.cancel_ticket(
+        uow,
+        program=program,
+        redemption_id=redemption_id,
+        key=body.id,
+        reason=body.reason,
+        now=clock.now(),
+    )
+    return Cancelled(**result)

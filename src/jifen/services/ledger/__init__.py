@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from jifen.services.ledger.earning import add_pending, confirm_pending, credit, void_pending
 from jifen.services.ledger.posting import Posted, fingerprint
-from jifen.services.ledger.spending import expire_lot, reverse, spend
+from jifen.services.ledger.spending import expire_lot, reverse, spend, transfer
 
 __all__ = [
     "Posted",
@@ -22,5 +22,6 @@ __all__ = [
     "fingerprint",
     "reverse",
     "spend",
+    "transfer",
     "void_pending",
 ]

@@ -1,4 +1,4 @@
-"""Points going out: spends (oldest expiry first), reversals, and expiry of lots."""
+"""Points going out: spends (oldest expiry first), reversals, expiry of lots, system transfers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from jifen.domain.errors import (
     InsufficientPoints,
+    InvalidRequest,
     LotNotExpirable,
     NotFound,
     NotReversible,
@@ -179,6 +180,44 @@ def expire_lot(
             Entry(MEMBER_AVAILABLE, lot.kind, -lot.remaining, lot.member_id, lot_id=lot_id),
             Entry(PROGRAM_EXPIRED, lot.kind, lot.remaining),
         ]
+        return apply_entries(uow, open_transaction(uow, header), header, entries)
+
+    return idempotent(uow, key, request, post)
+
+
+def transfer(
+    uow: UnitOfWork,
+    *,
+    key: str,
+    from_account: str,
+    to_account: str,
+    kind: str,
+    points: int,
+    occurred_at: datetime,
+    memo: dict[str, Any] | None = None,
+) -> Posted:
+    """Move points between two system accounts (held points on to `program:redeemed`).
+
+    No member balance moves, so nothing is locked: a hot system account never serialises.
+    """
+    require_positive(points)
+    require_system_account(from_account)
+    require_system_account(to_account)
+    if from_account == to_account:
+        raise InvalidRequest(f"A transfer needs two accounts, not {from_account!r} twice.")
+    request = {
+        "op": "transfer",
+        "from_account": from_account,
+        "to_account": to_account,
+        "kind": kind,
+        "points": points,
+        "occurred_at": occurred_at,
+        "memo": memo,
+    }
+
+    def post(uow: UnitOfWork, request_hash: str) -> Posted:
+        header = Header(key, request_hash, TransactionType.TRANSFER, None, occurred_at, memo)
+        entries = [Entry(from_account, kind, -points), Entry(to_account, kind, points)]
         return apply_entries(uow, open_transaction(uow, header), header, entries)
 
     return idempotent(uow, key, request, post)

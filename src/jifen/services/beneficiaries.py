@@ -1,0 +1,211 @@
+"""Beneficiaries (受让人): people a member may redeem tickets for, effective after a wait.
+
+A beneficiary passes the same real-name check as a member, counts toward the program's limit from
+the day they are added (waiting ones too), and becomes effective `wait_days` later. Removal is
+allowed at any time; adding the same person again starts a new wait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from jifen.domain.errors import IdempotencyConflict, JifenError, NotFound
+from jifen.domain.identity import InvalidIdentity, mask_id_number, validate_identity
+from jifen.programs.schema import Program
+from jifen.storage.crypto import IdentityVault
+from jifen.storage.redemption_repository import BeneficiaryRecord
+from jifen.storage.uow import UnitOfWork
+
+# ID types whose 18-character number carries the holder's birth date (YYYYMMDD at 7-14).
+_DATED_ID_TYPES = frozenset({"resident_id", "residence_permit", "permanent_residence"})
+
+
+class BeneficiaryLimit(JifenError):
+    """The member already names as many beneficiaries as the program allows."""
+
+    code = "beneficiary_limit"
+
+
+class BeneficiaryIsMember(JifenError):
+    """A member cannot name themselves: they may always redeem for themselves."""
+
+    code = "beneficiary_is_member"
+
+
+class BeneficiaryNotEffective(JifenError):
+    """The beneficiary is still waiting, or was removed."""
+
+    code = "beneficiary_not_effective"
+
+
+@dataclass(frozen=True, slots=True)
+class Beneficiary:
+    """A beneficiary as shown: ID number masked, with where they stand on the day asked."""
+
+    id: int
+    member_id: int
+    name: str
+    id_type: str
+    id_number: str
+    added_on: date
+    effective_from: date
+    removed_on: date | None
+    status: str
+
+
+def _shown(vault: IdentityVault, record: BeneficiaryRecord, today: date) -> Beneficiary:
+    return Beneficiary(
+        id=record.id,
+        member_id=record.member_id,
+        name=record.name,
+        id_type=record.id_type,
+        id_number=mask_id_number(vault.decrypt(record.id_number_enc)),
+        added_on=record.added_on,
+        effective_from=record.effective_from,
+        removed_on=record.removed_on,
+        status=record.status_on(today),
+    )
+
+
+def birth_date_of(id_type: str, id_number: str, given: date | None) -> date | None:
+    """The birth date to check an identity against: the one given, else the number's own."""
+    if given is not None:
+        return given
+    number = id_number.strip().upper()
+    if id_type.strip().lower() not in _DATED_ID_TYPES or len(number) != 18:
+        return None
+    try:
+        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def add_beneficiary(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    member_id: int,
+    request_id: str,
+    name: str,
+    id_type: str,
+    id_number: str,
+    birth_date: date | None,
+    today: date,
+) -> Beneficiary:
+    """Name a beneficiary for the member, effective `wait_days` after `today`.
+
+    Sending the same person again while they are named returns them unchanged (the request is
+    idempotent by identity); the same person under another name is an `IdempotencyConflict`.
+    Raises `InvalidIdentity`, `BeneficiaryIsMember`, `BeneficiaryLimit` or `NotFound`.
+    """
+    # Documents without a birth date in the number are checked on format alone; the date is unused.
+    born = birth_date_of(id_type, id_number, birth_date) or date.min
+    identity = validate_identity(name=name, id_type=id_type, id_number=id_number, birth_date=born)
+    if identity.id_type not in program.enrolment.id_types:
+        accepted = ", ".join(program.enrolment.id_types)
+        raise InvalidIdentity(
+            f"This program does not accept {id_type}; it accepts {accepted}.", field="id_type"
+        )
+    id_hash = vault.lookup_hash(identity.id_type, identity.id_number)
+    with uow:
+        if not uow.redemptions.lock_member(member_id):
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        if uow.redemptions.member_identity(member_id) == id_hash:
+            raise BeneficiaryIsMember(
+                "A member cannot name themselves as a beneficiary; they may always redeem "
+                "tickets for themselves.",
+                member_id=member_id,
+            )
+        named = uow.redemptions.beneficiaries_of(member_id)
+        same = next((b for b in named if b.id_hash == id_hash), None)
+        if same is not None:
+            if same.name != identity.name:
+                raise IdempotencyConflict(request_id)
+            return _shown(vault, same, today)
+        limit = program.beneficiaries.max_count
+        if len(named) >= limit:
+            raise BeneficiaryLimit(
+                f"Member {member_id} already names {len(named)} beneficiaries, the most this "
+                f"program allows ({limit}, waiting ones included). Remove one first.",
+                member_id=member_id,
+                limit=limit,
+            )
+        effective_from = today + timedelta(days=program.beneficiaries.wait_days)
+        beneficiary_id = uow.redemptions.add_beneficiary(
+            member_id=member_id,
+            name=identity.name,
+            id_type=identity.id_type,
+            id_number_enc=vault.encrypt(identity.id_number),
+            id_hash=id_hash,
+            added_on=today,
+            effective_from=effective_from,
+        )
+        record = uow.redemptions.beneficiary(beneficiary_id)
+        uow.commit()
+    assert record is not None  # noqa: S101 - inserted just above
+    return _shown(vault, record, today)
+
+
+def list_beneficiaries(
+    uow: UnitOfWork,
+    *,
+    vault: IdentityVault,
+    member_id: int,
+    today: date,
+    include_removed: bool = False,
+) -> list[Beneficiary]:
+    """The member's beneficiaries, oldest first, each with its status on `today`."""
+    with uow:
+        if uow.members.get(member_id) is None:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        named = uow.redemptions.beneficiaries_of(member_id, include_removed=include_removed)
+    return [_shown(vault, record, today) for record in named]
+
+
+def remove_beneficiary(
+    uow: UnitOfWork, *, vault: IdentityVault, member_id: int, beneficiary_id: int, today: date
+) -> Beneficiary:
+    """Remove a beneficiary from `today`; removing one already removed changes nothing."""
+    with uow:
+        uow.redemptions.lock_member(member_id)
+        record = _of_member(uow, member_id, beneficiary_id)
+        uow.redemptions.remove_beneficiary(beneficiary_id, on=today)
+        record = uow.redemptions.beneficiary(beneficiary_id)
+        uow.commit()
+    assert record is not None  # noqa: S101 - beneficiaries are never deleted
+    return _shown(vault, record, today)
+
+
+def _of_member(uow: UnitOfWork, member_id: int, beneficiary_id: int) -> BeneficiaryRecord:
+    record = uow.redemptions.beneficiary(beneficiary_id)
+    if record is None or record.member_id != member_id:
+        raise NotFound(
+            f"Member {member_id} has no beneficiary {beneficiary_id}.",
+            member_id=member_id,
+            beneficiary_id=beneficiary_id,
+        )
+    return record
+
+
+def require_effective(
+    uow: UnitOfWork, *, member_id: int, beneficiary_id: int, today: date
+) -> BeneficiaryRecord:
+    """The member's beneficiary, inside an open unit of work, if effective on `today`."""
+    record = _of_member(uow, member_id, beneficiary_id)
+    status = record.status_on(today)
+    if status != "effective":
+        when = (
+            f"was removed on {record.removed_on}"
+            if record.removed_on is not None
+            else f"becomes effective on {record.effective_from}"
+        )
+        raise BeneficiaryNotEffective(
+            f"Beneficiary {beneficiary_id} {when}; tickets can be redeemed only for effective "
+            "beneficiaries.",
+            beneficiary_id=beneficiary_id,
+            status=status,
+            effective_from=record.effective_from.isoformat(),
+        )
+    return record

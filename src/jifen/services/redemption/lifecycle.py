@@ -1,0 +1,347 @@
+"""What every redemption goes through: idempotent steps, a hold, then commit or release.
+
+A hold spends the member's points (oldest expiry first, across the program's ticket kinds in
+order) into `program:held`, so they leave the member's spendable balance at once. Commit moves them
+on to `program:redeemed` when the ticket is issued; release reverses the hold, which puts the points
+back into the very lots they came from. Every step is stored in `redemption_actions` under the
+caller's id with a hash of its request: the same id again returns the first result, the same id
+with another request is an `IdempotencyConflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from jifen.domain.calendar import local_datetime
+from jifen.domain.errors import IdempotencyConflict, InsufficientPoints, JifenError, NotFound
+from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.programs.schema import Program
+from jifen.services import ledger
+from jifen.services.ledger import fingerprint, transfer
+from jifen.services.members import require_active_member
+from jifen.storage.ledger_repository import KeyTaken
+from jifen.storage.redemption_repository import RedemptionRecord, RedemptionTaken, StoredAction
+from jifen.storage.uow import UnitOfWork
+
+PROGRAM_HELD = "program:held"
+"""Points held by open redemptions: out of the member's balance, not yet redeemed."""
+
+T = TypeVar("T")
+Result = dict[str, Any]
+
+
+class RedemptionLocked(JifenError):
+    """The member's balance has never reached the program's redemption threshold."""
+
+    code = "redemption_locked"
+
+
+class VelocityLimit(JifenError):
+    """The member started as many redemptions today as the program allows."""
+
+    code = "velocity_limit"
+
+
+class RedemptionNotOffered(JifenError):
+    """The program names no point kinds that pay for tickets."""
+
+    code = "redemption_not_offered"
+
+
+class DeparturePassed(JifenError):
+    """The train leaves before now: nothing can be redeemed or changed for it any more."""
+
+    code = "departure_passed"
+
+
+class InvalidRedemptionState(JifenError):
+    """The step does not fit where the redemption stands (commit after release, …)."""
+
+    code = "invalid_redemption_state"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One request on a redemption: the caller's id for it, what it asks, and when."""
+
+    key: str
+    redemption_id: str
+    action: str
+    request: dict[str, Any]
+    at: datetime
+
+    @property
+    def action_id(self) -> str:
+        """Where the step is stored: the redemption's own id for the hold, else `rid/key`.
+
+        Redemption ids cannot hold `/`, so a step id is unique per redemption and never collides.
+        """
+        return self.redemption_id if self.action == "hold" else f"{self.redemption_id}/{self.key}"
+
+
+def run_step(
+    uow: UnitOfWork,
+    step: Step,
+    *,
+    lock: Callable[[UnitOfWork], T],
+    perform: Callable[[UnitOfWork, T], Result],
+) -> Result:
+    """Do `perform` once for the step's id and keep its result; a repeat gets that result.
+
+    `lock` runs first and serialises the requests that could race on the same state (a member's
+    balance, a redemption's row), so the stored step is looked up only once the lock is held.
+    A concurrent request that stored the same id first makes ours roll back and read theirs.
+    """
+    request_hash = fingerprint(
+        {"action": step.action, "redemption_id": step.redemption_id, **step.request}
+    )
+    for attempt in (1, 2):
+        try:
+            with uow:
+                locked = lock(uow)
+                stored = uow.redemptions.action(step.action_id)
+                if stored is None:
+                    result = perform(uow, locked)
+                    uow.redemptions.add_action(
+                        StoredAction(
+                            step.action_id,
+                            step.redemption_id,
+                            step.action,
+                            request_hash,
+                            result,
+                            step.at,
+                        )
+                    )
+                    uow.commit()
+                    return result
+            break
+        except (KeyTaken, RedemptionTaken):
+            if attempt == 2:  # pragma: no cover - the second attempt finds the winner's step
+                raise
+    if stored.request_hash != request_hash:
+        raise IdempotencyConflict(step.key)
+    return stored.result
+
+
+def lock_redemption(redemption_id: str) -> Callable[[UnitOfWork], RedemptionRecord]:
+    """A `lock` for steps on an existing redemption: its row, locked."""
+
+    def lock(uow: UnitOfWork) -> RedemptionRecord:
+        record = uow.redemptions.get(redemption_id, lock=True)
+        if record is None:
+            raise NotFound(f"No redemption {redemption_id}.", redemption_id=redemption_id)
+        return record
+
+    return lock
+
+
+def lock_member(program: Program, member_id: int) -> Callable[[UnitOfWork], None]:
+    """A `lock` for starting a redemption: the member's balance of the first ticket kind."""
+
+    def lock(uow: UnitOfWork) -> None:
+        if not program.redemption.ticket_kinds:
+            raise RedemptionNotOffered(
+                f"The {program.code} program does not offer ticket redemption."
+            )
+        if uow.members.get(member_id) is None:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        uow.ledger.lock_balance(member_id, program.redemption.ticket_kinds[0])
+
+    return lock
+
+
+def require_status(record: RedemptionRecord, action: str, *allowed: str) -> None:
+    """Refuse `action` on a redemption that is not in one of the `allowed` statuses."""
+    if record.status not in allowed:
+        raise InvalidRedemptionState(
+            f"Redemption {record.id} is {record.status}; to {action} it, it must be "
+            f"{' or '.join(allowed)}.",
+            redemption_id=record.id,
+            status=record.status,
+        )
+
+
+def require_future(departure_at: datetime, at: datetime) -> None:
+    """Refuse a departure that is not after `at`."""
+    if departure_at <= at:
+        raise DeparturePassed(
+            f"The train leaves at {departure_at.isoformat()}, which is not after "
+            f"{at.isoformat()}; only journeys still to come can be redeemed or changed.",
+            departure_at=departure_at.isoformat(),
+        )
+
+
+def _day_of(at: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The program-local day `at` falls on, as `[start, start of the next day)`."""
+    zone = ZoneInfo(tz)
+    day = at.astimezone(zone).date()
+    return (
+        datetime.combine(day, time(0), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone),
+    )
+
+
+def check_may_start(uow: UnitOfWork, program: Program, member_id: int, at: datetime) -> None:
+    """Active member, redemption unlocked, and within the program's daily velocity limit."""
+    require_active_member(uow, member_id)
+    threshold = program.redemption.eligibility_threshold
+    if uow.statements.unlocked_on(member_id) is None and threshold > 0:
+        raise RedemptionLocked(
+            f"Member {member_id} can redeem once their balance has reached {threshold:,} "
+            "points; it has not yet.",
+            member_id=member_id,
+            threshold=threshold,
+        )
+    limit = program.risk.redemptions_per_day
+    if limit is None:
+        return
+    since, until = _day_of(at, program.timezone)
+    started = uow.redemptions.started_between(member_id, since=since, until=until)
+    if started >= limit:
+        raise VelocityLimit(
+            f"Member {member_id} has started {started} redemptions today, the most the program "
+            f"allows in a day ({limit}); try again tomorrow.",
+            member_id=member_id,
+            limit=limit,
+        )
+
+
+def hold(uow: UnitOfWork, *, program: Program, record: RedemptionRecord) -> Result:
+    """Store a new redemption and hold its points (after `check_may_start`)."""
+    uow.redemptions.add(record)
+    paid = pay(
+        uow,
+        program=program,
+        member_id=record.member_id,
+        points=record.points,
+        redemption_id=record.id,
+        action="hold",
+        to_account=PROGRAM_HELD,
+        at=record.created_at,
+    )
+    return {"redemption_id": record.id, "points": record.points, "status": "held", "paid": paid}
+
+
+def pay(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    member_id: int,
+    points: int,
+    redemption_id: str,
+    action: str,
+    to_account: str,
+    at: datetime,
+) -> dict[str, int]:
+    """Spend `points` from the ticket kinds in the program's order; returns points per kind.
+
+    Whole tickets only: either the kinds together cover the amount or nothing is spent. Each
+    kind's spend is keyed `redemption:<id>:<action>:<kind>`.
+    """
+    kinds = program.redemption.ticket_kinds
+    day = at.date()
+    spendable: dict[str, int] = {}
+    for kind in kinds:  # always in the program's order, so two payers never lock crosswise
+        uow.ledger.lock_balance(member_id, kind)
+        lots = uow.ledger.open_lots(member_id, kind)
+        spendable[kind] = sum(lot.remaining for lot in lots if lot.spendable_on(day))
+    total = sum(spendable.values())
+    if total < points:
+        kind = "+".join(kinds)
+        raise InsufficientPoints(member_id=member_id, kind=kind, needed=points, available=total)
+    paid: dict[str, int] = {}
+    left = points
+    for kind in kinds:
+        take = min(left, spendable[kind])
+        if take:
+            ledger.spend(
+                uow,
+                key=f"redemption:{redemption_id}:{action}:{kind}",
+                member_id=member_id,
+                kind=kind,
+                points=take,
+                occurred_at=at,
+                to_account=to_account,
+                memo={"redemption_id": redemption_id, "step": action},
+            )
+            paid[kind] = take
+            left -= take
+    return paid
+
+
+def paid_for(uow: UnitOfWork, redemption_id: str, *actions: str) -> dict[str, int]:
+    """Points per kind the redemption's steps of these kinds charged (hold, change)."""
+    total: dict[str, int] = {}
+    for stored in uow.redemptions.actions_of(redemption_id):
+        if stored.action in actions:
+            for kind, points in stored.result.get("paid", {}).items():
+                total[kind] = total.get(kind, 0) + int(points)
+    return total
+
+
+def commit(
+    uow: UnitOfWork, *, program: Program, redemption_id: str, key: str, now: datetime
+) -> Result:
+    """The ticket is issued: the held points move on to `program:redeemed`."""
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
+        require_status(record, "commit", "held")
+        for kind, points in paid_for(uow, record.id, "hold").items():
+            transfer(
+                uow,
+                key=f"redemption:{record.id}:commit:{kind}",
+                from_account=PROGRAM_HELD,
+                to_account=PROGRAM_REDEEMED,
+                kind=kind,
+                points=points,
+                occurred_at=at,
+                memo={"redemption_id": record.id, "step": "commit"},
+            )
+        uow.redemptions.update(record.id, status="committed")
+        return {"redemption_id": record.id, "points": record.points, "status": "committed"}
+
+    step = Step(key, redemption_id, "commit", {}, at)
+    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+
+
+def release(
+    uow: UnitOfWork, *, program: Program, redemption_id: str, key: str, now: datetime
+) -> Result:
+    """No ticket after all: the hold is reversed, back into the lots it was taken from."""
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
+        require_status(record, "release", "held")
+        for kind in paid_for(uow, record.id, "hold"):
+            held = uow.ledger.find_by_key(f"redemption:{record.id}:hold:{kind}")
+            assert held is not None  # noqa: S101 - the hold's spend commits with the hold
+            ledger.reverse(
+                uow,
+                key=f"redemption:{record.id}:release:{kind}",
+                transaction_id=held.id,
+                occurred_at=at,
+                memo={"redemption_id": record.id, "step": "release"},
+            )
+        uow.redemptions.update(record.id, status="released")
+        return {
+            "redemption_id": record.id,
+            "points_returned": record.points,
+            "status": "released",
+        }
+
+    step = Step(key, redemption_id, "release", {}, at)
+    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+
+
+def get_redemption(uow: UnitOfWork, redemption_id: str) -> RedemptionRecord:
+    """A redemption as it stands; `NotFound` when there is none."""
+    with uow:
+        record = uow.redemptions.get(redemption_id)
+    if record is None:
+        raise NotFound(f"No redemption {redemption_id}.", redemption_id=redemption_id)
+    return record

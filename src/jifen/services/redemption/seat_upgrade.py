@@ -1,0 +1,117 @@
+"""Seat upgrade (升席): the fare difference for the untravelled part of a member's own ticket.
+
+Only the member who rides may upgrade, only on a ticket bought and not yet travelled, refunded or
+changed, for a stretch that starts no earlier than the ticket's departure and is still to come,
+and once per ticket while an upgrade is open. It is paid in points like a ticket and follows the
+same hold → commit or release lifecycle; it cannot be changed, and the railway may cancel it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from jifen.domain.calendar import local_datetime
+from jifen.domain.errors import JifenError, NotFound
+from jifen.programs.schema import Program
+from jifen.services.redemption.lifecycle import (
+    Result,
+    Step,
+    check_may_start,
+    hold,
+    lock_member,
+    require_future,
+    run_step,
+)
+from jifen.services.redemption.tickets import (
+    Train,
+    fingerprinted,
+    points_for,
+    require_redeemable,
+)
+from jifen.storage.event_repository import TicketRecord
+from jifen.storage.redemption_repository import RedemptionRecord
+from jifen.storage.uow import UnitOfWork
+
+
+class SeatUpgradeNotAllowed(JifenError):
+    """The ticket cannot be upgraded: someone else's, travelled, refunded, or already upgraded."""
+
+    code = "seat_upgrade_not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class SeatUpgradeRequest:
+    """An upgrade of the member's own ticket from `departure_at`, for the fare difference."""
+
+    id: str
+    member_id: int
+    ticket_id: str
+    fare_fen: int
+    train: Train
+    departure_at: datetime
+
+
+def upgrade_seat(
+    uow: UnitOfWork, *, program: Program, request: SeatUpgradeRequest, now: datetime
+) -> Result:
+    """Hold the points for a seat upgrade; returns `{redemption_id, points, status: held, paid}`.
+
+    Raises what `redeem_ticket` raises (but for the passenger checks), `NotFound` for an unknown
+    ticket and `SeatUpgradeNotAllowed`.
+    """
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, _locked: None) -> Result:
+        require_redeemable(request.train)
+        require_future(request.departure_at, at)
+        check_may_start(uow, program, request.member_id, at)
+        _check_ticket(uow, request)
+        record = RedemptionRecord(
+            id=request.id,
+            member_id=request.member_id,
+            type="seat_upgrade",
+            passenger_member_id=request.member_id,
+            beneficiary_id=None,
+            ticket_ref=request.ticket_id,
+            fare_fen=request.fare_fen,
+            points=points_for(request.fare_fen, program.redemption.points_per_yuan),
+            status="held",
+            train=asdict(request.train),
+            departure_at=request.departure_at,
+            changes=0,
+            created_at=at,
+        )
+        return hold(uow, program=program, record=record)
+
+    step = Step(request.id, request.id, "hold", fingerprinted(request, "seat_upgrade"), at)
+    return run_step(uow, step, lock=lock_member(program, request.member_id), perform=perform)
+
+
+def _check_ticket(uow: UnitOfWork, request: SeatUpgradeRequest) -> TicketRecord:
+    ticket = uow.events.ticket(request.ticket_id)
+    if ticket is None:
+        raise NotFound(f"No ticket {request.ticket_id}.", ticket_id=request.ticket_id)
+    why = _why_not(uow, ticket, request)
+    if why is not None:
+        raise SeatUpgradeNotAllowed(
+            f"Ticket {ticket.id} cannot be upgraded: {why}.",
+            ticket_id=ticket.id,
+            status=ticket.status,
+        )
+    return ticket
+
+
+def _why_not(uow: UnitOfWork, ticket: TicketRecord, request: SeatUpgradeRequest) -> str | None:
+    if ticket.member_id != request.member_id:
+        return f"it is not a ticket of member {request.member_id}, who must be the one riding"
+    if ticket.status != "purchased":
+        return f"it is {ticket.status}; only a ticket not yet travelled can be upgraded"
+    if ticket.departure_at is not None and request.departure_at < ticket.departure_at:
+        return "the upgrade starts before the ticket's departure"
+    arrival = ((ticket.data or {}).get("ticket") or {}).get("arrival_at")
+    if isinstance(arrival, str) and request.departure_at >= datetime.fromisoformat(arrival):
+        return "the upgrade starts after the ticket's arrival"
+    if uow.redemptions.open_upgrades(ticket.id):
+        return "it has an upgrade held or committed already"
+    return None

@@ -1,0 +1,277 @@
+"""Ticket redemption (兑换): a whole ticket in points, changed once, or cancelled by the railway.
+
+Points = fare × points per yuan, rounded up to a whole point (railway: 100 points = ¥1, so one
+point per fen). The ticket is for the member or one of their effective beneficiaries. It cannot be
+refunded; it can be changed (改签) once after it is issued: a dearer fare costs the difference plus
+the program's change fee, a cheaper one gives nothing back. When the railway cancels the train
+(force majeure or its own fault) every point the redemption cost comes back as a new lot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from jifen.domain.calendar import local_datetime, lot_expiry
+from jifen.domain.errors import JifenError
+from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.programs.schema import Program
+from jifen.services import ledger
+from jifen.services.beneficiaries import require_effective
+from jifen.services.members import require_active_member
+from jifen.services.redemption.lifecycle import (
+    Result,
+    Step,
+    check_may_start,
+    hold,
+    lock_member,
+    lock_redemption,
+    paid_for,
+    pay,
+    require_future,
+    require_status,
+    run_step,
+)
+from jifen.storage.redemption_repository import RedemptionRecord
+from jifen.storage.uow import UnitOfWork
+
+CancelReason = Literal["force_majeure", "railway_fault"]
+
+
+class TrainNotRedeemable(JifenError):
+    """The train does not take points: marked not redeemable, not participating, international."""
+
+    code = "train_not_redeemable"
+
+
+class PassengerNotAllowed(JifenError):
+    """A ticket is for the member themself or one of their beneficiaries, no one else."""
+
+    code = "passenger_not_allowed"
+
+
+class ChangeNotAllowed(JifenError):
+    """The ticket cannot be changed: not issued, changed already, departed, or a seat upgrade."""
+
+    code = "change_not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class Train:
+    """The train a redemption is for; it takes points when all three flags allow."""
+
+    number: str
+    redeemable: bool = True
+    participating: bool = True
+    international: bool = False
+    tourist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRequest:
+    """A ticket to redeem: for the member (`passenger_member_id`) or a beneficiary."""
+
+    id: str
+    member_id: int
+    fare_fen: int
+    train: Train
+    departure_at: datetime
+    passenger_member_id: int | None = None
+    beneficiary_id: int | None = None
+
+
+def points_for(fare_fen: int, points_per_yuan: int) -> int:
+    """The points a fare costs: fen × points per yuan / 100, rounded up to a whole point."""
+    return -(-fare_fen * points_per_yuan // 100)
+
+
+def require_redeemable(train: Train) -> None:
+    """Refuse a train that does not take points, saying why."""
+    why = (
+        "is marked not redeemable"
+        if not train.redeemable
+        else "does not take part in the program"
+        if not train.participating
+        else "is an international train"
+        if train.international
+        else None
+    )
+    if why is not None:
+        raise TrainNotRedeemable(
+            f"Train {train.number} {why}; tickets on it cannot be paid in points.",
+            train=train.number,
+        )
+
+
+def fingerprinted(request: Any, type_: str) -> dict[str, Any]:
+    """The request as hashed for idempotency: its fields, the moment in UTC, and its type."""
+    fields = asdict(request)
+    fields["departure_at"] = request.departure_at.astimezone(UTC).isoformat()
+    return {"type": type_, **fields}
+
+
+def redeem_ticket(
+    uow: UnitOfWork, *, program: Program, request: TicketRequest, now: datetime
+) -> Result:
+    """Hold the points for a ticket; returns `{redemption_id, points, status: held, paid}`.
+
+    Raises `TrainNotRedeemable`, `DeparturePassed`, `MemberNotActive`, `RedemptionLocked`,
+    `VelocityLimit`, `PassengerNotAllowed`, `BeneficiaryNotEffective`, `NotFound` or
+    `InsufficientPoints`; nothing is written then.
+    """
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, _locked: None) -> Result:
+        require_redeemable(request.train)
+        require_future(request.departure_at, at)
+        check_may_start(uow, program, request.member_id, at)
+        _check_passenger(uow, request, at)
+        record = RedemptionRecord(
+            id=request.id,
+            member_id=request.member_id,
+            type="ticket",
+            passenger_member_id=request.passenger_member_id,
+            beneficiary_id=request.beneficiary_id,
+            ticket_ref=None,
+            fare_fen=request.fare_fen,
+            points=points_for(request.fare_fen, program.redemption.points_per_yuan),
+            status="held",
+            train=asdict(request.train),
+            departure_at=request.departure_at,
+            changes=0,
+            created_at=at,
+        )
+        return hold(uow, program=program, record=record)
+
+    step = Step(request.id, request.id, "hold", fingerprinted(request, "ticket"), at)
+    return run_step(uow, step, lock=lock_member(program, request.member_id), perform=perform)
+
+
+def _check_passenger(uow: UnitOfWork, request: TicketRequest, at: datetime) -> None:
+    if request.beneficiary_id is not None:
+        require_effective(
+            uow, member_id=request.member_id, beneficiary_id=request.beneficiary_id, today=at.date()
+        )
+    elif request.passenger_member_id != request.member_id:
+        raise PassengerNotAllowed(
+            f"Member {request.member_id} can redeem a ticket for themself or for one of their "
+            f"beneficiaries, not for member {request.passenger_member_id}.",
+            member_id=request.member_id,
+        )
+
+
+def change_ticket(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    redemption_id: str,
+    key: str,
+    fare_fen: int,
+    departure_at: datetime,
+    now: datetime,
+) -> Result:
+    """Change (改签) an issued ticket once: a dearer fare costs the difference plus the fee."""
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
+        _require_changeable(record, at)
+        require_future(departure_at, at)
+        ppy = program.redemption.points_per_yuan
+        difference = points_for(fare_fen, ppy) - points_for(record.fare_fen, ppy)
+        charge = difference + program.redemption.change_fee_points if difference > 0 else 0
+        paid: dict[str, int] = {}
+        if charge:
+            require_active_member(uow, record.member_id)
+            paid = pay(
+                uow,
+                program=program,
+                member_id=record.member_id,
+                points=charge,
+                redemption_id=record.id,
+                action="change",
+                to_account=PROGRAM_REDEEMED,
+                at=at,
+            )
+        changes, points = record.changes + 1, record.points + charge
+        uow.redemptions.update(
+            record.id, fare_fen=fare_fen, departure_at=departure_at, changes=changes, points=points
+        )
+        return {
+            "redemption_id": record.id,
+            "status": record.status,
+            "fare_fen": fare_fen,
+            "departure_at": departure_at.isoformat(),
+            "changes": changes,
+            "points_charged": charge,
+            "points": points,
+            "paid": paid,
+        }
+
+    request = {"fare_fen": fare_fen, "departure_at": departure_at.astimezone(UTC).isoformat()}
+    step = Step(key, redemption_id, "change", request, at)
+    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+
+
+def _require_changeable(record: RedemptionRecord, at: datetime) -> None:
+    why = (
+        "a seat upgrade cannot be changed"
+        if record.type != "ticket"
+        else f"it is {record.status}; only an issued (committed) ticket can be changed"
+        if record.status != "committed"
+        else "it was changed once already, and a redeemed ticket can be changed only once"
+        if record.changes >= 1
+        else "its train has left"
+        if record.departure_at <= at
+        else None
+    )
+    if why is not None:
+        raise ChangeNotAllowed(
+            f"Redemption {record.id} cannot be changed: {why}.",
+            redemption_id=record.id,
+            status=record.status,
+            changes=record.changes,
+        )
+
+
+def cancel_ticket(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    redemption_id: str,
+    key: str,
+    reason: CancelReason,
+    now: datetime,
+) -> Result:
+    """The railway cancelled the train: every point the redemption cost comes back as a new lot."""
+    at = local_datetime(now, program.timezone)
+
+    def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
+        require_status(record, "cancel", "committed")
+        expires_on = lot_expiry(
+            at.date(), months_after_credit=program.redemption.cancellation_valid_months
+        )
+        paid = paid_for(uow, record.id, "hold", "change")
+        for kind, points in paid.items():
+            ledger.credit(
+                uow,
+                key=f"redemption:{record.id}:cancel:{kind}",
+                member_id=record.member_id,
+                kind=kind,
+                points=points,
+                occurred_at=at,
+                expires_on=expires_on,
+                source=PROGRAM_REDEEMED,
+                memo={"redemption_id": record.id, "step": "cancel", "reason": reason},
+            )
+        uow.redemptions.update(record.id, status="cancelled")
+        return {
+            "redemption_id": record.id,
+            "status": "cancelled",
+            "reason": reason,
+            "points_returned": sum(paid.values()),
+            "expires_on": None if expires_on is None else expires_on.isoformat(),
+        }
+
+    step = Step(key, redemption_id, "cancel", {"reason": reason}, at)
+    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
