@@ -7,12 +7,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from jifen.domain.errors import InvalidRequest, NotFound
+from jifen.services import audit
 from jifen.storage.key_repository import StoredKey
 from jifen.storage.uow import UnitOfWork
 
 ROLES = ("admin", "operator", "integrator", "analyst", "partner")
+SYSTEM = "system"
+"""The actor audited for keys made or revoked outside the API (the CLI, tests)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +33,17 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(uow: UnitOfWork, *, role: str, label: str | None, now: datetime) -> NewKey:
-    """Make a key for `role`; the caller shows `token` once."""
+def create_key(
+    uow: UnitOfWork, *, role: str, label: str | None, now: datetime, actor: str = SYSTEM
+) -> NewKey:
+    """Make a key for `role`; the caller shows `token` once. Audited as done by `actor`."""
     if role not in ROLES:
         raise InvalidRequest(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
     with uow:
         uow.keys.add(StoredKey(prefix, _hash(secret), role, label, now, None))
+        details = {"role": role, "label": label}
+        _audit(uow, "key.created", prefix=prefix, actor=actor, now=now, details=details)
         uow.commit()
     return NewKey(f"jf_{prefix}_{secret}", prefix, role)
 
@@ -52,12 +60,21 @@ def authenticate(uow: UnitOfWork, token: str) -> StoredKey | None:
     return key if hmac.compare_digest(key.secret_hash, _hash(parts[2])) else None
 
 
-def revoke_key(uow: UnitOfWork, *, prefix: str, now: datetime) -> None:
-    """Revoke a key at once; `NotFound` when no live key has that prefix."""
+def revoke_key(uow: UnitOfWork, *, prefix: str, now: datetime, actor: str = SYSTEM) -> None:
+    """Revoke a key at once; `NotFound` when no live key has that prefix. Audited."""
     with uow:
         if not uow.keys.revoke(prefix, now):
             raise NotFound(f"No live key with prefix {prefix!r}.", prefix=prefix)
+        key = uow.keys.get(prefix)
+        details = {"role": key.role if key else None, "label": key.label if key else None}
+        _audit(uow, "key.revoked", prefix=prefix, actor=actor, now=now, details=details)
         uow.commit()
+
+
+def _audit(
+    uow: UnitOfWork, action: str, *, prefix: str, actor: str, now: datetime, details: dict[str, Any]
+) -> None:
+    audit.record(uow, at=now, actor=actor, action=action, subject=f"key:{prefix}", details=details)
 
 
 def list_keys(uow: UnitOfWork) -> list[StoredKey]:

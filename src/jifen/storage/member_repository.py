@@ -119,6 +119,19 @@ class MemberRepository:
         query = select(members).where(members.c.phone_hash == phone_hash).order_by(members.c.id)
         return [_record(row) for row in self.connection.execute(query)]
 
+    def set_status(self, member_id: int, status: str, *, current: str) -> bool:
+        """Move the member from `current` to `status`; False when it is no longer `current`.
+
+        The compare-and-set makes two concurrent changes of one member queue on its row: the
+        second finds the status changed and is told so instead of overwriting it.
+        """
+        result = self.connection.execute(
+            update(members)
+            .where(members.c.id == member_id, members.c.status == current)
+            .values(status=status)
+        )
+        return result.rowcount == 1
+
     def apply_tier(self, decision: TierDecision) -> None:
         """Store a tier decision on the member and in the tier history."""
         new = decision.new

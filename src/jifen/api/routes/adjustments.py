@@ -2,6 +2,393 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.schemas import SANE_DATE, MemberId
+from jifen.domain.calendar import local_datetime
+from jifen.programs.schema import Program
+from jifen.services import adjustments, audit, member_status
+from jifen.services.adjustments import AdjustmentKind, AdjustmentStatus
+from jifen.services.event_schema import PRINTABLE
+from jifen.storage.audit_repository import AdjustmentRecord
+from jifen.storage.key_repository import StoredKey
 
 router = APIRouter(prefix="/v1", tags=["corrections"])
+
+Operator = Annotated[StoredKey, Depends(require("operator"))]
+Admin = Annotated[StoredKey, Depends(require())]
+MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+CallerId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
+]
+AdjustmentPath = Annotated[
+    str,
+    Path(min_length=1, max_length=200, pattern=PRINTABLE, description="The adjustment's id."),
+]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _model(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+class AdjustmentIn(BaseModel):
+    """An adjustment: `points` signed (+ adds a lot, − claws back), `kind` and `reason` audited."""
+
+    model_config = _model(
+        {"id": "adj-0001", "kind": "goodwill", "points": 500, "reason": "Delayed train G1"}
+    )
+
+    id: CallerId
+    kind: AdjustmentKind
+    points: Annotated[int, Field(ge=-adjustments.MAX_POINTS, le=adjustments.MAX_POINTS)]
+    reason: Reason
+    point_kind: Annotated[str, StringConstraints(min_length=1, max_length=24)] | None = Field(
+        None, description="Defaults to the first kind that pays for tickets (railway: ride)."
+    )
+
+
+class DecisionIn(BaseModel):
+    """An approval or rejection by another operator than the one who asked."""
+
+    model_config = _model({"id": "adj-0001-approve", "note": "Checked against the trip log"})
+
+    id: CallerId
+    note: Reason | None = None
+
+
+class AdjustmentOut(BaseModel):
+    """An adjustment as it stands; balances are of `point_kind`, before and after posting."""
+
+    adjustment_id: str
+    member_id: int
+    kind: str
+    point_kind: str
+    points: int
+    reason: str
+    status: AdjustmentStatus
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    transaction_id: int | None
+    balance_before: int | None
+    balance_after: int | None
+
+
+class Adjustments(BaseModel):
+    """Adjustments, newest first."""
+
+    items: list[AdjustmentOut]
+
+
+class StatusIn(BaseModel):
+    """Why the member's status changes (kept in the audit log)."""
+
+    model_config = _model({"reason": "Earn-then-refund pattern under review"})
+
+    reason: Reason
+
+
+class UnfreezeIn(BaseModel):
+    """Why the member may earn and spend again (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class StatusOut(BaseModel):
+    """The member's status now; `changed` is false when it already was."""
+
+    member_id: int
+    status: str
+    previous: str
+    changed: bool
+    forfeited: dict[str, int] = Field(description="Points forfeited per kind (closing only).")
+    voided_pending: int = Field(description="Pending points voided (closing only).")
+
+
+class AuditEntryOut(BaseModel):
+    """One audited action: who (`actor`, a key prefix), when, what, to whom, and the details."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """A page of the audit log, newest first; pass `next_cursor` back for the next page."""
+
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+def _out(record: AdjustmentRecord, program: Program) -> AdjustmentOut:
+    tz = program.timezone
+    return AdjustmentOut(
+        adjustment_id=record.id,
+        member_id=record.member_id,
+        kind=record.kind,
+        point_kind=record.point_kind,
+        points=record.points,
+        reason=record.reason,
+        status=record.status,  # type: ignore[arg-type] - stored from AdjustmentStatus
+        requested_by=record.requested_by,
+        requested_at=local_datetime(record.requested_at, tz),
+        decided_by=record.decided_by,
+        decided_at=None if record.decided_at is None else local_datetime(record.decided_at, tz),
+        transaction_id=record.transaction_id,
+        balance_before=record.balance_before,
+        balance_after=record.balance_after,
+    )
+
+
+# -- adjustments ---------------------------------------------------------------------------------
+@router.post(
+    "/members/{member_id}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AdjustmentOut,
+    responses={
+        202: {"model": AdjustmentOut, "description": "Held for a second operator's approval."},
+        404: {"description": "not_found"},
+        409: {"description": "insufficient_points, idempotency_conflict, member_closed"},
+    },
+)
+def post_adjustment(
+    member_id: MemberPath,
+    body: AdjustmentIn,
+    *,
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    response: Response,
+) -> AdjustmentOut:
+    """Adjust a member's points (201), or hold a large adjustment for approval (202)."""
+    record = adjustments.request_adjustment(
+        uow,
+        program=program,
+        adjustment_id=body.id,
+        member_id=member_id,
+        kind=body.kind,
+        points=body.points,
+        reason=body.reason,
+        point_kind=body.point_kind,
+        actor=key.prefix,
+        now=clock.now(),
+    )
+    if record.status != "applied":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return _out(record, program)
+
+
+@router.get("/members/{member_id}/adjustments", response_model=Adjustments)
+def get_member_adjustments(
+    member_id: MemberPath, _key: Operator, uow: UowDep, program: ProgramDep, limit: Limit = 100
+) -> Adjustments:
+    """A member's adjustments, newest first."""
+    records = adjustments.list_adjustments(uow, member_id=member_id, limit=limit)
+    return Adjustments(items=[_out(r, program) for r in records])
+
+
+@router.get("/adjustments", response_model=Adjustments)
+def get_adjustments(
+    _key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    wanted: Annotated[AdjustmentStatus | None, Query(alias="status")] = None,
+    limit: Limit = 100,
+) -> Adjustments:
+    """Every member's adjustments, newest first; `status=pending_approval` is the approval queue."""
+    records = adjustments.list_adjustments(uow, status=wanted, limit=limit)
+    return Adjustments(items=[_out(r, program) for r in records])
+
+
+def _decide(
+    adjustment_id: str,
+    body: DecisionIn,
+    *,
+    key: StoredKey,
+    uow: UowDep,
+    program: Program,
+    clock: ClockDep,
+    approve: bool,
+) -> AdjustmentOut:
+    record = adjustments.decide_adjustment(
+        uow,
+        program=program,
+        adjustment_id=adjustment_id,
+        approve=approve,
+        decision_id=body.id,
+        note=body.note,
+        actor=key.prefix,
+        now=clock.now(),
+    )
+    return _out(record, program)
+
+
+DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "forbidden, same_approver"},
+    404: {"description": "not_found"},
+    409: {"description": "adjustment_decided, insufficient_points, member_closed"},
+}
+
+
+@router.post(
+    "/adjustments/{adjustment_id}/approve",
+    response_model=AdjustmentOut,
+    responses=DECISION_ERRORS,
+)
+def approve_adjustment(
+    adjustment_id: AdjustmentPath,
+    body: DecisionIn,
+    *,
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> AdjustmentOut:
+    """Approve a held adjustment and post it now (another key than the one that asked)."""
+    return _decide(
+        adjustment_id, body, key=key, uow=uow, program=program, clock=clock, approve=True
+    )
+
+
+@router.post(
+    "/adjustments/{adjustment_id}/reject",
+    response_model=AdjustmentOut,
+    responses=DECISION_ERRORS,
+)
+def reject_adjustment(
+    adjustment_id: AdjustmentPath,
+    body: DecisionIn,
+    *,
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> AdjustmentOut:
+    """Reject a held adjustment: nothing is posted (another key than the one that asked)."""
+    return _decide(
+        adjustment_id, body, key=key, uow=uow, program=program, clock=clock, approve=False
+    )
+
+
+# -- member status -------------------------------------------------------------------------------
+def _status_out(change: member_status.StatusChange) -> StatusOut:
+    return StatusOut(
+        member_id=change.member_id,
+        status=change.status,
+        previous=change.previous,
+        changed=change.changed,
+        forfeited=change.forfeited,
+        voided_pending=change.voided_pending,
+    )
+
+
+STATUS_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "not_found"},
+    409: {"description": "member_closed"},
+}
+
+
+@router.post("/members/{member_id}/freeze", response_model=StatusOut, responses=STATUS_ERRORS)
+def freeze(
+    member_id: MemberPath, body: StatusIn, key: Operator, uow: UowDep, clock: ClockDep
+) -> StatusOut:
+    """Freeze a member: no earning or spending, balance kept. Freezing again changes nothing."""
+    change = member_status.freeze_member(
+        uow, member_id=member_id, reason=body.reason, actor=key.prefix, now=clock.now()
+    )
+    return _status_out(change)
+
+
+@router.post("/members/{member_id}/unfreeze", response_model=StatusOut, responses=STATUS_ERRORS)
+def unfreeze(
+    member_id: MemberPath,
+    key: Operator,
+    uow: UowDep,
+    clock: ClockDep,
+    body: UnfreezeIn | None = None,
+) -> StatusOut:
+    """Let a frozen member earn and spend again."""
+    change = member_status.unfreeze_member(
+        uow,
+        member_id=member_id,
+        reason=None if body is None else body.reason,
+        actor=key.prefix,
+        now=clock.now(),
+    )
+    return _status_out(change)
+
+
+@router.post("/members/{member_id}/close", response_model=StatusOut, responses=STATUS_ERRORS)
+def close(
+    member_id: MemberPath,
+    body: StatusIn,
+    *,
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> StatusOut:
+    """Close a member for good: spendable points to `program:forfeited`, pending points voided."""
+    change = member_status.close_member(
+        uow,
+        program=program,
+        member_id=member_id,
+        reason=body.reason,
+        actor=key.prefix,
+        now=clock.now(),
+    )
+    return _status_out(change)
+
+
+# -- the audit log -------------------------------------------------------------------------------
+@router.get("/audit", response_model=AuditPage, tags=["audit"])
+def get_audit(
+    *,
+    _key: Admin,
+    uow: UowDep,
+    program: ProgramDep,
+    start: Annotated[date | None, Query(alias="from", **SANE_DATE)] = None,
+    end: Annotated[date | None, Query(alias="to", **SANE_DATE)] = None,
+    action: Filter = None,
+    subject: Filter = None,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> AuditPage:
+    """The audit log of admin and operator actions, newest first (admin only)."""
+    since, until = audit.local_days(start, end, timezone=program.timezone)
+    rows, next_cursor = audit.audit_page(
+        uow,
+        start=since,
+        end=until,
+        action=action,
+        subject=subject,
+        cursor=cursor,
+        limit=limit,
+    )
+    items = [
+        AuditEntryOut(
+            id=r.id,
+            at=local_datetime(r.at, program.timezone),
+            actor=r.actor,
+            action=r.action,
+            subject=r.subject,
+            details=r.details,
+        )
+        for r in rows
+    ]
+    return AuditPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,307 @@
+"""Operator adjustments (积分调整): audited, idempotent, approved by a second operator when large.
+
+An adjustment adds points (a new lot, expiring as its point kind says, credited on the day it is
+posted) or claws them back (a spend, oldest expiry first), both against `program:adjusted`. One of
+more than the program's `risk.adjustment_approval_threshold` points either way is stored
+`pending_approval` and posts nothing until a different key approves it; a rejection posts nothing.
+Every request and decision writes an audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from jifen.domain.calendar import local_datetime
+from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
+from jifen.programs.schema import Program
+from jifen.services import audit, ledger
+from jifen.services.member_status import MemberClosed
+from jifen.storage.audit_repository import AdjustmentRecord, AdjustmentTaken
+from jifen.storage.ledger_repository import KeyTaken
+from jifen.storage.uow import UnitOfWork
+
+PROGRAM_ADJUSTED = "program:adjusted"
+AdjustmentKind = Literal["goodwill", "correction", "compensation", "clawback"]
+KINDS: tuple[str, ...] = get_args(AdjustmentKind)
+# Which way each kind may go: goodwill and compensation give, a claw-back takes, a correction both.
+SIGNS = {"goodwill": 1, "compensation": 1, "clawback": -1, "correction": 0}
+AdjustmentStatus = Literal["applied", "pending_approval", "rejected"]
+STATUSES: tuple[str, ...] = get_args(AdjustmentStatus)
+MAX_POINTS = 1_000_000_000
+
+
+class SameApprover(JifenError):
+    """The key that asked for an adjustment may not approve or reject it."""
+
+    code = "same_approver"
+
+
+class AdjustmentDecided(JifenError):
+    """The adjustment was already approved or rejected."""
+
+    code = "adjustment_decided"
+
+
+def default_point_kind(program: Program) -> str:
+    """The kind adjusted when none is named: the first that pays for tickets, else spendable."""
+    if program.redemption.ticket_kinds:
+        return program.redemption.ticket_kinds[0]
+    return next(k.code for k in program.point_kinds if k.spendable)
+
+
+def _checked(
+    program: Program, *, kind: str, points: int, reason: str, point_kind: str | None
+) -> str:
+    """Refuse what makes no sense on its own; returns the point kind to adjust."""
+    if kind not in KINDS:
+        raise InvalidRequest(
+            f"Unknown adjustment kind {kind!r}; choose one of {', '.join(KINDS)}.", field="kind"
+        )
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < abs(points) <= MAX_POINTS:
+        raise InvalidRequest(
+            f"Points must be a whole number from 1 to {MAX_POINTS:,}, either way, not {points!r}.",
+            field="points",
+        )
+    if SIGNS[kind] * points < 0:
+        way = "add points" if SIGNS[kind] > 0 else "take points back"
+        raise InvalidRequest(
+            f"A {kind} adjustment can only {way}; use `correction` to go the other way.",
+            field="points",
+        )
+    if not reason.strip():
+        raise InvalidRequest("Say why: an adjustment needs a reason.", field="reason")
+    chosen = point_kind or default_point_kind(program)
+    if chosen not in program.kind_codes:
+        known = ", ".join(sorted(program.kind_codes))
+        raise InvalidRequest(
+            f"Unknown point kind {chosen!r}; this program has {known}.", field="point_kind"
+        )
+    return chosen
+
+
+def request_adjustment(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    adjustment_id: str,
+    member_id: int,
+    kind: str,
+    points: int,
+    reason: str,
+    point_kind: str | None = None,
+    actor: str,
+    now: datetime,
+) -> AdjustmentRecord:
+    """Adjust a member's points, or hold the adjustment for approval when it is large.
+
+    Idempotent by `adjustment_id`: the same request again returns the adjustment as it stands;
+    another request under that id raises `IdempotencyConflict`. Raises `InsufficientPoints` for a
+    claw-back of more than the member can spend, `MemberClosed` for a closed member.
+    """
+    point_kind = _checked(program, kind=kind, points=points, reason=reason, point_kind=point_kind)
+    new = AdjustmentRecord(
+        id=adjustment_id,
+        member_id=member_id,
+        kind=kind,
+        point_kind=point_kind,
+        points=points,
+        reason=reason,
+        status="pending_approval",
+        request_hash=ledger.fingerprint(
+            {
+                "member_id": member_id,
+                "kind": kind,
+                "point_kind": point_kind,
+                "points": points,
+                "reason": reason,
+            }
+        ),
+        requested_by=actor,
+        requested_at=now,
+    )
+    try:
+        return _request(uow, program, new)
+    except (KeyTaken, AdjustmentTaken):
+        # A concurrent request under the same id won; ours rolled back. Answer with theirs.
+        return _request(uow, program, new)
+
+
+def _request(uow: UnitOfWork, program: Program, new: AdjustmentRecord) -> AdjustmentRecord:
+    with uow:
+        stored = uow.audit_log.get_adjustment(new.id)
+        if stored is not None:
+            if stored.request_hash != new.request_hash:
+                raise IdempotencyConflict(new.id)
+            return stored
+        _require_open_member(uow, new.member_id)
+        if abs(new.points) > program.risk.adjustment_approval_threshold:
+            record, action = new, "adjustment.requested"
+        else:
+            record, action = _post(uow, program, new, at=new.requested_at), "adjustment.applied"
+        uow.audit_log.add_adjustment(record)
+        _audit(uow, record, action=action, actor=new.requested_by, at=new.requested_at)
+        uow.commit()
+    return record
+
+
+def decide_adjustment(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    adjustment_id: str,
+    approve: bool,
+    decision_id: str,
+    note: str | None = None,
+    actor: str,
+    now: datetime,
+) -> AdjustmentRecord:
+    """Approve (post it now) or reject (post nothing) an adjustment held for approval.
+
+    The key that asked for it may not decide it (`SameApprover`). Deciding again as decided
+    before, by the same key, returns the adjustment as it stands; any other decision of a
+    decided adjustment raises `AdjustmentDecided`. Approving a claw-back the member can no
+    longer cover raises `InsufficientPoints` and leaves it pending.
+    """
+    decision = {
+        "program": program,
+        "adjustment_id": adjustment_id,
+        "approve": approve,
+        "decision_id": decision_id,
+        "note": note,
+        "actor": actor,
+        "now": now,
+    }
+    try:
+        return _decide(uow, **decision)
+    except KeyTaken:
+        # A concurrent approval posted first; ours rolled back. Answer as the state now says.
+        return _decide(uow, **decision)
+
+
+def _decide(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    adjustment_id: str,
+    approve: bool,
+    decision_id: str,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> AdjustmentRecord:
+    wanted = "applied" if approve else "rejected"
+    with uow:
+        record = uow.audit_log.get_adjustment(adjustment_id, lock=True)
+        if record is None:
+            raise NotFound(f"No adjustment {adjustment_id!r}.", adjustment_id=adjustment_id)
+        if record.status != "pending_approval":
+            if record.status == wanted and record.decided_by == actor:
+                return record
+            raise AdjustmentDecided(
+                f"Adjustment {adjustment_id!r} is already {record.status}"
+                + (f" by {record.decided_by}." if record.decided_by else "."),
+                adjustment_id=adjustment_id,
+                status=record.status,
+            )
+        if record.requested_by == actor:
+            raise SameApprover(
+                f"Adjustment {adjustment_id!r} was asked for with this key; "
+                "a second operator, with another key, must approve or reject it.",
+                adjustment_id=adjustment_id,
+            )
+        if approve:
+            record = _post(uow, program, record, at=now)
+        else:
+            record = replace(record, status="rejected", decided_at=now)
+        record = replace(record, decided_by=actor)
+        uow.audit_log.decide_adjustment(record)
+        extra = {"decision_id": decision_id, "note": note}
+        action = "adjustment.approved" if approve else "adjustment.rejected"
+        _audit(uow, record, action=action, actor=actor, at=now, extra=extra)
+        uow.commit()
+    return record
+
+
+def list_adjustments(
+    uow: UnitOfWork, *, member_id: int | None = None, status: str | None = None, limit: int = 100
+) -> list[AdjustmentRecord]:
+    """Adjustments, newest first, of one member (`NotFound` if none such) and/or one status."""
+    with uow:
+        if member_id is not None and uow.members.get(member_id) is None:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        return uow.audit_log.list_adjustments(member_id=member_id, status=status, limit=limit)
+
+
+def _require_open_member(uow: UnitOfWork, member_id: int) -> None:
+    """Frozen members can be adjusted (freeze, then claw back); closed ones cannot."""
+    member = uow.members.get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.", member_id=member_id)
+    if member.status == "closed":
+        raise MemberClosed(
+            f"Member {member_id} is closed; a closed member's points cannot be adjusted.",
+            member_id=member_id,
+        )
+
+
+def _post(
+    uow: UnitOfWork, program: Program, record: AdjustmentRecord, *, at: datetime
+) -> AdjustmentRecord:
+    """Post the adjustment to the ledger at `at`; the record comes back `applied`."""
+    local = local_datetime(at, program.timezone)
+    member_id, kind = record.member_id, record.point_kind
+    before = uow.ledger.lock_balance(member_id, kind).available
+    # Again under the balance lock: a close takes every balance of the member before it changes
+    # the status, so once we hold ours, a close is either committed (and seen here) or waits.
+    _require_open_member(uow, member_id)
+    common: dict[str, Any] = {
+        "key": f"adjustment:{record.id}",
+        "member_id": member_id,
+        "kind": kind,
+        "occurred_at": local,
+        "memo": {"adjustment_id": record.id, "adjustment": record.kind, "reason": record.reason},
+    }
+    if record.points > 0:
+        expires_on = program.kind(kind).expiry.expires_on(local.date())
+        posted = ledger.credit(
+            uow, points=record.points, expires_on=expires_on, source=PROGRAM_ADJUSTED, **common
+        )
+    else:
+        posted = ledger.spend(uow, points=-record.points, to_account=PROGRAM_ADJUSTED, **common)
+    after = uow.ledger.lock_balance(member_id, kind).available
+    return replace(
+        record,
+        status="applied",
+        transaction_id=posted.transaction_id,
+        balance_before=before,
+        balance_after=after,
+        decided_at=at,
+    )
+
+
+def _audit(
+    uow: UnitOfWork,
+    record: AdjustmentRecord,
+    *,
+    action: str,
+    actor: str,
+    at: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    details = {
+        "adjustment_id": record.id,
+        "kind": record.kind,
+        "point_kind": record.point_kind,
+        "points": record.points,
+        "reason": record.reason,
+        "status": record.status,
+        "requested_by": record.requested_by,
+        "transaction_id": record.transaction_id,
+        "before": {"balance": record.balance_before},
+        "after": {"balance": record.balance_after},
+        **(extra or {}),
+    }
+    subject = f"member:{record.member_id}"
+    audit.record(uow, at=at, actor=actor, action=action, subject=subject, details=details)
