@@ -614,3 +614,35 @@ class TestAudit:
         error(desk.audit(**{"from": "2025-05-13", "to": "2025-05-12"}), 422, "invalid_request")
         error(desk.audit(cursor="nonsense"), 422, "invalid_request")
         error(desk.audit(limit=0), 422, "validation_error")
+
+
+def test_a_trip_bought_before_a_freeze_earns_nothing_while_frozen(api):
+    api.post("/v1/clock", {"now": "2025-05-01T09:00:00+08:00"})
+    body = {
+        "name": "张三",
+        "id_type": "resident_id",
+        "birth_date": "1990-03-07",
+        "id_number": resident_id(date(1990, 3, 7), 654),
+    }
+    member = api.post("/v1/members", body).json()["member_id"]
+    day = date(2025, 5, 10)
+    bought = {
+        "id": "b1",
+        "type": "ticket.purchased",
+        "occurred_at": at(day, 7).isoformat(),
+        "data": ticket("T1", departure=at(day), passenger={"member_id": member}),
+    }
+    assert api.post("/v1/events", {"events": [bought]}).json()["results"][0]["status"] == "applied"
+    assert api.post(f"/v1/members/{member}/freeze", {"reason": "abuse"}, role="operator").is_success
+    travel = {
+        "id": "t1",
+        "type": "ticket.travelled",
+        "occurred_at": at(day, 16).isoformat(),
+        "data": {"ticket_id": "T1"},
+    }
+    [result] = api.post("/v1/events", {"events": [travel]}).json()["results"]
+    assert result["status"] == "rejected"
+    assert result["error"]["code"] == "member_not_active"
+    api.post(f"/v1/members/{member}/unfreeze", {"reason": "cleared"}, role="operator")
+    [again] = api.post("/v1/events", {"events": [travel]}).json()["results"]
+    assert again["status"] == "applied"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -152,3 +153,21 @@ def test_commands_on_a_database_without_the_schema_say_to_run_init(tmp_path):
     assert result.returncode == 2
     assert "Run `jifen init`" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_audit_export_writes_key_actions_as_csv_and_json_lines(folder_and_url):
+    folder, url = folder_and_url
+    assert jifen(folder, url, "init", "--preset", "railway").returncode == 0
+    token = jifen(folder, url, "keys", "create", "--role", "analyst").stdout.split()[-1]
+    jifen(folder, url, "keys", "revoke", token.split("_")[1])
+
+    as_csv = jifen(folder, url, "audit", "export", "--output", "audit.csv")
+    assert as_csv.returncode == 0, as_csv.stdout + as_csv.stderr
+    rows = list(csv.DictReader((folder / "audit.csv").open()))
+    assert [(r["actor"], r["action"]) for r in rows] == [
+        ("cli", "key.created"),
+        ("cli", "key.revoked"),
+    ]
+    assert jifen(folder, url, "audit", "export", "--output", "audit.jsonl").returncode == 0
+    lines = [json.loads(x) for x in (folder / "audit.jsonl").read_text().splitlines()]
+    assert [x["action"] for x in lines] == ["key.created", "key.revoked"]

@@ -22,6 +22,7 @@ from jifen.services.events.context import (
     pricing_lines,
     stored_pricing,
 )
+from jifen.services.members import require_active_member
 from jifen.services.pricing import Pricer
 from jifen.storage.event_repository import TicketRecord
 from jifen.storage.member_repository import MemberRecord
@@ -160,6 +161,7 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     if existing.status != "purchased":
         raise _not_open(existing, "travelled")
     assert existing.member_id is not None and existing.data is not None  # noqa: S101, PT018
+    require_active_member(ctx.uow, existing.member_id)  # a frozen member earns nothing
     _settle(ctx, existing, confirm=True)
     points, lines = stored_pricing(existing.data["pricing"])
     tier_only = {k: n for k, n in points.items() if not ctx.program.kind(k).spendable}
@@ -247,10 +249,9 @@ def changed(ctx: Context, change: Change) -> Outcome:
             "arrival_at": change.arrival_at,
         }
     )
+    member = require_active_member(ctx.uow, existing.member_id)
     _settle(ctx, existing, confirm=False)
     _save(ctx, existing, status="changed")
-    member = ctx.uow.members.get(existing.member_id)
-    assert member is not None  # noqa: S101 - tickets keep their member
     record, pricing = _new_ticket(ctx, new, member)
     _promise(ctx, record, pricing)
     return member.id, {
