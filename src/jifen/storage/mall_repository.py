@@ -2,7 +2,130 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from jifen.storage.tables import coupons, donations, mall_orders, mall_products, members
+
+LIVE_ORDER_STATUSES = ("paid", "fulfilled")
+"""Orders that count toward a member's per-product limit (not cancelled or refunded)."""
+
+
+class MallRowTaken(Exception):
+    """A concurrent request stored this order or donation id first (the UoW is spoilt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A mall product as stored: its price, what is left to sell, and when it is on sale."""
+
+    sku: str
+    name: str
+    kind: str
+    price_points: int
+    cash_fen: int
+    stock: int
+    per_member_limit: int | None
+    sale_starts_at: datetime | None
+    sale_ends_at: datetime | None
+    coupon_valid_days: int | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MallOrder:
+    """A mall order as stored."""
+
+    id: str
+    member_id: int
+    sku: str
+    quantity: int
+    points: int
+    cash_fen: int
+    status: str
+    request_hash: str
+    transaction_id: int | None
+    fulfilment: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    """A coupon or voucher code held by a member."""
+
+    code: str
+    type: str
+    member_id: int
+    source: str
+    issued_at: datetime
+    valid_until: date
+    used_at: datetime | None
+    used_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Donation:
+    """Points a member gave to a charity, with the receipt number."""
+
+    id: str
+    member_id: int
+    charity: str
+    points: int
+    receipt_no: str
+    transaction_id: int
+    at: datetime
+
+
+def _product(row: Any) -> Product:
+    return Product(
+        row.sku,
+        row.name,
+        row.kind,
+        row.price_points,
+        row.cash_fen,
+        row.stock,
+        row.per_member_limit,
+        row.sale_starts_at,
+        row.sale_ends_at,
+        row.coupon_valid_days,
+        row.active,
+    )
+
+
+def _order(row: Any) -> MallOrder:
+    return MallOrder(
+        row.id,
+        row.member_id,
+        row.sku,
+        row.quantity,
+        row.points,
+        row.cash_fen,
+        row.status,
+        row.request_hash,
+        row.transaction_id,
+        dict(row.fulfilment or {}),
+        row.created_at,
+        row.updated_at,
+    )
+
+
+def _coupon(row: Any) -> Coupon:
+    return Coupon(
+        row.code,
+        row.type,
+        row.member_id,
+        row.source,
+        row.issued_at,
+        row.valid_until,
+        row.used_at,
+        row.used_by,
+    )
 
 
 class MallRepository:
@@ -10,3 +133,211 @@ class MallRepository:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+
+    def _insert(self, statement: Any, table: str) -> None:
+        try:
+            self.connection.execute(statement)
+        except IntegrityError as error:
+            # Both databases name the violated key: "pk_<table>" or "<table>.id".
+            message = str(error.orig)
+            if f"pk_{table}" in message or f"{table}.id" in message:
+                raise MallRowTaken(table) from error
+            raise
+
+    # -- products ------------------------------------------------------------------------------
+    def get_product(self, sku: str) -> Product | None:
+        """A product by sku (active or not), read without a lock."""
+        row = self.connection.execute(select(mall_products).where(mall_products.c.sku == sku))
+        found = row.first()
+        return None if found is None else _product(found)
+
+    def put_product(self, product: Product) -> None:
+        """Insert the product, or replace every field of the one with its sku."""
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        values = {
+            "sku": product.sku,
+            "name": product.name,
+            "kind": product.kind,
+            "price_points": product.price_points,
+            "cash_fen": product.cash_fen,
+            "stock": product.stock,
+            "per_member_limit": product.per_member_limit,
+            "sale_starts_at": product.sale_starts_at,
+            "sale_ends_at": product.sale_ends_at,
+            "coupon_valid_days": product.coupon_valid_days,
+            "active": product.active,
+        }
+        statement = dialect.insert(mall_products).values(**values)
+        self.connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["sku"], set_={k: v for k, v in values.items() if k != "sku"}
+            )
+        )
+
+    def active_products(self) -> list[Product]:
+        """Every product on offer, by sku."""
+        query = (
+            select(mall_products)
+            .where(mall_products.c.active.is_(True))
+            .order_by(mall_products.c.sku)
+        )
+        return [_product(r) for r in self.connection.execute(query)]
+
+    def take_stock(self, sku: str, quantity: int) -> bool:
+        """Take `quantity` units if that many are left; False (nothing taken) otherwise.
+
+        One conditional UPDATE: on PostgreSQL it locks the product row until the transaction
+        ends, and a waiting order re-checks `stock >= quantity` against the committed stock, so
+        concurrent orders can never take more than there is.
+        """
+        result = self.connection.execute(
+            update(mall_products)
+            .where(and_(mall_products.c.sku == sku, mall_products.c.stock >= quantity))
+            .values(stock=mall_products.c.stock - quantity)
+        )
+        return result.rowcount == 1
+
+    def return_stock(self, sku: str, quantity: int) -> None:
+        """Put `quantity` units back on sale (a cancelled order)."""
+        self.connection.execute(
+            update(mall_products)
+            .where(mall_products.c.sku == sku)
+            .values(stock=mall_products.c.stock + quantity)
+        )
+
+    # -- orders --------------------------------------------------------------------------------
+    def get_order(self, order_id: str, *, lock: bool = False) -> MallOrder | None:
+        """An order by id; `lock` holds its row until the transaction ends."""
+        query = select(mall_orders).where(mall_orders.c.id == order_id)
+        row = self.connection.execute(query.with_for_update() if lock else query).first()
+        return None if row is None else _order(row)
+
+    def units_bought(self, member_id: int, sku: str) -> int:
+        """Units of a product the member holds in orders that are not cancelled or refunded."""
+        query = select(func.coalesce(func.sum(mall_orders.c.quantity), 0)).where(
+            and_(
+                mall_orders.c.member_id == member_id,
+                mall_orders.c.sku == sku,
+                mall_orders.c.status.in_(LIVE_ORDER_STATUSES),
+            )
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    def insert_order(self, order: MallOrder) -> None:
+        """Store a new order; `MallRowTaken` if its id is already used."""
+        self._insert(
+            insert(mall_orders).values(
+                id=order.id,
+                member_id=order.member_id,
+                sku=order.sku,
+                quantity=order.quantity,
+                points=order.points,
+                cash_fen=order.cash_fen,
+                status=order.status,
+                request_hash=order.request_hash,
+                transaction_id=order.transaction_id,
+                fulfilment=order.fulfilment,
+                created_at=order.created_at,
+                updated_at=order.updated_at,
+            ),
+            "mall_orders",
+        )
+
+    def update_order(
+        self, order_id: str, *, status: str, fulfilment: dict[str, Any], at: datetime
+    ) -> None:
+        """Move an order (locked by the caller) to `status` with its new fulfilment record."""
+        self.connection.execute(
+            update(mall_orders)
+            .where(mall_orders.c.id == order_id)
+            .values(status=status, fulfilment=fulfilment, updated_at=at)
+        )
+
+    # -- coupons -------------------------------------------------------------------------------
+    def lock_member(self, member_id: int) -> bool:
+        """Hold the member's row (FOR NO KEY UPDATE: inserts that reference it still pass).
+
+        Serialises grants of coupons to one member; False if there is no such member.
+        """
+        query = (
+            select(members.c.id).where(members.c.id == member_id).with_for_update(key_share=True)
+        )
+        return self.connection.execute(query).first() is not None
+
+    def get_coupon(self, code: str) -> Coupon | None:
+        """A coupon by code."""
+        row = self.connection.execute(select(coupons).where(coupons.c.code == code)).first()
+        return None if row is None else _coupon(row)
+
+    def taken_codes(self, codes: list[str]) -> set[str]:
+        """Which of these codes are already issued."""
+        query = select(coupons.c.code).where(coupons.c.code.in_(codes))
+        return set(self.connection.execute(query).scalars())
+
+    def insert_coupons(self, issued: list[Coupon]) -> None:
+        """Store newly issued coupons."""
+        self.connection.execute(
+            insert(coupons),
+            [
+                {
+                    "code": c.code,
+                    "type": c.type,
+                    "member_id": c.member_id,
+                    "source": c.source,
+                    "issued_at": c.issued_at,
+                    "valid_until": c.valid_until,
+                }
+                for c in issued
+            ],
+        )
+
+    def coupons_of(self, member_id: int, *, source: str | None = None) -> list[Coupon]:
+        """A member's coupons (those from one `source` if given), newest first."""
+        condition = coupons.c.member_id == member_id
+        if source is not None:
+            condition = and_(condition, coupons.c.source == source)
+        query = (
+            select(coupons).where(condition).order_by(coupons.c.issued_at.desc(), coupons.c.code)
+        )
+        return [_coupon(r) for r in self.connection.execute(query)]
+
+    def use_coupon(self, code: str, *, at: datetime, used_by: str) -> bool:
+        """Mark an unused coupon used; False if it was used already (by anyone)."""
+        result = self.connection.execute(
+            update(coupons)
+            .where(and_(coupons.c.code == code, coupons.c.used_at.is_(None)))
+            .values(used_at=at, used_by=used_by)
+        )
+        return result.rowcount == 1
+
+    # -- donations -----------------------------------------------------------------------------
+    def get_donation(self, donation_id: str) -> Donation | None:
+        """A donation by the caller's id."""
+        query = select(donations).where(donations.c.id == donation_id)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return Donation(
+            row.id,
+            row.member_id,
+            row.charity,
+            row.points,
+            row.receipt_no,
+            row.transaction_id,
+            row.at,
+        )
+
+    def insert_donation(self, donation: Donation) -> None:
+        """Store a donation; `MallRowTaken` if its id is already used."""
+        self._insert(
+            insert(donations).values(
+                id=donation.id,
+                member_id=donation.member_id,
+                charity=donation.charity,
+                points=donation.points,
+                receipt_no=donation.receipt_no,
+                transaction_id=donation.transaction_id,
+                at=donation.at,
+            ),
+            "donations",
+        )

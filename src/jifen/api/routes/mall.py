@@ -1,7 +1,428 @@
-"""The points mall (积分商城): products, orders, coupons, donations."""
+"""The points mall (积分商城): products, orders, the warehouse webhook, coupons, donations."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.schemas import MemberId
+from jifen.domain.calendar import local_datetime
+from jifen.programs.schema import Program
+from jifen.services import mall
+from jifen.services.event_schema import PRINTABLE, Moment
+from jifen.storage.mall_repository import Coupon, MallOrder, Product
 
 router = APIRouter(prefix="/v1", tags=["mall"])
+
+ADMIN = Depends(require())
+ANYONE = Depends(require("operator", "integrator", "analyst", "partner"))
+SELLERS = Depends(require("operator", "integrator"))
+OPERATORS = Depends(require("operator"))
+
+CallerId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
+]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+Count = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductIn(Body):
+    """A product (upsert by sku: every field is replaced, `stock` set to what is left to sell)."""
+
+    sku: Sku
+    name: Label
+    price_points: Count
+    stock: Annotated[int, Field(ge=0, le=10**9)]
+    per_member_limit: Annotated[int, Field(ge=1, le=10**6)] | None = None
+    sale_starts_at: Moment | None = None
+    sale_ends_at: Moment | None = None
+    cash_fen: Count = 0
+    kind: Literal["goods", "coupon"] = "goods"
+    coupon_valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    active: bool = True
+
+
+class ProductOut(BaseModel):
+    """A product with its stock left and sale window."""
+
+    sku: str
+    name: str
+    kind: str
+    price_points: int
+    cash_fen: int
+    stock: int
+    per_member_limit: int | None
+    sale_starts_at: datetime | None
+    sale_ends_at: datetime | None
+    coupon_valid_days: int | None
+    active: bool
+
+
+class Products(BaseModel):
+    """Active products, by sku."""
+
+    items: list[ProductOut]
+
+
+class OrderIn(Body):
+    """An order: `id` is the caller's (the idempotency key)."""
+
+    id: CallerId
+    member_id: MemberId
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=100)]
+
+
+class StepIn(Body):
+    """A step on something that exists: `id` is the caller's."""
+
+    id: CallerId
+
+
+class CouponOut(BaseModel):
+    """A coupon: `status` is active, used or expired; valid through `valid_until`."""
+
+    code: str
+    type: str
+    member_id: int
+    source: str
+    issued_at: datetime
+    valid_until: date
+    status: str
+    used_at: datetime | None
+    used_by: str | None
+
+
+class Coupons(BaseModel):
+    """A member's coupons, newest first."""
+
+    items: list[CouponOut]
+
+
+class OrderOut(BaseModel):
+    """An order: paid → fulfilled, or cancelled → refunded; coupons it issued."""
+
+    order_id: str
+    member_id: int
+    sku: str
+    quantity: int
+    points: int
+    cash_fen: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    fulfilment: dict[str, Any]
+    coupons: list[CouponOut]
+
+
+class WarehouseReport(Body):
+    """What the warehouse reports about an order."""
+
+    order_id: CallerId
+    status: Literal["shipped", "delivered"]
+    tracking: Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)] | None = None
+
+
+class GrantIn(Body):
+    """A coupon given without points (a benefit); `id` is the caller's."""
+
+    id: CallerId
+    type: Code
+    valid_days: Annotated[int, Field(ge=1, le=3650)]
+
+
+class RedeemIn(Body):
+    """A coupon's single use; `id` is the integrator's redemption id."""
+
+    id: CallerId
+
+
+class DonationIn(Body):
+    """Points given to a charity of the program; `id` is the caller's."""
+
+    id: CallerId
+    charity: Code
+    points: Annotated[int, Field(ge=1, le=10**9)]
+
+
+class Receipt(BaseModel):
+    """The receipt of a donation."""
+
+    donation_id: str
+    receipt_no: str
+    member_id: int
+    charity: str
+    points: int
+    at: datetime
+
+
+def _now(clock: ClockDep, program: Program) -> datetime:
+    return local_datetime(clock.now(), program.timezone)
+
+
+def _local(moment: datetime | None, program: Program) -> datetime | None:
+    return None if moment is None else local_datetime(moment, program.timezone)
+
+
+def _product(p: Product, program: Program) -> ProductOut:
+    return ProductOut(
+        sku=p.sku,
+        name=p.name,
+        kind=p.kind,
+        price_points=p.price_points,
+        cash_fen=p.cash_fen,
+        stock=p.stock,
+        per_member_limit=p.per_member_limit,
+        sale_starts_at=_local(p.sale_starts_at, program),
+        sale_ends_at=_local(p.sale_ends_at, program),
+        coupon_valid_days=p.coupon_valid_days,
+        active=p.active,
+    )
+
+
+def _coupon(c: Coupon, program: Program, now: datetime) -> CouponOut:
+    return CouponOut(
+        code=c.code,
+        type=c.type,
+        member_id=c.member_id,
+        source=c.source,
+        issued_at=local_datetime(c.issued_at, program.timezone),
+        valid_until=c.valid_until,
+        status=mall.coupon_status(c, now.date()),
+        used_at=_local(c.used_at, program),
+        used_by=c.used_by,
+    )
+
+
+def _order(placed: mall.PlacedOrder, program: Program, now: datetime) -> OrderOut:
+    o: MallOrder = placed.order
+    return OrderOut(
+        order_id=o.id,
+        member_id=o.member_id,
+        sku=o.sku,
+        quantity=o.quantity,
+        points=o.points,
+        cash_fen=o.cash_fen,
+        status=o.status,
+        created_at=local_datetime(o.created_at, program.timezone),
+        updated_at=local_datetime(o.updated_at, program.timezone),
+        fulfilment=o.fulfilment,
+        coupons=[_coupon(c, program, now) for c in placed.coupons],
+    )
+
+
+# -- products ---------------------------------------------------------------------------------
+@router.post(
+    "/mall/products",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductOut,
+    dependencies=[ADMIN],
+    responses={200: {"model": ProductOut, "description": "The product with this sku, replaced."}},
+)
+def put_product(
+    body: ProductIn, uow: UowDep, program: ProgramDep, response: Response
+) -> ProductOut:
+    """Create a product (201) or replace the one with this sku (200), stock included."""
+    product, created = mall.define_product(uow, product=Product(**body.model_dump()))
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _product(product, program)
+
+
+@router.get("/mall/products", response_model=Products, dependencies=[ANYONE])
+def list_products(uow: UowDep, program: ProgramDep) -> Products:
+    """Active products with what is left in stock and their sale windows."""
+    return Products(items=[_product(p, program) for p in mall.products_on_offer(uow)])
+
+
+# -- orders -----------------------------------------------------------------------------------
+def warehouse() -> mall.WarehouseAdapter:
+    """The warehouse orders are posted to (the in-process one unless overridden)."""
+    return mall.InProcessWarehouse()
+
+
+WarehouseDep = Annotated[mall.WarehouseAdapter, Depends(warehouse)]
+OrderPath = Annotated[
+    str, Path(min_length=1, max_length=200, pattern=PRINTABLE, description="The order's id.")
+]
+
+
+@router.post(
+    "/mall/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    dependencies=[SELLERS],
+    responses={409: {"description": "out_of_stock, limit_reached, sale_not_open, ..."}},
+)
+def post_order(
+    body: OrderIn, uow: UowDep, program: ProgramDep, clock: ClockDep, adapter: WarehouseDep
+) -> OrderOut:
+    """Buy with points; the same `id` and body again returns the first order."""
+    now = _now(clock, program)
+    placed = mall.place_order(
+        uow,
+        program=program,
+        warehouse=adapter,
+        order_id=body.id,
+        member_id=body.member_id,
+        sku=body.sku,
+        quantity=body.quantity,
+        now=now,
+    )
+    return _order(placed, program, now)
+
+
+@router.get("/mall/orders/{order_id}", response_model=OrderOut, dependencies=[SELLERS])
+def get_order(order_id: OrderPath, uow: UowDep, program: ProgramDep, clock: ClockDep) -> OrderOut:
+    """An order, its fulfilment record and the coupons it issued."""
+    return _order(mall.get_order(uow, order_id=order_id), program, _now(clock, program))
+
+
+@router.post("/mall/orders/{order_id}/cancel", response_model=OrderOut, dependencies=[SELLERS])
+def cancel_order(
+    order_id: OrderPath, body: StepIn, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> OrderOut:
+    """Cancel a paid order: stock back on sale, points back to their lots; ends `refunded`."""
+    now = _now(clock, program)
+    mall.cancel_order(uow, program=program, order_id=order_id, cancel_id=body.id, now=now)
+    return _order(mall.get_order(uow, order_id=order_id), program, now)
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body exactly as sent (the signature covers these bytes)."""
+    return await request.body()
+
+
+@router.post(
+    "/mall/webhooks/warehouse",
+    response_model=OrderOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": WarehouseReport.model_json_schema()}},
+        }
+    },
+    responses={401: {"description": "bad_signature, signature_expired"}},
+)
+def warehouse_webhook(
+    *,
+    body: Annotated[bytes, Depends(raw_body)],
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    x_jifen_timestamp: Annotated[str | None, Header()] = None,
+    x_jifen_signature: Annotated[str | None, Header()] = None,
+) -> OrderOut:
+    """The warehouse reports `shipped` or `delivered`, signed with the shared secret.
+
+    `X-Jifen-Signature` is the hex HMAC-SHA256 of `X-Jifen-Timestamp + "." + body`.
+    """
+    now = _now(clock, program)
+    mall.verify_signature(
+        secret=mall.warehouse_secret(),
+        timestamp=x_jifen_timestamp,
+        signature=x_jifen_signature,
+        body=body,
+        now=now,
+    )
+    try:
+        report = WarehouseReport.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
+    mall.record_warehouse_report(
+        uow, order_id=report.order_id, status=report.status, tracking=report.tracking, now=now
+    )
+    return _order(mall.get_order(uow, order_id=report.order_id), program, now)
+
+
+# -- coupons ----------------------------------------------------------------------------------
+MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+
+
+@router.get("/members/{member_id}/coupons", response_model=Coupons, dependencies=[SELLERS])
+def list_coupons(
+    member_id: MemberPath, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> Coupons:
+    """The member's coupons and vouchers, newest first."""
+    now = _now(clock, program)
+    held = mall.member_coupons(uow, member_id=member_id)
+    return Coupons(items=[_coupon(c, program, now) for c in held])
+
+
+@router.post(
+    "/members/{member_id}/coupons",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CouponOut,
+    dependencies=[OPERATORS],
+)
+def grant_coupon(
+    member_id: MemberPath, body: GrantIn, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> CouponOut:
+    """Give the member a coupon without points; the same `id` again returns the same coupon."""
+    now = _now(clock, program)
+    coupon = mall.grant_coupon(
+        uow,
+        member_id=member_id,
+        type=body.type,
+        valid_days=body.valid_days,
+        source=f"grant:{body.id}",
+        now=now,
+    )
+    return _coupon(coupon, program, now)
+
+
+@router.post("/coupons/{code}/redeem", response_model=CouponOut, dependencies=[SELLERS])
+def redeem_coupon(
+    code: Annotated[str, Path(pattern=r"^[A-Za-z0-9 -]{1,40}$", description="The coupon code.")],
+    body: RedeemIn,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CouponOut:
+    """Use a coupon once; the same `id` again is a repeat, another one gets `coupon_used`."""
+    now = _now(clock, program)
+    redeemed = mall.redeem_coupon(uow, code=code, redemption_id=body.id, now=now)
+    return _coupon(redeemed.coupon, program, now)
+
+
+# -- donations --------------------------------------------------------------------------------
+@router.post(
+    "/members/{member_id}/donations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Receipt,
+    dependencies=[SELLERS],
+)
+def post_donation(
+    member_id: MemberPath, body: DonationIn, uow: UowDep, program: ProgramDep, clock: ClockDep
+) -> Receipt:
+    """Donate points to a charity of the program; the same `id` again returns the receipt."""
+    donated = mall.donate(
+        uow,
+        program=program,
+        donation_id=body.id,
+        member_id=member_id,
+        charity=body.charity,
+        points=body.points,
+        now=_now(clock, program),
+    )
+    d = donated.donation
+    return Receipt(
+        donation_id=d.id,
+        receipt_no=d.receipt_no,
+        member_id=d.member_id,
+        charity=d.charity,
+        points=d.points,
+        at=local_datetime(d.at, program.timezone),
+    )

@@ -1,0 +1,248 @@
+"""Mall orders: placing them under a flash-sale rush, cancelling with a refund, reading them.
+
+A hot product serialises only its own orders: the stock decrement locks that product's row for
+the rest of its transaction, and nothing else does. Locks are always taken in one order —
+order row (cancel only), product row, member balance — so no two orders ever deadlock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
+from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.programs.schema import Program
+from jifen.services.ledger import fingerprint
+from jifen.services.mall.coupons import issue_coupons
+from jifen.services.mall.payment import lock_member, pay, refund, run_once
+from jifen.services.mall.products import require_on_sale
+from jifen.services.mall.warehouse import WarehouseAdapter
+from jifen.services.members import MemberNotActive, require_active_member
+from jifen.storage.mall_repository import Coupon, MallOrder, Product
+from jifen.storage.uow import UnitOfWork
+
+MAX_QUANTITY = 100
+
+
+class OutOfStock(JifenError):
+    """Fewer units are left than the order asks for."""
+
+    code = "out_of_stock"
+
+
+class LimitReached(JifenError):
+    """The order would take the member past the product's per-member limit."""
+
+    code = "limit_reached"
+
+
+class OrderNotCancellable(JifenError):
+    """Only a paid goods order that has not been shipped can be cancelled."""
+
+    code = "order_not_cancellable"
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """An order with the coupons it issued; `replayed` when its id had been placed before."""
+
+    order: MallOrder
+    coupons: tuple[Coupon, ...] = ()
+    replayed: bool = False
+
+
+def payment_key(order_id: str) -> str:
+    """The ledger key under which an order is paid (`<key>:<kind>` per kind)."""
+    return f"mall:order:{order_id}"
+
+
+def coupon_source(order_id: str) -> str:
+    """The `source` of the coupons an order issues."""
+    return f"order:{order_id}"
+
+
+def place_order(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    warehouse: WarehouseAdapter,
+    order_id: str,
+    member_id: int,
+    sku: str,
+    quantity: int,
+    now: datetime,
+) -> PlacedOrder:
+    """Sell `quantity` units of `sku` to the member for points, in one transaction.
+
+    Checks, in order: the sale window (`SaleNotOpen`), the stock (`OutOfStock`), the member's
+    limit (`LimitReached`), the points (`InsufficientPoints`). Points are price × quantity, paid
+    from the program's mall kinds into `program:redeemed`; the cash part is recorded, not taken.
+    Goods go to the warehouse (status `paid`); coupons are issued at once (status `fulfilled`).
+    The same id with the same request returns the first result; with another, a conflict.
+    `now` is in the program's time zone.
+    """
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidRequest(f"Order 1 to {MAX_QUANTITY} units at a time, not {quantity}.")
+    request = {"op": "mall_order", "member_id": member_id, "sku": sku, "quantity": quantity}
+    request_hash = fingerprint(request)
+
+    def make() -> PlacedOrder:
+        order = MallOrder(
+            order_id, member_id, sku, quantity, 0, 0, "paid", request_hash, None, {}, now, now
+        )
+        return _place(uow, program=program, warehouse=warehouse, order=order)
+
+    placed, replayed = run_once(uow, find=lambda: _stored(uow, order_id), make=make)
+    if not replayed:
+        return placed
+    if placed.order.request_hash != request_hash:
+        raise IdempotencyConflict(order_id)
+    return replace(placed, replayed=True)
+
+
+def _place(
+    uow: UnitOfWork, *, program: Program, warehouse: WarehouseAdapter, order: MallOrder
+) -> PlacedOrder:
+    require_active_member(uow, order.member_id)  # unknown members are refused before any lock
+    product = uow.mall.get_product(order.sku)
+    if product is None or not product.active:
+        raise NotFound(f"No product {order.sku!r} on offer.", sku=order.sku)
+    require_on_sale(product, order.created_at)
+    if not uow.mall.take_stock(product.sku, order.quantity):  # locks the product row
+        raise _out_of_stock(uow, product, order.quantity)
+    kinds = program.redemption.mall_kinds
+    lock_member(uow, order.member_id, kinds)  # after the product row, never before
+    require_active_member(uow, order.member_id)  # again: a freeze or close has waited or is done
+    _require_within_limit(uow, product, order)
+    points = product.price_points * order.quantity
+    paid = pay(
+        uow,
+        key=payment_key(order.id),
+        member_id=order.member_id,
+        kinds=kinds,
+        points=points,
+        occurred_at=order.created_at,
+        to_account=PROGRAM_REDEEMED,
+        memo={"mall_order": order.id, "sku": product.sku},
+    )
+    order = replace(
+        order,
+        points=points,
+        cash_fen=product.cash_fen * order.quantity,
+        transaction_id=paid[0].transaction_id if paid else None,
+    )
+    if product.kind != "coupon":
+        order = replace(order, fulfilment={"warehouse": warehouse.submit(order)})
+        uow.mall.insert_order(order)
+        return PlacedOrder(order)
+    order = replace(order, status="fulfilled", fulfilment={"coupons": order.quantity})
+    uow.mall.insert_order(order)
+    assert product.coupon_valid_days is not None  # noqa: S101 - required of coupon products
+    issued = issue_coupons(
+        uow,
+        member_id=order.member_id,
+        coupon_type=product.sku,
+        count=order.quantity,
+        valid_days=product.coupon_valid_days,
+        source=coupon_source(order.id),
+        now=order.created_at,
+    )
+    return PlacedOrder(order, tuple(issued))
+
+
+def _out_of_stock(uow: UnitOfWork, product: Product, quantity: int) -> OutOfStock:
+    current = uow.mall.get_product(product.sku)
+    left = 0 if current is None else current.stock
+    return OutOfStock(
+        f"{product.sku!r} has {left} left; {quantity} were asked for.",
+        sku=product.sku,
+        requested=quantity,
+        left=left,
+    )
+
+
+def _require_within_limit(uow: UnitOfWork, product: Product, order: MallOrder) -> None:
+    limit = product.per_member_limit
+    if limit is None:
+        return
+    bought = uow.mall.units_bought(order.member_id, product.sku)
+    if bought + order.quantity > limit:
+        raise LimitReached(
+            f"Member {order.member_id} may buy {limit} of {product.sku!r} and holds {bought}; "
+            f"{order.quantity} more would pass the limit.",
+            sku=product.sku,
+            limit=limit,
+            bought=bought,
+        )
+
+
+def _stored(uow: UnitOfWork, order_id: str) -> PlacedOrder | None:
+    order = uow.mall.get_order(order_id)
+    if order is None:
+        return None
+    issued = uow.mall.coupons_of(order.member_id, source=coupon_source(order_id))
+    return PlacedOrder(order, tuple(sorted(issued, key=lambda c: c.code)))
+
+
+def get_order(uow: UnitOfWork, *, order_id: str) -> PlacedOrder:
+    """An order with the coupons it issued; `NotFound` if there is none."""
+    with uow:
+        placed = _stored(uow, order_id)
+    if placed is None:
+        raise NotFound(f"No mall order {order_id!r}.", order_id=order_id)
+    return placed
+
+
+def cancel_order(
+    uow: UnitOfWork, *, program: Program, order_id: str, cancel_id: str, now: datetime
+) -> MallOrder:
+    """Cancel a paid goods order: the stock goes back on sale and the points back to their lots.
+
+    Cancelling and refunding happen in one transaction, so the order ends `refunded`. Cancelling
+    a refunded order again returns it unchanged; a fulfilled (shipped or coupon) order raises
+    `OrderNotCancellable`. `now` is in the program's time zone.
+    """
+    with uow:
+        order = uow.mall.get_order(order_id, lock=True)
+        if order is None:
+            raise NotFound(f"No mall order {order_id!r}.", order_id=order_id)
+        if order.status in ("cancelled", "refunded"):
+            return order
+        if order.status != "paid":
+            raise OrderNotCancellable(
+                f"Order {order_id!r} is {order.status}; only a paid order not yet shipped "
+                "can be cancelled.",
+                order_id=order_id,
+                status=order.status,
+            )
+        uow.mall.return_stock(order.sku, order.quantity)  # the product row before the member's
+        kinds = program.redemption.mall_kinds
+        lock_member(uow, order.member_id, kinds)
+        _require_not_closed(uow, order.member_id)
+        refund(
+            uow,
+            key=payment_key(order_id),
+            member_id=order.member_id,
+            kinds=kinds,
+            points=order.points,
+            occurred_at=now,
+            memo={"mall_order": order_id, "cancel_id": cancel_id},
+        )
+        cancel = {"id": cancel_id, "cancelled_at": now.isoformat(), "refunded_at": now.isoformat()}
+        fulfilment = {**order.fulfilment, "cancel": cancel}
+        uow.mall.update_order(order_id, status="refunded", fulfilment=fulfilment, at=now)
+        cancelled = uow.mall.get_order(order_id)
+        uow.commit()
+    assert cancelled is not None  # noqa: S101 - just updated
+    return cancelled
+
+
+def _require_not_closed(uow: UnitOfWork, member_id: int) -> None:
+    member = uow.members.get(member_id)
+    if member is not None and member.status == "closed":
+        raise MemberNotActive(
+            f"Member {member_id} is closed and their points forfeited; nothing can be refunded.",
+            member_id=member_id,
+            status=member.status,
+        )
