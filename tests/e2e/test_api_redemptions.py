@@ -251,6 +251,18 @@ class TestRelease:
             "invalid_redemption_state",
         )
 
+    def test_a_member_holding_points_is_closed_only_after_release(self, http: Http, engine):
+        member = rider(http, 521)
+        held(http, "r-close", member)
+        close = {"reason": "member asked"}
+        refused = http.post(f"/v1/members/{member}/close", close, role="operator")
+        http.refused(refused, 409, "open_redemptions")
+        assert step(http, "r-close", "release", {"id": "rel"}).status_code == 200
+        closed = http.post(f"/v1/members/{member}/close", close, role="operator")
+        assert closed.status_code == 200, closed.text
+        assert account_total(engine, "program:forfeited") == UNLOCKED
+        assert account_total(engine, "program:held") == 0
+
 
 class TestChange:
     def test_a_dearer_change_costs_the_difference_plus_the_fee_and_only_once(self, http: Http):

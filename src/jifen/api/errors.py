@@ -24,6 +24,7 @@ STATUS: dict[str, int] = {
     "idempotency_conflict": 409,
     "member_exists": 409,
     "member_not_active": 409,
+    "open_redemptions": 409,
     "insufficient_points": 409,
     "beneficiary_limit": 409,
     "beneficiary_not_effective": 409,

@@ -55,6 +55,12 @@ def unfreeze_member(
     )
 
 
+class OpenRedemptions(JifenError):
+    """A member with redemptions still holding points cannot be closed yet."""
+
+    code = "open_redemptions"
+
+
 def close_member(
     uow: UnitOfWork, *, program: Program, member_id: int, reason: str, actor: str, now: datetime
 ) -> StatusChange:
@@ -73,6 +79,14 @@ def close_member(
         # is done before this close takes its balance or sees the member closed once it gets it.
         for kind in sorted(program.kind_codes):
             uow.ledger.lock_balance(member_id, kind)
+        held = uow.redemptions.held_count(member_id)
+        if held:
+            raise OpenRedemptions(
+                f"Member {member_id} has {held} redemption(s) still holding points; commit or "
+                "release them before closing the member.",
+                member_id=member_id,
+                held=held,
+            )
         previous = _transition(uow, member_id, "closed")
         assert previous is not None  # noqa: S101 - closing a closed member raised instead
         before = _balances(uow, member_id)

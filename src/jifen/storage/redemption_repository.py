@@ -276,3 +276,9 @@ class RedemptionRepository:
             if _is_duplicate(error):
                 raise RedemptionTaken(action.id) from error
             raise
+
+    def held_count(self, member_id: int) -> int:
+        """How many of the member's redemptions still hold points."""
+        r = redemptions.c
+        query = select(func.count()).where(and_(r.member_id == member_id, r.status == "held"))
+        return int(self.connection.execute(query).scalar_one())

@@ -32,6 +32,7 @@ from jifen.services.events.context import (
     pricing_lines,
 )
 from jifen.services.events.tickets import changed, purchased, refunded, travelled
+from jifen.services.members import require_active_member
 from jifen.services.pricing import Pricer
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent
@@ -93,6 +94,9 @@ def _apply(ctx: Context, data: Any) -> EventResult:
             return EventResult(ctx.event.id, "duplicate", outcome=stored.outcome)
         member_id, outcome = HANDLERS[ctx.event.type](ctx, data)
         if member_id is not None:
+            # Again, now that the member's balance is locked: a freeze or close that committed
+            # meanwhile wins, and this event is refused instead of crediting a closed member.
+            require_active_member(ctx.uow, member_id)
             _unlock_redemption(ctx, member_id)
         record = StoredEvent(
             ctx.event.id,
