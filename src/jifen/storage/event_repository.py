@@ -8,7 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.tables import earnings, events, tickets
 
 
@@ -128,8 +130,12 @@ class EventRepository:
             for r in self.connection.execute(query)
         )
 
-    def save_ticket(self, ticket: TicketRecord) -> None:
-        """Insert a ticket, or update it when it exists."""
+    def save_ticket(self, ticket: TicketRecord, *, was: str | None) -> None:
+        """Insert a new ticket (`was` None), or update one whose status is still `was`.
+
+        Raises `KeyTaken` when another event got there first (the row exists, or its status
+        moved on): the caller's unit of work is spoilt and the event is applied again.
+        """
         values = {
             "member_id": ticket.member_id,
             "status": ticket.status,
@@ -139,11 +145,19 @@ class EventRepository:
             "pending_id": ticket.pending_id,
             "travelled_at": ticket.travelled_at,
         }
+        if was is None:
+            try:
+                self.connection.execute(insert(tickets).values(id=ticket.id, **values))
+            except IntegrityError as error:
+                raise KeyTaken(ticket.id) from error
+            return
         result = self.connection.execute(
-            update(tickets).where(tickets.c.id == ticket.id).values(**values)
+            update(tickets)
+            .where(and_(tickets.c.id == ticket.id, tickets.c.status == was))
+            .values(**values)
         )
         if result.rowcount == 0:
-            self.connection.execute(insert(tickets).values(id=ticket.id, **values))
+            raise KeyTaken(ticket.id)
 
     def add_earnings(
         self, *, member_id: int, day: date, event_id: str, by_rule: Mapping[str, int]

@@ -50,6 +50,7 @@ def _promise(ctx: Context, ticket: TicketRecord, pricing: Pricing) -> None:
     _save(
         ctx,
         ticket,
+        was=None,
         data={**(ticket.data or {}), "pending": pending},
         pending_id=next(iter(pending.values()), None),
     )
@@ -101,9 +102,13 @@ def _new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[Tic
     return record, pricing
 
 
-def _save(ctx: Context, ticket: TicketRecord, **changes: Any) -> TicketRecord:
+def _save(ctx: Context, ticket: TicketRecord, *, was: str | None, **changes: Any) -> TicketRecord:
+    """Write the ticket if it is still as this event found it; else the event is retried.
+
+    `was` is its status then, None when it did not exist yet.
+    """
     updated = replace(ticket, **changes)
-    ctx.uow.events.save_ticket(updated)
+    ctx.uow.events.save_ticket(updated, was=was)
     return updated
 
 
@@ -137,7 +142,13 @@ def purchased(ctx: Context, ticket: Ticket) -> Outcome:
     if existing is not None:  # travel arrived first: earn now, as of the travel
         assert existing.travelled_at is not None  # noqa: S101 - set with the early travel
         credit_points(ctx, member.id, pricing.points, lines, existing.travelled_at)
-        _save(ctx, record, status="travelled", travelled_at=existing.travelled_at)
+        _save(
+            ctx,
+            record,
+            was="travelled_early",
+            status="travelled",
+            travelled_at=existing.travelled_at,
+        )
         return member.id, {
             "ticket_id": ticket.ticket_id,
             "credited": pricing.points,
@@ -151,12 +162,12 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     """A trip taken: pending points confirmed into lots; tier points credited; or a claim."""
     existing = ctx.uow.events.ticket(data.ticket_id)
     if isinstance(data, Ticket) and (existing is None or existing.status == "travelled_early"):
-        return _claim(ctx, data)
+        return _claim(ctx, data, was=existing.status if existing else None)
     if existing is None:  # out of order: keep the travel until the purchase arrives
         stub = TicketRecord(
             data.ticket_id, None, "travelled_early", None, None, None, None, ctx.event.occurred_at
         )
-        ctx.uow.events.save_ticket(stub)
+        ctx.uow.events.save_ticket(stub, was=None)
         return None, {"ticket_id": data.ticket_id, "awaiting_purchase": True}
     if existing.status != "purchased":
         raise _not_open(existing, "travelled")
@@ -167,7 +178,7 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     tier_only = {k: n for k, n in points.items() if not ctx.program.kind(k).spendable}
     credit_points(ctx, existing.member_id, tier_only, lines, ctx.event.occurred_at)
     _record_confirmed_earnings(ctx, existing.member_id, points, lines)
-    _save(ctx, existing, status="travelled", travelled_at=ctx.event.occurred_at)
+    _save(ctx, existing, was="purchased", status="travelled", travelled_at=ctx.event.occurred_at)
     return existing.member_id, {"ticket_id": existing.id, "credited": points, "rules": lines}
 
 
@@ -187,7 +198,7 @@ def _record_confirmed_earnings(
     )
 
 
-def _claim(ctx: Context, ticket: Ticket) -> Outcome:
+def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
     """补登: a travel carrying the whole ticket, for a ticket the program never saw."""
     window = ctx.program.claims.window_days
     late = (ctx.local(ctx.event.occurred_at).date() - ctx.local(ticket.departure_at).date()).days
@@ -203,7 +214,7 @@ def _claim(ctx: Context, ticket: Ticket) -> Outcome:
     record, pricing = _new_ticket(ctx, ticket, member)
     lines = pricing_lines(pricing)
     credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
-    _save(ctx, record, status="travelled", travelled_at=ctx.event.occurred_at)
+    _save(ctx, record, was=was, status="travelled", travelled_at=ctx.event.occurred_at)
     return member.id, {
         "ticket_id": ticket.ticket_id,
         "claim": True,
@@ -228,7 +239,7 @@ def refunded(ctx: Context, data: Any) -> Outcome:
     """A ticket refunded before travel: its pending points are voided."""
     existing = _open_ticket(ctx, data.ticket_id, "refunded")
     _settle(ctx, existing, confirm=False)
-    _save(ctx, existing, status="refunded")
+    _save(ctx, existing, was="purchased", status="refunded")
     return existing.member_id, {"ticket_id": existing.id, "voided": True}
 
 
@@ -251,7 +262,7 @@ def changed(ctx: Context, change: Change) -> Outcome:
     )
     member = require_active_member(ctx.uow, existing.member_id)
     _settle(ctx, existing, confirm=False)
-    _save(ctx, existing, status="changed")
+    _save(ctx, existing, was="purchased", status="changed")
     record, pricing = _new_ticket(ctx, new, member)
     _promise(ctx, record, pricing)
     return member.id, {
