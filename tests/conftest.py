@@ -213,6 +213,7 @@ def api(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterat
         vault_keys=vault_keys[0],
         hash_key=vault_keys[1],
         simulated_clock=True,
+        rate_limits="default=100000/100000",  # rate limits have tests of their own
     )
     keys = {
         role: create_key(UnitOfWork(engine), role=role, label="test", now=T0).token

@@ -17,11 +17,13 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from jifen.api.clock import Clock
+from jifen.api.logs import log_config
 from jifen.config import Settings, get_settings
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
 from jifen.programs.schema import Program
 from jifen.services.audit import export_audit, local_days
+from jifen.services.backup import backup_database, restore_database
 from jifen.services.daily import run_daily
 from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
@@ -345,6 +347,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(),  # JSON lines with request ids; no query strings logged
     )
 
 
@@ -383,3 +386,95 @@ def audit_export(
                 out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 written += 1
     console.print(f"Wrote {written:,} audit records to {output}.")
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace PATH if it exists.")] = False,
+) -> None:
+    """Copy the database to PATH, consistently, while the server runs (docs/operations.md)."""
+    try:
+        report = backup_database(database_url=get_settings().database_url, target=path, force=force)
+    except JifenError as error:
+        raise _fail(error) from None
+    console.print(
+        f"Backed up the {report.database} database to {report.path} ({report.size:,} bytes)."
+    )
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A `jifen backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that holds tables.")
+    ] = False,
+) -> None:
+    """Put a backup back as the database; stop the server first when replacing one (--force)."""
+    try:
+        report = restore_database(
+            database_url=get_settings().database_url, source=path, force=force
+        )
+    except JifenError as error:
+        raise _fail(error) from None
+    console.print(f"Restored the {report.database} database from {report.path}.")
+    if not report.schema_current:
+        console.print("The backup predates this version of Jifen: run `jifen init` to migrate it.")
+    console.print("Run `jifen ledger check` to verify it before serving.")
+
+
+vault_app = typer.Typer(
+    help="The at-rest encryption of ID numbers and phones: new keys, rotation.",
+    no_args_is_help=True,
+)
+app.add_typer(vault_app, name="vault")
+
+
+@vault_app.command("new-key")
+def vault_new_key() -> None:
+    """Print a new encryption key (on the last line) to put first in JIFEN_VAULT_KEYS."""
+    console.print(
+        "A new vault key. Put it first in JIFEN_VAULT_KEYS (comma-separated, newest first), "
+        "restart the servers, run `jifen vault rotate`, then drop the old key:"
+    )
+    print(IdentityVault.generate_key())  # noqa: T201 - plain, so scripts can take the last line
+
+
+@vault_app.command("rotate")
+def vault_rotate(
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 500,
+) -> None:
+    """Re-encrypt every ID number and phone under the first key of JIFEN_VAULT_KEYS (resumable)."""
+    # Imported here so this command group stays one insertion at the end of a shared file.
+    from jifen.services.privacy import encrypted_values, rotate_vault  # noqa: PLC0415
+
+    settings = get_settings()
+    vault = _vault(settings)
+    newest = IdentityVault(settings.vault_keys.split(",")[:1], settings.hash_key)
+    uow = UnitOfWork(_engine())
+    with _progress() as bar:
+        task = bar.add_task("re-encrypting", total=encrypted_values(uow))
+        report = rotate_vault(
+            uow,
+            vault=vault,
+            now=Clock().now(),
+            actor="cli",
+            batch=batch,
+            newest_only=newest,
+            progress=lambda n: bar.update(task, advance=n),
+        )
+    table = Table("column", "re-encrypted", "already under the first key", title="Vault rotation")
+    for column, n in report.rotated.items():
+        table.add_row(column, f"{n:,}", f"{report.current[column]:,}")
+    console.print(table)
+    if report.unreadable:
+        console.print(
+            f"[red]{len(report.unreadable)} value(s) open under none of the keys[/] and were left "
+            f"as they are: {', '.join(report.unreadable[:20])}. Add the key they were encrypted "
+            "under to the end of JIFEN_VAULT_KEYS and run this again; keep the old keys until then."
+        )
+        raise typer.Exit(code=1)
+    console.print(
+        "Every value is under the first key: the other keys can now be dropped from "
+        "JIFEN_VAULT_KEYS (restart the servers after)."
+    )

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         default=False, description="Serve a sandbox whose time is set by POST /v1/clock."
     )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, description="Larger bodies get 413.")
+    rate_limits: str = Field(
+        default="default=50/100",
+        description="Requests per second and burst per API key: `ROLE=PER_SECOND/BURST,...`, "
+        "plus `default=` and `anonymous=` (per client address; unset: off).",
+    )
 
 
 @cache

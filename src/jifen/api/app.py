@@ -10,11 +10,20 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jifen import __version__
-from jifen.api import errors
+from jifen.api import errors, logs, metrics
 from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep, UowDep
 from jifen.api.errors import error_response
-from jifen.api.routes import adjustments, beneficiaries, mall, members, operations, redemptions
+from jifen.api.ratelimit import DEFAULT_LIMIT, RateLimit, parse_limits
+from jifen.api.routes import (
+    adjustments,
+    beneficiaries,
+    mall,
+    members,
+    operations,
+    privacy,
+    redemptions,
+)
 from jifen.api.schemas import ErrorBody
 from jifen.config import Settings, get_settings
 from jifen.services.programs import active_program
@@ -93,7 +102,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (beneficiaries, redemptions, mall, adjustments):
         app.include_router(module.router)
     _health(app)
+    app.include_router(privacy.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    limits = parse_limits(settings.rate_limits)
+    app.add_middleware(  # per key; inside metrics and logs, so 429s are counted and logged
+        RateLimit,
+        engine=engine,
+        default=limits.pop("default", DEFAULT_LIMIT),
+        anonymous=limits.pop("anonymous", None),
+        limits=limits,
+    )
+    metrics.install(app)
+    app.add_middleware(logs.RequestLog)  # outermost: ids, timing and counts cover every layer
     return app
 
 

@@ -47,6 +47,7 @@ STATUS: dict[str, int] = {
     "payload_too_large": 413,
     "unknown_charity": 422,
     "velocity_limit": 429,
+    "rate_limited": 429,
     "no_program": 503,
 }
 """HTTP status per error code; every other code is a 422 (the request cannot be carried out)."""

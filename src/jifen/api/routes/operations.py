@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from jifen.api import metrics
 from jifen.api.clock import SandboxClock
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
 from jifen.api.schemas import (
@@ -41,6 +42,7 @@ def post_events(
 ) -> EventResults:
     """Apply a batch of events; each has its own result, and one bad event sinks no other."""
     results = apply_events(uow, program=program, vault=vault, raw_events=body.events)
+    metrics.count_events(body.events, results)
     return EventResults(
         results=[
             EventResultOut(
@@ -58,7 +60,8 @@ def post_events(
 )
 def post_daily_job(body: DailyJobIn, uow: UowDep, program: ProgramDep) -> DailyJobOut:
     """Run the daily job for a day: expire lots, evaluate tiers, queue reminders. Safe twice."""
-    report = run_daily(uow, program=program, as_of=body.as_of)
+    with metrics.daily_job_timer() as timer:
+        report = run_daily(uow, program=program, as_of=body.as_of, progress=timer.progress)
     return DailyJobOut(as_of=report.as_of, steps=report.steps, skipped=list(report.skipped))
 
 

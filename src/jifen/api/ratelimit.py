@@ -1,0 +1,209 @@
+"""Per-key rate limits: a token bucket per API key, with limits per role.
+
+Each worker process keeps its own buckets (in memory, not shared): with N workers behind a
+balancer a key gets up to N times its limit. A request over the limit is answered `429
+rate_limited` with `Retry-After` (whole seconds) before the app does any work.
+
+A key is recognised by asking the key store once, then kept for `cache_seconds`, so the limit costs
+no query per request. Requests without a live key (none, unknown, revoked) are refused 401 by the
+app; they are not limited unless `anonymous` is given, which puts them in one bucket per client
+address and, once that bucket is empty, refuses unknown keys without looking them up. That is off
+by default: an address is best limited by the proxy in front, which knows the caller's address
+(behind a proxy, uvicorn sees the proxy's unless started with `--proxy-headers`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from jifen.api.errors import error_response
+from jifen.services.keys import authenticate
+from jifen.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """`per_second` requests sustained, up to `burst` at once."""
+
+    per_second: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            msg = f"A rate limit needs per_second > 0 and burst >= 1; got {self}."
+            raise ValueError(msg)
+
+
+DEFAULT_LIMIT = Limit(50, 100)
+"""Per key, for every role not given its own limit."""
+ANONYMOUS_LIMIT = Limit(20, 100)
+"""A per-address limit for requests without a live key, when one is wanted (off by default)."""
+EXEMPT_PATHS = ("/health", "/ready", "/metrics")
+
+
+def parse_limits(text: str) -> dict[str, Limit]:
+    """`"integrator=200/400,analyst=5/10"` as `{role: Limit(per_second, burst)}`."""
+    limits = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        role, _, spec = part.partition("=")
+        rate, _, burst = spec.partition("/")
+        try:
+            per_second, most = float(rate), int(burst)
+        except ValueError:
+            msg = f"{part!r} is not a rate limit; write ROLE=PER_SECOND/BURST, e.g. analyst=5/10."
+            raise ValueError(msg) from None
+        limits[role.strip()] = Limit(per_second, most)
+    return limits
+
+
+class TokenBucket:
+    """Holds up to `burst` tokens, refilled at `per_second`; a request takes one."""
+
+    __slots__ = ("limit", "tokens", "updated")
+
+    def __init__(self, limit: Limit, now: float) -> None:
+        self.limit, self.tokens, self.updated = limit, float(limit.burst), now
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self.updated)
+        self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.per_second)
+        self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0 when one is there now); takes nothing."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.limit.per_second
+
+    def take(self, now: float) -> float:
+        """Take a token and return 0, or return the seconds to wait for one."""
+        wait = self.wait(now)
+        if not wait:
+            self.tokens -= 1
+        return wait
+
+
+KeyLookup = Callable[[str], tuple[str, str] | None]
+"""A bearer token to its live key's `(prefix, role)`, or None."""
+
+
+def key_store_lookup(engine: Engine) -> KeyLookup:
+    """Look keys up in the database behind `engine`."""
+
+    def lookup(token: str) -> tuple[str, str] | None:
+        key = authenticate(UnitOfWork(engine), token)
+        return None if key is None else (key.prefix, key.role)
+
+    return lookup
+
+
+class RateLimit:
+    """ASGI middleware: refuse requests over their key's (or address's) rate with 429."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        engine: Engine | None = None,
+        lookup: KeyLookup | None = None,
+        limits: Mapping[str, Limit] | None = None,
+        default: Limit = DEFAULT_LIMIT,
+        anonymous: Limit | None = None,
+        exempt: Sequence[str] = EXEMPT_PATHS,
+        cache_seconds: float = 60.0,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if lookup is None:
+            if engine is None:
+                msg = "RateLimit needs the engine of the key store, or a lookup."
+                raise ValueError(msg)
+            lookup = key_store_lookup(engine)
+        self.app, self.lookup, self.clock = app, lookup, clock
+        self.limits, self.default, self.anonymous = dict(limits or {}), default, anonymous
+        self.exempt, self.cache_seconds, self.max_entries = (
+            tuple(exempt),
+            cache_seconds,
+            max_entries,
+        )
+        self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        # By a digest of the token, so no secret is kept; `(until, (prefix, role) or None)`.
+        self.keys: OrderedDict[bytes, tuple[float, tuple[str, str] | None]] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        name, limit = await self._caller(scope)
+        wait = 0.0 if limit is None else self._bucket(name, limit).take(self.clock())
+        if limit is not None and wait:
+            await self._refuse(limit, wait)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _caller(self, scope: Scope) -> tuple[str, Limit | None]:
+        """Whose bucket the request draws on: its key's, or its address's (None: not limited)."""
+        address = f"ip:{scope['client'][0] if scope.get('client') else 'unknown'}"
+        token = _bearer(scope)
+        if token is None:
+            return address, self.anonymous
+        now = self.clock()
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self.keys.get(digest)
+        if cached is None or cached[0] <= now:
+            anonymous = self.anonymous
+            if anonymous is not None and self._bucket(address, anonymous).wait(now):
+                return address, anonymous  # guessing keys from here: no lookup
+            key = await anyio.to_thread.run_sync(self.lookup, token)
+            cached = (now + self.cache_seconds, key)
+            _remember(self.keys, digest, cached, self.max_entries)
+        key = cached[1]
+        if key is None:
+            return address, self.anonymous
+        prefix, role = key
+        return f"key:{prefix}", self.limits.get(role, self.default)
+
+    def _bucket(self, name: str, limit: Limit) -> TokenBucket:
+        bucket = self.buckets.get(name)
+        if bucket is None or bucket.limit != limit:
+            bucket = TokenBucket(limit, self.clock())
+        _remember(self.buckets, name, bucket, self.max_entries)
+        return bucket
+
+    @staticmethod
+    def _refuse(limit: Limit, wait: float) -> ASGIApp:
+        seconds = max(1, math.ceil(wait))
+        response = error_response(
+            "rate_limited",
+            f"Too many requests: this key may send {limit.per_second:g} per second "
+            f"(bursts of {limit.burst}). Retry after {seconds} s.",
+            {"per_second": limit.per_second, "burst": limit.burst, "retry_after": seconds},
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+def _remember(store: OrderedDict[Any, Any], key: Any, value: Any, most: int) -> None:
+    """Keep `value` as the newest entry, forgetting the oldest beyond `most`."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > most:
+        store.popitem(last=False)
