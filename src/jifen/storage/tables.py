@@ -369,3 +369,15 @@ audit_log = Table(
     Column("subject", String(200), nullable=False),
     Column("details", JSON, nullable=False),
 )
+
+# -- analytics (migration 0005) -----------------------------------------------
+
+# -- accounting (migration 0006) ----------------------------------------------
+
+# -- campaigns (migration 0007) -----------------------------------------------
+
+# -- notifications (migration 0008) -------------------------------------------
+
+# -- partners (migration 0009) ------------------------------------------------
+
+# -- web (migration 0010) -----------------------------------------------------
