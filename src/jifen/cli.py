@@ -478,3 +478,41 @@ def vault_rotate(
         "Every value is under the first key: the other keys can now be dropped from "
         "JIFEN_VAULT_KEYS (restart the servers after)."
     )
+
+
+console_app = typer.Typer(help="Accounts of the web console.", no_args_is_help=True)
+app.add_typer(console_app, name="console")
+
+
+@console_app.command("add-user")
+def console_add_user(
+    username: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[str, typer.Option(help="admin, operator or analyst.")] = "operator",
+    password: Annotated[
+        str | None, typer.Option(help="At least 10 characters; a random one is made and printed.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Reset the password and role of an existing account.")
+    ] = False,
+) -> None:
+    """Make a console account; the password is printed (on the last line) only if it was made."""
+    import secrets  # noqa: PLC0415
+
+    from jifen.services.console_users import create_console_user  # noqa: PLC0415
+
+    made = password is None
+    secret = password or secrets.token_urlsafe(12)
+    try:
+        create_console_user(
+            UnitOfWork(_engine()),
+            username=username,
+            password=secret,
+            role=role,
+            now=Clock().now(),
+            replace=replace,
+        )
+    except JifenError as error:
+        raise _fail(error) from error
+    console.print(f"Console user [bold]{username}[/] ({role}) can sign in at /console.")
+    if made:
+        print(secret)  # noqa: T201 - plain, so scripts can take the last line

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "plus `default=` and `anonymous=` (per client address; unset: off).",
     )
 
+    session_secret: str = Field(
+        default="",
+        description="Signs console and portal session cookies; derived from the hash key if unset.",
+    )
+
 
 @cache
 def get_settings() -> Settings:

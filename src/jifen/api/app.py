@@ -29,6 +29,7 @@ from jifen.config import Settings, get_settings
 from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
+from jifen.web import install as install_web
 
 DESCRIPTION = """Jifen (积分) v1. Every request carries `Authorization: Bearer <key>`
 (`jifen keys create --role ROLE`). Errors share one body:
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _health(app)
     app.include_router(privacy.router)
+    install_web(app, settings)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     limits = parse_limits(settings.rate_limits)
     app.add_middleware(  # per key; inside metrics and logs, so 429s are counted and logged

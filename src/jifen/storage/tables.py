@@ -381,3 +381,14 @@ audit_log = Table(
 # -- partners (migration 0009) ------------------------------------------------
 
 # -- web (migration 0010) -----------------------------------------------------
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # scrypt$n$r$p$salt$hash
+    Column("role", String(24), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)

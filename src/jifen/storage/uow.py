@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from jifen.storage.audit_repository import AuditRepository
+from jifen.storage.console_user_repository import ConsoleUserRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.job_repository import JobRepository
 from jifen.storage.key_repository import KeyRepository
@@ -41,6 +42,7 @@ class UnitOfWork:
     redemptions: RedemptionRepository
     mall: MallRepository
     audit_log: AuditRepository
+    console_users: ConsoleUserRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -69,6 +71,7 @@ class UnitOfWork:
             self.redemptions = RedemptionRepository(self._connection)
             self.mall = MallRepository(self._connection)
             self.audit_log = AuditRepository(self._connection)
+            self.console_users = ConsoleUserRepository(self._connection)
         self.depth += 1
         return self
 

@@ -1,0 +1,73 @@
+"""Who is signed in: console accounts and portal members, kept in the signed session cookie."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+
+from jifen.api.deps import UowDep
+from jifen.domain.errors import JifenError
+from jifen.services.console_users import signed_in_user
+from jifen.storage.console_user_repository import ConsoleUser
+
+CONSOLE_KEY = "console_user"
+MEMBER_KEY = "portal_member"
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in user; the handler redirects to `location`."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class NotAllowed(JifenError):
+    """The signed-in console user's role may not use this page or action."""
+
+    code = "forbidden"
+
+
+def _back_to(request: Request, sign_in: str) -> str:
+    return f"{sign_in}?next={quote(request.url.path)}"
+
+
+def console_user(request: Request, uow: UowDep) -> ConsoleUser:
+    """The signed-in console user; otherwise a redirect to the sign-in page."""
+    user_id = request.session.get(CONSOLE_KEY)
+    user = signed_in_user(uow, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        request.session.pop(CONSOLE_KEY, None)
+        raise SignInRequired(_back_to(request, "/console/login"))
+    return user
+
+
+ConsoleUserDep = Annotated[ConsoleUser, Depends(console_user)]
+
+
+def console_role(*roles: str) -> Callable[..., ConsoleUser]:
+    """A dependency that lets through console users of these roles (and admin)."""
+    allowed = {"admin", *roles}
+
+    def check(user: ConsoleUserDep) -> ConsoleUser:
+        if user.role not in allowed:
+            raise NotAllowed(
+                f"Your role ({user.role}) may not do this; ask an admin.", role=user.role
+            )
+        return user
+
+    return check
+
+
+def portal_member(request: Request) -> int:
+    """The signed-in member's id; otherwise a redirect to the portal's sign-in page."""
+    member_id = request.session.get(MEMBER_KEY)
+    if not isinstance(member_id, int):
+        raise SignInRequired(_back_to(request, "/portal/login"))
+    return member_id
+
+
+PortalMemberDep = Annotated[int, Depends(portal_member)]
