@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean screenshots translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,6 +30,14 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The README's screenshots, taken by the browser tests on a server started as `make run` starts it.
+screenshots: $(STAMP)
+	JIFEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/browser
+
+# Lists page strings that a catalogue (src/jifen/web/translations) does not translate yet.
+translations: $(STAMP)
+	$(BIN)/python -m jifen.web.catalogue
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis jifen.db jifen.db-wal jifen.db-shm

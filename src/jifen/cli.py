@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 import uvicorn
@@ -249,15 +250,25 @@ def rules_whatif(
 @app.command()
 def demo(
     members: Annotated[int, typer.Option(help="How many demo members to enrol.")] = 200,
-    start: Annotated[date, typer.Option("--from", parser=_day, help="First day.")] = "2025-09-01",
-    end: Annotated[date, typer.Option("--to", parser=_day, help="Last day.")] = "2025-11-30",
+    start: Annotated[
+        date | None, typer.Option("--from", parser=_day, help="First day [default: --to − 90].")
+    ] = None,
+    end: Annotated[
+        date | None, typer.Option("--to", parser=_day, help="Last day [default: yesterday].")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same program.")] = 7,
 ) -> None:
-    """Simulate a railway program: demo members, their trips, and the nightly jobs, day by day."""
+    """Simulate a railway program: demo members, their trips, and the nightly jobs, day by day.
+
+    By default the season is the 91 days up to yesterday, so a server on real time shows a
+    program that is running now; give --from/--to for a fixed, repeatable season.
+    """
     settings = get_settings()
     uow = UnitOfWork(_engine())
     program = _program(uow)
-    first, last = start, end
+    today = Clock().now().astimezone(ZoneInfo(program.timezone)).date()
+    last = end or today - timedelta(days=1)
+    first = start or last - timedelta(days=90)
     with _progress() as bar:
         task = bar.add_task("simulating", total=(last - first).days + 1)
         summary = run_demo(
