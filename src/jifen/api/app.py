@@ -22,6 +22,7 @@ from jifen.api.routes import (
     members,
     operations,
     privacy,
+    recommendations,
     redemptions,
 )
 from jifen.api.schemas import ErrorBody
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _health(app)
     app.include_router(privacy.router)
+    app.include_router(recommendations.router)
     install_web(app, settings)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     limits = parse_limits(settings.rate_limits)

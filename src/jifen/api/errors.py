@@ -49,6 +49,7 @@ STATUS: dict[str, int] = {
     "velocity_limit": 429,
     "rate_limited": 429,
     "no_program": 503,
+    "not_enough_data": 422,
 }
 """HTTP status per error code; every other code is a 422 (the request cannot be carried out)."""
 

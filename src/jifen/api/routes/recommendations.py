@@ -1,0 +1,83 @@
+"""Recommendations for a member: mall items and off-peak trips, from what they bought and rode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
+
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.schemas import MemberId
+from jifen.domain.calendar import local_date
+from jifen.domain.offpeak import OffPeak
+from jifen.programs.schema import Program
+from jifen.services.recommendations import off_peak_profile, recommend_for_member
+from jifen.storage.uow import UnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+
+OPERATORS = Depends(require("operator"))
+
+
+class MallItem(BaseModel):
+    """A product the member has not bought and members who bought the same things did."""
+
+    sku: str
+    name: str
+    score: float
+
+
+class Trip(BaseModel):
+    """A route (train number) the member takes, on its next off-peak day, and why."""
+
+    route: str
+    suggested_departure: datetime
+    reason: str
+
+
+class RecommendationsOut(BaseModel):
+    """Products to buy and trips to take, best first."""
+
+    mall: list[MallItem]
+    trips: list[Trip]
+
+
+@router.get(
+    "/members/{member_id}/recommendations",
+    response_model=RecommendationsOut,
+    dependencies=[OPERATORS],
+)
+def get_recommendations(
+    member_id: Annotated[MemberId, Path(description="The member's id.")],
+    *,
+    request: Request,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> RecommendationsOut:
+    """Up to `limit` mall items (not already bought, on offer) and `limit` off-peak trips."""
+    now = clock.now()
+    quiet = _off_peak(request, uow, program, now)
+    found = recommend_for_member(
+        uow, program=program, member_id=member_id, now=now, limit=limit, quiet=quiet
+    )
+    return RecommendationsOut(
+        mall=[MallItem(sku=m.sku, name=m.name, score=m.score) for m in found.mall],
+        trips=[
+            Trip(route=t.route, suggested_departure=t.suggested_departure, reason=t.reason)
+            for t in found.trips
+        ],
+    )
+
+
+def _off_peak(request: Request, uow: UnitOfWork, program: Program, now: datetime) -> OffPeak:
+    """The off-peak profile, read once per worker and local day (it scans a year of tickets)."""
+    day = local_date(now, program.timezone)
+    kept: tuple[object, OffPeak] | None = getattr(request.app.state, "recommend_off_peak", None)
+    if kept is None or kept[0] != day:
+        kept = (day, off_peak_profile(uow, program=program, now=now))
+        request.app.state.recommend_off_peak = kept
+    return kept[1]
