@@ -1,0 +1,167 @@
+"""Points and member KPIs over a period, and the same figures day by day.
+
+Every figure is defined in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from jifen.domain.ledger import MEMBER_AVAILABLE, PROGRAM_EXPIRED, PROGRAM_FORFEITED
+from jifen.domain.ledger import PROGRAM_REDEEMED as REDEEMED
+from jifen.programs.schema import Program
+from jifen.services.analytics.period import member_reports, period, rollups, spendable_kinds
+from jifen.storage.uow import UnitOfWork
+
+HELD = "program:held"  # points held by an open ticket redemption
+CHARITY = "charity:"
+FIRST_DAY = date(1900, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PointFlows:
+    """Spendable points moved in a period.
+
+    `issued − redeemed − expired − forfeited` is the change in `outstanding` over the period.
+    """
+
+    issued: int = 0
+    redeemed: int = 0
+    expired: int = 0
+    forfeited: int = 0
+
+    @property
+    def outstanding_change(self) -> int:
+        """How much the members' spendable balances grew (or, negative, shrank)."""
+        return self.issued - self.redeemed - self.expired - self.forfeited
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    """The KPIs of a period of program-local days (`start`..`end`, both included)."""
+
+    start: date
+    end: date
+    members_total: int
+    members_new: int
+    members_active: int
+    members_repeat: int
+    issued: int
+    redeemed: int
+    expired: int
+    forfeited: int
+    outstanding: int
+    redemption_rate: float
+    breakage_rate: float
+    repurchase_rate: float
+    liability_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One program-local day: points moved, members who joined, members who earned."""
+
+    day: date
+    issued: int
+    redeemed: int
+    expired: int
+    forfeited: int
+    new_members: int
+    active_members: int
+
+
+def flows(rows: Iterable[tuple[str, str, int]], kinds: Iterable[str]) -> PointFlows:
+    """Sum (account, kind, net points) rows of spendable `kinds` into the four flows.
+
+    Redeemed points are those on `program:redeemed`, held by open redemptions, or donated
+    (`charity:*`); issued points are everything else that reached members' available balances,
+    net (so a credit reversed or a negative correction takes points off issued).
+    """
+    spendable = set(kinds)
+    out: dict[str, int] = defaultdict(int)
+    for account, kind, points in rows:
+        if kind not in spendable:
+            continue
+        if account in (REDEEMED, HELD) or account.startswith(CHARITY):
+            out["redeemed"] += points
+        elif account == PROGRAM_EXPIRED:
+            out["expired"] += points
+        elif account == PROGRAM_FORFEITED:
+            out["forfeited"] += points
+        elif account == MEMBER_AVAILABLE:
+            out["available"] += points
+    available = out.pop("available", 0)
+    issued = available + out["redeemed"] + out["expired"] + out["forfeited"]
+    return PointFlows(issued, out["redeemed"], out["expired"], out["forfeited"])
+
+
+def rate(part: int, whole: int) -> Fraction:
+    """`part / whole`, or 0 when the whole is 0."""
+    return Fraction(part, whole) if whole else Fraction(0)
+
+
+def kpis(uow: UnitOfWork, *, program: Program, start: date, end: date) -> Kpis:
+    """Members, points, rates and liability for `start`..`end` (see docs/metrics.md)."""
+    p = period(program, start, end)
+    kinds = spendable_kinds(program)
+    with uow:
+        repo = rollups(uow, program)
+        moved = flows(((a, k, n) for _, a, k, n in repo.points(start=start, end=end)), kinds)
+        held = repo.points(start=FIRST_DAY, end=end)
+        outstanding = sum(n for _, a, k, n in held if a == MEMBER_AVAILABLE and k in kinds)
+        active, again = repo.earners(kinds=kinds, start=start, end=end)
+        total, new = member_reports(uow, program).counts(since=p.since, until=p.until)
+    breakage = rate(moved.expired, moved.expired + moved.redeemed)
+    value_fen = Fraction(outstanding * 100, program.redemption.points_per_yuan)
+    liability = value_fen * (1 - breakage)
+    return Kpis(
+        start=start,
+        end=end,
+        members_total=total,
+        members_new=new,
+        members_active=active,
+        members_repeat=again,
+        issued=moved.issued,
+        redeemed=moved.redeemed,
+        expired=moved.expired,
+        forfeited=moved.forfeited,
+        outstanding=outstanding,
+        redemption_rate=float(rate(moved.redeemed, moved.issued)) if moved.issued > 0 else 0.0,
+        breakage_rate=float(breakage),
+        repurchase_rate=float(rate(again, active)),
+        liability_fen=int(liability + Fraction(1, 2)),
+    )
+
+
+def daily_series(
+    uow: UnitOfWork, *, program: Program, start: date, end: date
+) -> tuple[DayFigures, ...]:
+    """Each day of `start`..`end`: points moved, and members who joined and who earned."""
+    p = period(program, start, end)
+    kinds = spendable_kinds(program)
+    with uow:
+        repo = rollups(uow, program)
+        per_day: dict[date, list[tuple[str, str, int]]] = defaultdict(list)
+        for day, account, kind, points in repo.points(start=start, end=end):
+            per_day[day].append((account, kind, points))
+        active = repo.earners_by_day(kinds=kinds, start=start, end=end)
+        joined = member_reports(uow, program).joined_by_day(since=p.since, until=p.until)
+    series = []
+    for day in p.days():
+        f = flows(per_day.get(day, ()), kinds)
+        series.append(
+            DayFigures(
+                day,
+                f.issued,
+                f.redeemed,
+                f.expired,
+                f.forfeited,
+                joined.get(day, 0),
+                active.get(day, 0),
+            )
+        )
+    return tuple(series)
