@@ -1,0 +1,42 @@
+"""The points liability on a day: outstanding points at redemption value, less expected breakage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from jifen.domain.accounting import Liability, measure_liability
+from jifen.programs.schema import Program
+from jifen.services.accounting.estimate import in_force
+from jifen.services.accounting.periods import check_day, end_of_day, spendable_kinds
+from jifen.storage.accounting_repository import AccountingRepository, StoredEstimate
+from jifen.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class LiabilityReport:
+    """The liability at the end of `as_of` and the breakage estimate it used (None: rate 0)."""
+
+    as_of: date
+    kinds: tuple[str, ...]
+    points_per_yuan: int
+    figures: Liability
+    estimate: StoredEstimate | None
+
+
+def liability(uow: UnitOfWork, *, program: Program, as_of: date) -> LiabilityReport:
+    """Value the points members hold at the end of `as_of` (program-local) as IFRS 15 asks.
+
+    Outstanding = spendable points in members' balances plus points held by open redemptions
+    (tier-only kinds never count). Value = outstanding ÷ points per yuan × 100 fen. Liability
+    = value × (1 − rate of the estimate in force on `as_of`), rounded half up to the fen.
+    """
+    check_day(as_of)
+    kinds = spendable_kinds(program)
+    with uow:
+        repo = AccountingRepository(uow.connection)
+        held = repo.points_held(kinds=kinds, until=end_of_day(program, as_of))
+        used = in_force(repo.estimates(through=as_of), as_of)
+    ppy = program.redemption.points_per_yuan
+    figures = measure_liability(held, points_per_yuan=ppy, bps=used.rate_bps if used else 0)
+    return LiabilityReport(as_of, tuple(kinds), ppy, figures, used)
