@@ -7,6 +7,7 @@ from typing import Any
 
 from jifen.domain.rules import Pricing
 from jifen.services import ledger
+from jifen.services.campaigns.earning import award_campaigns
 from jifen.services.event_schema import (
     Change,
     Ticket,
@@ -142,6 +143,9 @@ def purchased(ctx: Context, ticket: Ticket) -> Outcome:
     if existing is not None:  # travel arrived first: earn now, as of the travel
         assert existing.travelled_at is not None  # noqa: S101 - set with the early travel
         credit_points(ctx, member.id, pricing.points, lines, existing.travelled_at)
+        bonuses = award_campaigns(
+            ctx, member=member, ticket=ticket, points=pricing.points, at=existing.travelled_at
+        )
         _save(
             ctx,
             record,
@@ -153,6 +157,7 @@ def purchased(ctx: Context, ticket: Ticket) -> Outcome:
             "ticket_id": ticket.ticket_id,
             "credited": pricing.points,
             "rules": lines,
+            **bonuses,
         }
     _promise(ctx, record, pricing)
     return member.id, {"ticket_id": ticket.ticket_id, "pending": pricing.points, "rules": lines}
@@ -172,14 +177,21 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     if existing.status != "purchased":
         raise _not_open(existing, "travelled")
     assert existing.member_id is not None and existing.data is not None  # noqa: S101, PT018
-    require_active_member(ctx.uow, existing.member_id)  # a frozen member earns nothing
+    member = require_active_member(ctx.uow, existing.member_id)  # a frozen member earns nothing
     _settle(ctx, existing, confirm=True)
     points, lines = stored_pricing(existing.data["pricing"])
     tier_only = {k: n for k, n in points.items() if not ctx.program.kind(k).spendable}
     credit_points(ctx, existing.member_id, tier_only, lines, ctx.event.occurred_at)
     _record_confirmed_earnings(ctx, existing.member_id, points, lines)
+    ticket = Ticket.model_validate(existing.data["ticket"])
+    bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=points)
     _save(ctx, existing, was="purchased", status="travelled", travelled_at=ctx.event.occurred_at)
-    return existing.member_id, {"ticket_id": existing.id, "credited": points, "rules": lines}
+    return existing.member_id, {
+        "ticket_id": existing.id,
+        "credited": points,
+        "rules": lines,
+        **bonuses,
+    }
 
 
 def _record_confirmed_earnings(
@@ -214,12 +226,14 @@ def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
     record, pricing = _new_ticket(ctx, ticket, member)
     lines = pricing_lines(pricing)
     credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
+    bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=pricing.points)
     _save(ctx, record, was=was, status="travelled", travelled_at=ctx.event.occurred_at)
     return member.id, {
         "ticket_id": ticket.ticket_id,
         "claim": True,
         "credited": pricing.points,
         "rules": lines,
+        **bonuses,
     }
 
 

@@ -1,0 +1,256 @@
+"""Campaigns (积分加成): create, list, look up, stop, and the cost and uplift report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.schemas import MemberId
+from jifen.domain.calendar import local_datetime
+from jifen.domain.campaigns import Uplift
+from jifen.programs.schema import Program
+from jifen.services import campaigns
+from jifen.services.event_schema import PRINTABLE, Moment
+from jifen.storage.campaign_repository import ArmTotals, StoredCampaign
+from jifen.storage.key_repository import StoredKey
+
+router = APIRouter(prefix="/v1", tags=["campaigns"])
+
+Operator = Annotated[StoredKey, Depends(require("operator"))]
+READERS = Depends(require("operator", "analyst"))
+
+CampaignId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
+Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,20}$")]
+TierCode = Annotated[str, StringConstraints(min_length=1, max_length=24, pattern=PRINTABLE)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hours(Body):
+    """Departure hours `[from, to)` on the program's clock: `{"from": 10, "to": 16}`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: Annotated[int, Field(ge=0, le=23, alias="from")]
+    end: Annotated[int, Field(ge=1, le=24, alias="to")]
+
+
+class TargetIn(Body):
+    """Who and which trips: every field left out does not restrict."""
+
+    member_ids: Annotated[list[MemberId], Field(min_length=1, max_length=100_000)] | None = None
+    tiers: Annotated[list[TierCode], Field(min_length=1, max_length=20)] | None = None
+    trains: Annotated[list[Prefix], Field(min_length=1, max_length=100)] | None = None
+    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] | None = None
+    hours: Hours | None = None
+
+
+class EffectIn(Body):
+    """The bonus: `percent` of the trip's base points of `kind` (half-up), or fixed `points`."""
+
+    kind: TierCode = "ride"
+    percent: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    points: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+
+
+class CampaignIn(Body):
+    """A campaign; `id` is the caller's (the idempotency key)."""
+
+    id: CampaignId
+    name: Label
+    starts_at: Moment
+    ends_at: Moment
+    budget_points: Annotated[int, Field(ge=1, le=10**12)]
+    effect: EffectIn
+    target: TargetIn = TargetIn()
+    control_percent: Annotated[int, Field(ge=0, le=50)] = 10
+
+
+class CampaignOut(BaseModel):
+    """A campaign with its status (active, stopped or exhausted) and budget spent so far."""
+
+    campaign_id: str
+    name: str
+    status: Literal["active", "stopped", "exhausted"]
+    starts_at: datetime
+    ends_at: datetime
+    target: dict[str, object]
+    effect: dict[str, object]
+    control_percent: int
+    budget_points: int
+    spent_points: int
+    remaining_points: int
+    created_at: datetime
+    stopped_at: datetime | None
+
+
+class Campaigns(BaseModel):
+    """Every campaign, latest window first."""
+
+    items: list[CampaignOut]
+
+
+class ArmOut(BaseModel):
+    """One arm: members aimed at, and the targeted trips recorded for them."""
+
+    members: int
+    members_with_trips: int
+    trips: int
+    spend_fen: int
+    bonus_points: int
+
+
+class UpliftOut(BaseModel):
+    """Per member: treated mean, control mean, the difference and its 95% interval."""
+
+    treated_per_member: float
+    control_per_member: float
+    uplift: float
+    ci95: tuple[float, float] | None
+    relative: float | None
+
+
+class ReportOut(BaseModel):
+    """Cost against budget, and the effect on trips and spend against the control group."""
+
+    campaign: CampaignOut
+    cost_points: int
+    cost_fen: int
+    treated: ArmOut
+    control: ArmOut
+    trips: UpliftOut
+    spend_fen: UpliftOut
+    method: str
+
+
+def _local(moment: datetime | None, program: Program) -> datetime | None:
+    return None if moment is None else local_datetime(moment, program.timezone)
+
+
+def _out(c: StoredCampaign, program: Program) -> CampaignOut:
+    return CampaignOut(
+        campaign_id=c.id,
+        name=c.name,
+        status=c.status,  # type: ignore[arg-type]
+        starts_at=local_datetime(c.starts_at, program.timezone),
+        ends_at=local_datetime(c.ends_at, program.timezone),
+        target=c.target,
+        effect=c.effect,
+        control_percent=c.control_percent,
+        budget_points=c.budget_points,
+        spent_points=c.spent_points,
+        remaining_points=c.budget_points - c.spent_points,
+        created_at=local_datetime(c.created_at, program.timezone),
+        stopped_at=_local(c.stopped_at, program),
+    )
+
+
+def _arm(members: int, totals: ArmTotals) -> ArmOut:
+    return ArmOut(
+        members=members,
+        members_with_trips=totals.members,
+        trips=totals.trips,
+        spend_fen=totals.fare_fen,
+        bonus_points=totals.bonus_points,
+    )
+
+
+def _uplift(u: Uplift) -> UpliftOut:
+    return UpliftOut(
+        treated_per_member=u.treated_mean,
+        control_per_member=u.control_mean,
+        uplift=u.difference,
+        ci95=u.ci95,
+        relative=u.relative,
+    )
+
+
+METHOD = (
+    "Members aimed at (member list and tiers, or everyone) split by a hash of campaign and member; "
+    "targeted trips recorded while the campaign was active, 0 for members without any; uplift = "
+    "treated mean - control mean, 95% interval by Welch's normal approximation."
+)
+
+
+@router.post("/campaigns", response_model=CampaignOut, status_code=201)
+def post_campaign(
+    body: CampaignIn,
+    *,
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    response: Response,
+) -> CampaignOut:
+    """Create a campaign (201); the same `id` and body again returns it (200)."""
+    draft = campaigns.CampaignDraft(
+        id=body.id,
+        name=body.name,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        budget_points=body.budget_points,
+        effect=body.effect.model_dump(),
+        target=body.target.model_dump(by_alias=True),
+        control_percent=body.control_percent,
+    )
+    stored, created = campaigns.create_campaign(
+        uow, program=program, draft=draft, actor=key.prefix, now=clock.now()
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _out(stored, program)
+
+
+@router.get("/campaigns", response_model=Campaigns, dependencies=[READERS])
+def get_campaigns(uow: UowDep, program: ProgramDep) -> Campaigns:
+    """Every campaign with its status and budget."""
+    return Campaigns(items=[_out(c, program) for c in campaigns.list_campaigns(uow)])
+
+
+@router.get("/campaigns/{campaign_id}", response_model=CampaignOut, dependencies=[READERS])
+def get_campaign(
+    campaign_id: Annotated[str, Path(max_length=64)], uow: UowDep, program: ProgramDep
+) -> CampaignOut:
+    """One campaign."""
+    return _out(campaigns.get_campaign(uow, campaign_id), program)
+
+
+@router.post("/campaigns/{campaign_id}/stop", response_model=CampaignOut)
+def post_stop(
+    campaign_id: Annotated[str, Path(max_length=64)],
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    """Stop a campaign: no trip earns its bonus after this. Stopping again changes nothing."""
+    stopped = campaigns.stop_campaign(
+        uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
+    )
+    return _out(stopped, program)
+
+
+@router.get("/campaigns/{campaign_id}/report", response_model=ReportOut, dependencies=[READERS])
+def get_report(
+    campaign_id: Annotated[str, Path(max_length=64)], uow: UowDep, program: ProgramDep
+) -> ReportOut:
+    """Cost in points and fen, members per arm, and uplift of trips and spend per member."""
+    r = campaigns.campaign_report(uow, program=program, campaign_id=campaign_id)
+    return ReportOut(
+        campaign=_out(r.campaign, program),
+        cost_points=r.cost_points,
+        cost_fen=r.cost_fen,
+        treated=_arm(r.members["treated"], r.recorded["treated"]),
+        control=_arm(r.members["control"], r.recorded["control"]),
+        trips=_uplift(r.trips),
+        spend_fen=_uplift(r.spend_fen),
+        method=METHOD,
+    )

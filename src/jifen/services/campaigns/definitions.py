@@ -1,0 +1,190 @@
+"""Campaign definitions: create (idempotent by id), look up, list and stop."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from jifen.domain.campaigns import CampaignRules, Effect, InvalidCampaign, Target, check_rules
+from jifen.domain.errors import IdempotencyConflict, NotFound
+from jifen.programs.schema import Program
+from jifen.services import audit
+from jifen.services.ledger import fingerprint
+from jifen.storage.campaign_repository import CampaignRepository, CampaignTaken, StoredCampaign
+from jifen.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDraft:
+    """What an operator sends to create a campaign; `target` and `effect` as JSON objects.
+
+    `target`: `member_ids`, `tiers`, `trains` (train number prefixes: `G`, `D`, `G1`),
+    `weekdays` (1 = Monday … 7 = Sunday), `hours` (`{"from": 10, "to": 16}`, program time).
+    `effect`: `kind` (a spendable point kind) and `percent` of the base points or fixed `points`.
+    """
+
+    id: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    budget_points: int
+    effect: dict[str, Any]
+    target: dict[str, Any]
+    control_percent: int = 10
+
+
+def repository(uow: UnitOfWork) -> CampaignRepository:
+    """The campaign repository on the unit of work's open connection."""
+    return CampaignRepository(uow.connection)
+
+
+def rules_of(campaign: StoredCampaign) -> CampaignRules:
+    """The pure rules of a stored campaign."""
+    target, effect = campaign.target, campaign.effect
+    hours = target.get("hours")
+
+    def as_set(name: str) -> frozenset[Any] | None:
+        value = target.get(name)
+        return None if value is None else frozenset(value)
+
+    return CampaignRules(
+        id=campaign.id,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        target=Target(
+            member_ids=as_set("member_ids"),
+            tiers=as_set("tiers"),
+            train_prefixes=None if target.get("trains") is None else tuple(target["trains"]),
+            weekdays=as_set("weekdays"),
+            hours=None if hours is None else (hours["from"], hours["to"]),
+        ),
+        effect=Effect(
+            kind=effect["kind"], percent=effect.get("percent"), points=effect.get("points")
+        ),
+        control_percent=campaign.control_percent,
+    )
+
+
+def _check_against(program: Program, draft: CampaignDraft, rules: CampaignRules) -> None:
+    problems = []
+    kinds = {k.code for k in program.point_kinds if k.spendable}
+    if rules.effect.kind not in kinds:
+        problems.append(f"effect.kind must be a spendable point kind: {', '.join(sorted(kinds))}")
+    tiers = {level.code for level in program.tiers.levels}
+    unknown = sorted((rules.target.tiers or frozenset()) - tiers)
+    if unknown:
+        problems.append(f"target.tiers has unknown tiers {unknown}")
+    if draft.budget_points < 1:
+        problems.append("budget_points is at least 1")
+    if problems:
+        raise InvalidCampaign(
+            f"The campaign {draft.id!r} is not valid: {'; '.join(problems)}.", problems=problems
+        )
+
+
+def _stored(draft: CampaignDraft, request_hash: str, now: datetime) -> StoredCampaign:
+    target = {k: v for k, v in draft.target.items() if v is not None}
+    effect = {k: v for k, v in draft.effect.items() if v is not None}
+    return StoredCampaign(
+        id=draft.id,
+        name=draft.name,
+        status="active",
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        target=target,
+        effect=effect,
+        control_percent=draft.control_percent,
+        budget_points=draft.budget_points,
+        spent_points=0,
+        request_hash=request_hash,
+        created_at=now,
+        stopped_at=None,
+    )
+
+
+def create_campaign(
+    uow: UnitOfWork, *, program: Program, draft: CampaignDraft, actor: str, now: datetime
+) -> tuple[StoredCampaign, bool]:
+    """Create the campaign (audited), or return the one made earlier with this id.
+
+    Returns `(campaign, created)`. The same id with a different definition is an
+    `IdempotencyConflict`. `actor` is who asks (an API key's prefix, or `cli`).
+    """
+    campaign = _stored(draft, "", now)
+    request = {  # the same instants and definition in any spelling are the same request
+        **asdict(draft),
+        "starts_at": draft.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": draft.ends_at.astimezone(UTC).isoformat(),
+        "target": campaign.target,
+        "effect": campaign.effect,
+    }
+    request_hash = fingerprint(request)
+    campaign = replace(campaign, request_hash=request_hash)
+    rules = rules_of(campaign)
+    check_rules(rules)
+    _check_against(program, draft, rules)
+    try:
+        with uow:
+            existing = repository(uow).get(draft.id)
+            if existing is None:
+                repository(uow).add(campaign)
+                audit.record(
+                    uow,
+                    at=now,
+                    actor=actor,
+                    action="campaign.created",
+                    subject=f"campaign:{draft.id}",
+                    details={"budget_points": draft.budget_points, "effect": campaign.effect},
+                )
+                uow.commit()
+                return campaign, True
+    except CampaignTaken:
+        with uow:
+            existing = repository(uow).get(draft.id)
+    assert existing is not None  # noqa: S101 - the id is taken, so the campaign exists
+    if existing.request_hash != request_hash:
+        raise IdempotencyConflict(draft.id)
+    return existing, False
+
+
+def get_campaign(uow: UnitOfWork, campaign_id: str) -> StoredCampaign:
+    """The campaign with this id, or `NotFound`."""
+    with uow:
+        campaign = repository(uow).get(campaign_id)
+    if campaign is None:
+        raise NotFound(f"No campaign {campaign_id!r}.", campaign_id=campaign_id)
+    return campaign
+
+
+def list_campaigns(uow: UnitOfWork) -> list[StoredCampaign]:
+    """Every campaign, latest window first."""
+    with uow:
+        return repository(uow).all()
+
+
+def stop_campaign(
+    uow: UnitOfWork, *, campaign_id: str, actor: str, now: datetime
+) -> StoredCampaign:
+    """Stop an active campaign (audited): no trip earns its bonus from now on.
+
+    Stopping again changes nothing; an exhausted campaign stays `exhausted`; what it gave stays
+    with the members.
+    """
+    with uow:
+        repo = repository(uow)
+        campaign = repo.get(campaign_id, lock=True)
+        if campaign is None:
+            raise NotFound(f"No campaign {campaign_id!r}.", campaign_id=campaign_id)
+        if campaign.status == "active":
+            repo.stop(campaign_id, now)
+            audit.record(
+                uow,
+                at=now,
+                actor=actor,
+                action="campaign.stopped",
+                subject=f"campaign:{campaign_id}",
+                details={"spent_points": campaign.spent_points},
+            )
+        uow.commit()
+    return get_campaign(uow, campaign_id)
