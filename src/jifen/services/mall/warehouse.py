@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from jifen.domain.errors import JifenError, NotFound
+from jifen.services.notifications import outbox
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.uow import UnitOfWork
 
@@ -133,6 +134,8 @@ def record_warehouse_report(
         if tracking is not None:
             fulfilment["tracking"] = tracking
         uow.mall.update_order(order_id, status="fulfilled", fulfilment=fulfilment, at=now)
+        if status == "shipped":
+            outbox.order_shipped(uow, order=order, tracking=tracking, at=now)
         updated = uow.mall.get_order(order_id)
         uow.commit()
     assert updated is not None  # noqa: S101 - just updated

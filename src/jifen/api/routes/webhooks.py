@@ -1,0 +1,171 @@
+"""Webhook endpoints and their deliveries (admin): register, list, see dead letters, replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from jifen.api.deps import ClockDep, UowDep, VaultDep, require
+from jifen.domain.webhooks import TOPICS
+from jifen.services import notifications
+from jifen.services.event_schema import PRINTABLE
+from jifen.storage.key_repository import StoredKey
+from jifen.storage.notification_repository import Delivery, Endpoint
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+Admin = Annotated[StoredKey, Depends(require())]
+Topic = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+
+
+class EndpointIn(BaseModel):
+    """An endpoint to receive notifications of these topics."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://gateway.example.com/jifen",
+                    "topics": ["points.expiring", "tier.changed"],
+                    "description": "SMS gateway",
+                }
+            ]
+        },
+    )
+
+    url: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=PRINTABLE),
+    ]
+    topics: Annotated[list[Topic], Field(min_length=1, max_length=len(TOPICS))] = Field(
+        description=f"Any of {', '.join(TOPICS)}."
+    )
+    description: Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)] | None = None
+
+
+class EndpointOut(BaseModel):
+    """A registered endpoint (its secret is shown only when it is created)."""
+
+    id: int
+    url: str
+    topics: list[str]
+    description: str | None
+    active: bool
+    created_at: datetime
+
+
+class NewEndpointOut(EndpointOut):
+    """A new endpoint and its signing secret: store it now, it is never shown again."""
+
+    secret: str
+
+
+class Endpoints(BaseModel):
+    """Every registered endpoint."""
+
+    endpoints: list[EndpointOut]
+
+
+class DeliveryOut(BaseModel):
+    """One notification to one endpoint and how its tries went."""
+
+    id: int
+    notification_id: int
+    endpoint_id: int
+    topic: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class Deliveries(BaseModel):
+    """Deliveries in id order."""
+
+    deliveries: list[DeliveryOut]
+
+
+def _endpoint(endpoint: Endpoint) -> dict[str, object]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "topics": list(endpoint.topics),
+        "description": endpoint.description,
+        "active": endpoint.active,
+        "created_at": endpoint.created_at,
+    }
+
+
+def _delivery(delivery: Delivery) -> DeliveryOut:
+    return DeliveryOut.model_validate(delivery, from_attributes=True)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NewEndpointOut,
+    responses={409: {"description": "endpoint_exists"}, 422: {"description": "unknown_topic"}},
+)
+def post_webhook(
+    body: EndpointIn, key: Admin, uow: UowDep, vault: VaultDep, clock: ClockDep
+) -> NewEndpointOut:
+    """Register an endpoint; the answer holds its signing secret, shown this once."""
+    new = notifications.add_endpoint(
+        uow,
+        vault=vault,
+        url=body.url,
+        topics=body.topics,
+        description=body.description,
+        now=clock.now(),
+        actor=key.prefix,
+    )
+    return NewEndpointOut(**_endpoint(new.endpoint), secret=new.secret)  # type: ignore[arg-type]
+
+
+@router.get("", response_model=Endpoints)
+def get_webhooks(_key: Admin, uow: UowDep) -> Endpoints:
+    """Every registered endpoint, oldest first."""
+    return Endpoints(
+        endpoints=[
+            EndpointOut(**_endpoint(e))  # type: ignore[arg-type]
+            for e in notifications.list_endpoints(uow)
+        ]
+    )
+
+
+@router.get("/deliveries", response_model=Deliveries)
+def get_deliveries(
+    _key: Admin,
+    uow: UowDep,
+    delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    endpoint_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Deliveries:
+    """Deliveries in id order; `?status=dead` lists the dead letters."""
+    found = notifications.deliveries(
+        uow, status=delivery_status, endpoint_id=endpoint_id, limit=limit
+    )
+    return Deliveries(deliveries=[_delivery(d) for d in found])
+
+
+@router.post(
+    "/deliveries/{delivery_id}/replay",
+    response_model=DeliveryOut,
+    responses={404: {"description": "not_found"}, 409: {"description": "delivery_not_dead"}},
+)
+def replay_delivery(
+    delivery_id: Annotated[int, Path(ge=1, le=2**62, description="The delivery's id.")],
+    key: Admin,
+    uow: UowDep,
+    clock: ClockDep,
+) -> DeliveryOut:
+    """Send a dead delivery again: back to pending, due now, with every try again."""
+    notifications.replay(uow, now=clock.now(), actor=key.prefix, delivery_id=delivery_id)
+    return _delivery(notifications.get_delivery(uow, delivery_id=delivery_id))
