@@ -12,6 +12,7 @@ from typing import Any
 from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.services import audit
 from jifen.storage.key_repository import StoredKey
+from jifen.storage.partner_repository import PartnerRepository
 from jifen.storage.uow import UnitOfWork
 
 ROLES = ("admin", "operator", "integrator", "analyst", "partner")
@@ -34,15 +35,31 @@ def _hash(secret: str) -> str:
 
 
 def create_key(
-    uow: UnitOfWork, *, role: str, label: str | None, now: datetime, actor: str = SYSTEM
+    uow: UnitOfWork,
+    *,
+    role: str,
+    label: str | None,
+    now: datetime,
+    actor: str = SYSTEM,
+    partner_code: str | None = None,
 ) -> NewKey:
-    """Make a key for `role`; the caller shows `token` once. Audited as done by `actor`."""
+    """Make a key for `role`; the caller shows `token` once. Audited as done by `actor`.
+
+    A `partner` key may be bound to one partner (`partner_code`): it then acts for that partner
+    only; a partner key without one can call no partner endpoint.
+    """
     if role not in ROLES:
         raise InvalidRequest(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    if partner_code is not None and role != "partner":
+        raise InvalidRequest("Only a partner key is bound to a partner.", field="partner")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
     with uow:
-        uow.keys.add(StoredKey(prefix, _hash(secret), role, label, now, None))
-        details = {"role": role, "label": label}
+        if partner_code is not None and PartnerRepository(uow.connection).get(partner_code) is None:
+            raise NotFound(f"No partner {partner_code!r}.", partner=partner_code)
+        uow.keys.add(StoredKey(prefix, _hash(secret), role, label, now, None, partner_code))
+        details: dict[str, Any] = {"role": role, "label": label}
+        if partner_code is not None:
+            details["partner"] = partner_code
         _audit(uow, "key.created", prefix=prefix, actor=actor, now=now, details=details)
         uow.commit()
     return NewKey(f"jf_{prefix}_{secret}", prefix, role)

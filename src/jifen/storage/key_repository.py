@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from jifen.storage.tables import api_keys, sandbox_clock
 
@@ -20,6 +21,7 @@ class StoredKey:
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+    partner_code: str | None = None  # a partner key acts for this partner only
 
 
 class KeyRepository:
@@ -38,6 +40,7 @@ class KeyRepository:
                 label=key.label,
                 created_at=key.created_at,
                 revoked_at=key.revoked_at,
+                partner_code=key.partner_code,
             )
         )
 
@@ -46,17 +49,12 @@ class KeyRepository:
         row = self.connection.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
         if row is None:
             return None
-        return StoredKey(
-            row.prefix, row.secret_hash, row.role, row.label, row.created_at, row.revoked_at
-        )
+        return _key(row)
 
     def all(self) -> list[StoredKey]:
         """Every key, oldest first."""
         rows = self.connection.execute(select(api_keys).order_by(api_keys.c.id))
-        return [
-            StoredKey(r.prefix, r.secret_hash, r.role, r.label, r.created_at, r.revoked_at)
-            for r in rows
-        ]
+        return [_key(r) for r in rows]
 
     def revoke(self, prefix: str, at: datetime) -> bool:
         """Revoke a key; False when there is no such key that is still live."""
@@ -81,3 +79,15 @@ class KeyRepository:
             == 0
         ):
             self.connection.execute(insert(sandbox_clock).values(id=1, now=now))
+
+
+def _key(row: Row[Any]) -> StoredKey:
+    return StoredKey(
+        row.prefix,
+        row.secret_hash,
+        row.role,
+        row.label,
+        row.created_at,
+        row.revoked_at,
+        row.partner_code,
+    )
