@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jifen.web.console import pages, sign_in
+from jifen.web.console import (
+    audit,
+    dashboard,
+    jobs,
+    mall,
+    member_actions,
+    members,
+    program,
+    sign_in,
+)
 
 router = APIRouter(include_in_schema=False)
-router.include_router(sign_in.router)
-router.include_router(pages.router)
+for module in (sign_in, dashboard, members, member_actions, program, mall, audit, jobs):
+    router.include_router(module.router)

@@ -1,0 +1,76 @@
+"""ECharts options as plain data: the console's charts are built here and embedded as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Option = dict[str, Any]
+PALETTE = ["#c8102e", "#1f7a4d", "#b7791f", "#3e4c59", "#2b6cb0", "#805ad5"]
+
+
+def _base() -> Option:
+    return {
+        "color": PALETTE,
+        "animationDuration": 300,
+        "grid": {"left": 64, "right": 24, "top": 48, "bottom": 48},
+        "tooltip": {"trigger": "axis"},
+    }
+
+
+def line_chart(
+    *, days: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], x_name: str, y_name: str
+) -> Option:
+    """One line per `(name, values)` over `days`, with a legend and named axes."""
+    return {
+        **_base(),
+        "legend": {"top": 0, "data": [name for name, _ in series]},
+        "xAxis": {
+            "type": "category",
+            "data": list(days),
+            "name": x_name,
+            "nameLocation": "middle",
+            "nameGap": 30,
+        },
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [
+            {
+                "name": name,
+                "type": "line",
+                "data": list(values),
+                "smooth": False,
+                "showSymbol": False,
+            }
+            for name, values in series
+        ],
+    }
+
+
+def bar_chart(
+    *, days: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], x_name: str, y_name: str
+) -> Option:
+    """Bars per `(name, values)` over `days`, side by side."""
+    option = line_chart(days=days, series=series, x_name=x_name, y_name=y_name)
+    for one in option["series"]:
+        one["type"] = "bar"
+        del one["smooth"], one["showSymbol"]
+    return option
+
+
+def pie_chart(*, name: str, slices: Sequence[tuple[str, int]]) -> Option:
+    """A ring of `(label, value)` slices, with labels showing each share."""
+    return {
+        "color": PALETTE,
+        "animationDuration": 300,
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c} ({d}%)"},
+        "legend": {"bottom": 0},
+        "series": [
+            {
+                "name": name,
+                "type": "pie",
+                "radius": ["40%", "68%"],
+                "label": {"formatter": "{b}\n{d}%"},
+                "data": [{"name": label, "value": value} for label, value in slices],
+            }
+        ],
+    }

@@ -1,0 +1,72 @@
+"""Words that reach console pages as data (statuses, kinds, steps, actions), for the catalogues."""
+
+from __future__ import annotations
+
+from jifen.web.labels import N_
+
+# A member's status as shown: "active" alone means something else on the portal's pages.
+MEMBER_STATUS = {
+    "active": N_("status: active"),
+    "frozen": N_("status: frozen"),
+    "closed": N_("status: closed"),
+}
+ADJUSTMENT_KINDS = (N_("goodwill"), N_("correction"), N_("compensation"), N_("clawback"))
+ADJUSTMENT_STATUSES = (N_("applied"), N_("pending_approval"), N_("rejected"))
+TRANSACTION_TYPES = (
+    N_("credit"),
+    N_("pending"),
+    N_("confirm"),
+    N_("void"),
+    N_("spend"),
+    N_("reversal"),
+    N_("expiry"),
+    N_("transfer"),
+)
+ACCOUNTS = (N_("available"),)
+TIER_REASONS = (N_("upgrade"), N_("requalified"), N_("grace"), N_("downgrade"))
+BENEFICIARY_STATUSES = (N_("waiting"), N_("effective"), N_("removed"))
+REDEMPTION_STATUSES = (N_("held"), N_("committed"), N_("released"), N_("cancelled"))
+REDEMPTION_TYPES = (N_("ticket"), N_("seat_upgrade"))
+ORDER_STATUSES = (N_("paid"), N_("fulfilled"), N_("refunded"))
+PRODUCT_KINDS = (N_("goods"), N_("coupon"))
+SALE_STATES = (N_("on sale"), N_("upcoming"), N_("ended"), N_("sold out"))
+CAMPAIGN_STATUSES = (N_("stopped"), N_("exhausted"))
+LOT_STATES = (N_("open"), N_("used"), N_("expired"))
+ID_TYPES = (
+    N_("resident_id"),
+    N_("hk_macau_permit"),
+    N_("taiwan_permit"),
+    N_("permanent_residence"),
+    N_("residence_permit"),
+    N_("passport"),
+)
+JOB_STEPS = (N_("expire"), N_("tiers"), N_("reminders"), N_("beneficiaries"), N_("analytics"))
+JOB_FIGURES = (
+    N_("lots_expired"),
+    N_("points_expired"),
+    N_("window_start"),
+    N_("changes"),
+    N_("reminders_queued"),
+    N_("beneficiaries_effective"),
+    N_("transactions_folded"),
+)
+AUDIT_ACTIONS = (
+    N_("adjustment.requested"),
+    N_("adjustment.applied"),
+    N_("adjustment.approved"),
+    N_("adjustment.rejected"),
+    N_("member.frozen"),
+    N_("member.unfrozen"),
+    N_("member.closed"),
+    N_("member.erased"),
+    N_("member.exported"),
+    N_("key.created"),
+    N_("key.revoked"),
+    N_("vault.rotated"),
+    N_("console_user.created"),
+    N_("console_user.reset"),
+    N_("partner.created"),
+    N_("webhook.added"),
+    N_("webhook.replayed"),
+)
+EVENT_TYPES = (N_("ticket.travelled"), N_("ticket.purchased"), N_("activity.completed"))
