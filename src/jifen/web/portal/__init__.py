@@ -1,23 +1,11 @@
-"""The member portal (会员中心): balance, tier progress, expiring points, beneficiaries, mall."""
+"""The member portal (会员中心): sign-in, balance and tier, history, beneficiaries, mall, orders."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter
 
-from jifen.web.session import PortalMemberDep
-from jifen.web.templating import render
+from jifen.web.portal import beneficiaries, history, home, mall, redemptions, sign_in
 
-router = APIRouter(prefix="/portal", include_in_schema=False)
-
-
-@router.get("")
-def home(request: Request, member_id: PortalMemberDep) -> Response:
-    """The member's home page (the portal helper replaces this placeholder)."""
-    return render(request, "portal/home.html", {"member_id": member_id})
-
-
-@router.get("/login")
-def login_page(request: Request) -> Response:
-    """Sign-in (placeholder)."""
-    return render(request, "portal/login.html")
+router = APIRouter(include_in_schema=False)
+for part in (sign_in, home, history, beneficiaries, mall, redemptions):
+    router.include_router(part.router)
