@@ -14,14 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# First run: the railway preset and a simulated season of 200 demo members (about half a minute);
-# then an admin key is printed and the API served on http://127.0.0.1:8000 (Ctrl+C stops it).
+# First run: the railway preset and the last 91 days of 200 demo members (about half a minute);
+# then an API key, a console password and a portal link are printed and http://127.0.0.1:8000
+# served (Ctrl+C stops it).
 run: $(STAMP)
 	@if [ -f jifen.db ]; then $(BIN)/jifen init --preset railway; \
 	else $(BIN)/jifen init --preset railway && $(BIN)/jifen demo --members 200; fi
 	@$(BIN)/jifen ledger check
 	@echo "An admin key for the API (curl examples in docs/api.md):"
 	@$(BIN)/jifen keys create --role admin --label "make run" | tail -1
+	@echo "Console http://127.0.0.1:8000/console: user admin, password:"
+	@$(BIN)/jifen console add-user admin --role admin --replace | tail -1
+	@echo "Member portal, a one-time sign-in link for member 1:"
+	@$(BIN)/jifen portal link 1 | tail -1
 	$(BIN)/jifen serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)

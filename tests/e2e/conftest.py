@@ -13,7 +13,7 @@ from jifen.services.console_users import create_console_user
 from jifen.storage.uow import UnitOfWork
 from tests.conftest import T0, Api
 
-PASSWORD = "correct horse battery"
+PASSWORD = "correct horse battery"  # noqa: S105 - the test accounts' password
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

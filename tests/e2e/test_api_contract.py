@@ -567,7 +567,13 @@ class TestDailyJob:
         written = http.written()
 
         second = http.daily(date(2026, 1, 10))
-        assert sorted(second["skipped"]) == ["beneficiaries", "expire", "reminders", "tiers"]
+        assert sorted(second["skipped"]) == [
+            "analytics",
+            "beneficiaries",
+            "expire",
+            "reminders",
+            "tiers",
+        ]
         assert second["steps"] == first["steps"]
         assert http.written() == written
         assert http.member(member) == seen

@@ -328,6 +328,12 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
         ),
         # Not the steps' figures: a resumed step reports what its last run did.
         "job steps": select(t.job_runs.c.job, t.job_runs.c.as_of, t.job_runs.c.step),
+        "outbox": select(
+            t.notifications.c.topic,
+            t.notifications.c.dedupe_key,
+            t.notifications.c.payload,
+            t.notifications.c.occurred_at,
+        ),
     }
     engine = make_engine(url)
     try:
@@ -548,7 +554,7 @@ def test_a_daily_job_killed_at_random_moments_ends_as_if_never_interrupted(
 
     def remaining() -> float:
         """The lots still to expire; once none are left, a sliver until all steps are recorded."""
-        if probe.count(steps) == 4:
+        if probe.count(steps) == 5:
             return 0.0
         return max(probe.count(due) / lots_due, 0.001)
 
@@ -576,7 +582,8 @@ def test_a_daily_job_killed_at_random_moments_ends_as_if_never_interrupted(
     reasons = {row[5] for row in ledger_state["tier history"] if row[1] == AS_OF}
     assert reasons == {"upgrade", "requalified", "downgrade"}
     assert ledger_state["reminders"]
-    assert len(ledger_state["job steps"]) == 8  # four steps on each of the two days
+    assert len(ledger_state["job steps"]) == 10  # five steps on each of the two days
+    assert ledger_state["outbox"]  # tier changes and reminders, once each
     print(  # noqa: T201 - the figures quoted in the issue note
         f"\n[crash/daily {'postgresql' if databases.postgres else 'sqlite'}] {lots_due:,} lots "
         f"due, {len(ids):,} members; uninterrupted {full:.1f} s; {crashes}; "

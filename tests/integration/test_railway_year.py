@@ -111,7 +111,7 @@ def test_running_the_daily_job_twice_for_a_day_changes_nothing(uow, railway, vau
     simulate(uow, railway, vault, member, until=TRIP_DAYS[18])
     before = state(uow, member)
     again = run_daily(uow, program=railway, as_of=TRIP_DAYS[18])
-    assert again.skipped == ("expire", "tiers", "reminders", "beneficiaries")
+    assert again.skipped == ("expire", "tiers", "reminders", "beneficiaries", "analytics")
     assert state(uow, member) == before
 
 

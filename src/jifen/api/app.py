@@ -16,14 +16,19 @@ from jifen.api.deps import AppState, StateDep, UowDep
 from jifen.api.errors import error_response
 from jifen.api.ratelimit import DEFAULT_LIMIT, RateLimit, parse_limits
 from jifen.api.routes import (
+    accounting,
     adjustments,
     beneficiaries,
+    campaigns,
     mall,
     members,
     operations,
+    partners,
     privacy,
     recommendations,
     redemptions,
+    reports,
+    webhooks,
 )
 from jifen.api.schemas import ErrorBody
 from jifen.config import Settings, get_settings
@@ -105,7 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _health(app)
     app.include_router(privacy.router)
+    app.include_router(campaigns.router)
     app.include_router(recommendations.router)
+    app.include_router(webhooks.router)
+    app.include_router(partners.router)
+    app.include_router(accounting.router)
+    app.include_router(reports.router)
     install_web(app, settings)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     limits = parse_limits(settings.rate_limits)

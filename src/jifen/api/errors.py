@@ -44,12 +44,21 @@ STATUS: dict[str, int] = {
     "same_approver": 403,
     "adjustment_decided": 409,
     "member_closed": 409,
+    "endpoint_exists": 409,
+    "delivery_not_dead": 409,
+    "partner_exists": 409,
+    "partner_inactive": 409,
+    "partner_limit_exceeded": 409,
+    "exchange_not_offered": 409,
     "payload_too_large": 413,
     "unknown_charity": 422,
+    "miles_below_minimum": 422,
+    "invalid_campaign": 422,
+    "not_enough_data": 422,
     "velocity_limit": 429,
     "rate_limited": 429,
+    "estimate_busy": 409,
     "no_program": 503,
-    "not_enough_data": 422,
 }
 """HTTP status per error code; every other code is a 422 (the request cannot be carried out)."""
 

@@ -13,10 +13,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jifen.domain.calendar import rolling_window_start
-from jifen.domain.tiers import TierLevel, TierPolicy, TierState, decide_tier
+from jifen.domain.tiers import TierState, decide_tier
 from jifen.programs.schema import Program
+from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.services import ledger
+from jifen.services.analytics import refresh_rollups
+from jifen.services.notifications import outbox
 from jifen.storage.uow import UnitOfWork
 
 JOB = "daily"
@@ -34,24 +36,6 @@ class DailyReport:
     skipped: tuple[str, ...] = ()
 
 
-def tier_policy(program: Program) -> TierPolicy:
-    """The program's tier settings as the pure tier rules take them."""
-    tiers = program.tiers
-    return TierPolicy(
-        levels=tuple(TierLevel(level.code, level.threshold) for level in tiers.levels),
-        validity_months=tiers.validity_months,
-        grace_days=tiers.grace_days,
-        soft_landing=tiers.soft_landing,
-    )
-
-
-def qualifying_window_start(program: Program, as_of: date) -> date:
-    """The first day whose tier points count on `as_of` (rolling 12 months or calendar year)."""
-    if program.tiers.metric == "calendar_year_points":
-        return as_of.replace(month=1, day=1)
-    return rolling_window_start(as_of, 12)
-
-
 def run_daily(
     uow: UnitOfWork, *, program: Program, as_of: date, progress: Progress | None = None
 ) -> DailyReport:
@@ -63,6 +47,7 @@ def run_daily(
         ("tiers", _tiers),
         ("reminders", _reminders),
         ("beneficiaries", _beneficiaries),
+        ("analytics", _analytics),
     ):
         with uow:
             done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)
@@ -136,6 +121,7 @@ def _tiers(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -
                 )
                 if decision is not None:
                     uow.members.apply_tier(decision)
+                    outbox.tier_changed(uow, decision=decision, at=_start_of(program, as_of))
                     changes[str(decision.reason)] = changes.get(str(decision.reason), 0) + 1
             uow.commit()
         if not rows:
@@ -147,9 +133,11 @@ def _tiers(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -
 def _beneficiaries(
     uow: UnitOfWork, program: Program, as_of: date, progress: Progress
 ) -> dict[str, Any]:
-    """Count the beneficiaries whose wait ends today (effective from a date, nothing to flip)."""
+    """Count the beneficiaries whose wait ends today; each goes in the outbox (nothing to flip)."""
     with uow:
         effective = uow.redemptions.beneficiaries_effective_on(as_of)
+        outbox.beneficiaries_effective(uow, day=as_of, at=_start_of(program, as_of))
+        uow.commit()
     progress("beneficiaries", effective)
     return {"beneficiaries_effective": effective}
 
@@ -163,6 +151,16 @@ def _reminders(
         queued = uow.jobs.queue_reminders(
             kinds=kinds, as_of=as_of, until=as_of + timedelta(days=REMINDER_DAYS)
         )
+        outbox.points_expiring(uow, as_of=as_of, at=_start_of(program, as_of))
         uow.commit()
     progress("reminders", queued)
     return {"reminders_queued": queued}
+
+
+def _analytics(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Fold the night's ledger into the analytics rollups (reports read anything newer live)."""
+    done = refresh_rollups(uow, program=program)
+    progress("analytics", done.transactions)
+    return {"transactions_folded": done.transactions}

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.domain.tiers import Progress, TierState, progress
 from jifen.programs.schema import Program
-from jifen.services.daily import qualifying_window_start, tier_policy
+from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.storage.member_repository import MemberRecord, TierChange
 from jifen.storage.statement_repository import StatementLine
 from jifen.storage.uow import UnitOfWork

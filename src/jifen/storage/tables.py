@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -221,6 +222,7 @@ api_keys = Table(
     Column("label", String(100), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("partner_code", String(24), nullable=True),  # a partner key acts for this partner only
 )
 
 sandbox_clock = Table(
@@ -371,14 +373,205 @@ audit_log = Table(
 )
 
 # -- analytics (migration 0005) -----------------------------------------------
+# Rollups of the ledger up to a watermark (the last ledger transaction folded in); reports add
+# what lies beyond the watermark live. Days are program-local.
+
+analytics_points_daily = Table(
+    "analytics_points_daily",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("account", String(40), primary_key=True),
+    Column("kind", String(24), primary_key=True),
+    Column("points", BigInteger, nullable=False),  # net of the day's entries on the account
+)
+
+analytics_member_days = Table(
+    "analytics_member_days",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("earnings", Integer, nullable=False),  # earning transactions of spendable kinds
+    Column("points", BigInteger, nullable=False),  # spendable points they put in the member's lots
+    Index("ix_analytics_member_days_day", "day"),
+)
+
+analytics_active_months = Table(
+    "analytics_active_months",
+    metadata,
+    Column("month", String(7), primary_key=True),  # YYYY-MM, program-local
+    # Bit n (little-endian) set: member n earned in the month / earned twice or more in it.
+    Column("earners", LargeBinary, nullable=False),
+    Column("repeaters", LargeBinary, nullable=False),
+)
+
+analytics_state = Table(
+    "analytics_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
 
 # -- accounting (migration 0006) ----------------------------------------------
 
+breakage_estimates = Table(
+    "breakage_estimates",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # Append-only: a new estimate is a new version; old versions are never updated.
+    Column("version", Integer, nullable=False, unique=True),
+    Column("key", String(200), nullable=False, unique=True),  # the idempotency key
+    Column("as_of", Date, nullable=False, index=True),
+    Column("method", String(32), nullable=False),
+    Column("rate_bps", Integer, nullable=False),
+    Column("numerator", BigInteger, nullable=False),
+    Column("denominator", BigInteger, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    CheckConstraint("rate_bps >= 0 AND rate_bps <= 10000", name="rate_in_range"),
+)
+
 # -- campaigns (migration 0007) -----------------------------------------------
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the operator's id
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # active | stopped | exhausted
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("target", JSON, nullable=False),
+    Column("effect", JSON, nullable=False),
+    Column("control_percent", Integer, nullable=False),
+    Column("budget_points", BigInteger, nullable=False),
+    Column("spent_points", BigInteger, nullable=False, server_default="0"),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=True),
+    # The last line of defence: a campaign never gives more than its budget.
+    CheckConstraint("spent_points >= 0 AND spent_points <= budget_points", name="within_budget"),
+    Index("ix_campaigns_status_window", "status", "starts_at"),
+)
+
+campaign_trips = Table(
+    "campaign_trips",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("campaign_id", String(64), ForeignKey("campaigns.id"), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("arm", String(8), nullable=False),  # treated | control
+    Column("fare_fen", BigInteger, nullable=False),
+    Column("base_points", BigInteger, nullable=False),
+    Column("bonus_points", BigInteger, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("campaign_id", "event_id", name="uq_campaign_trips_event"),
+    Index("ix_campaign_trips_campaign_member", "campaign_id", "member_id"),
+)
 
 # -- notifications (migration 0008) -------------------------------------------
 
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("url", String(2000), nullable=False, unique=True),
+    Column("topics", JSON, nullable=False),  # a list of topics (domain/webhooks.TOPICS)
+    Column("secret_enc", Text, nullable=False),  # encrypted by the vault; needed to sign
+    Column("description", String(200), nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("topic", String(40), nullable=False),
+    # What the notification is about (`tier.changed:42:2025-03-20`): a rerun adds nothing.
+    Column("dedupe_key", String(300), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("fanned_out", Boolean, nullable=False, server_default=false(), index=True),
+)
+
+notification_deliveries = Table(
+    "notification_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("notification_id", Id, ForeignKey("notifications.id"), nullable=False),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("notification_id", "endpoint_id", name="uq_notification_deliveries_pair"),
+    Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+)
+
 # -- partners (migration 0009) ------------------------------------------------
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("code", String(24), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("point_kind", String(24), nullable=False),
+    Column("max_points_per_award", BigInteger, nullable=False),
+    Column("max_points_per_member_day", BigInteger, nullable=False),
+    Column("max_points_per_month", BigInteger, nullable=False),
+    # Miles exchange: `exchange_points` points for every `exchange_miles` miles, rounded down.
+    Column("exchange_miles", Integer, nullable=True),
+    Column("exchange_points", Integer, nullable=True),
+    Column("min_miles", BigInteger, nullable=False, server_default="1"),
+    Column("price_per_1000_points_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(
+        "max_points_per_award > 0 AND max_points_per_member_day > 0 AND max_points_per_month > 0",
+        name="limits_positive",
+    ),
+    CheckConstraint(
+        "(exchange_miles IS NULL AND exchange_points IS NULL)"
+        " OR (exchange_miles > 0 AND exchange_points > 0)",
+        name="rate_positive",
+    ),
+    CheckConstraint("price_per_1000_points_fen >= 0", name="price_not_negative"),
+)
+
+partner_operations = Table(
+    "partner_operations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_code", String(24), ForeignKey("partners.code"), nullable=False),
+    Column("op_id", String(200), nullable=False),  # the partner's id: idempotency per partner
+    Column("type", String(16), nullable=False),  # award | exchange | reversal
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),  # credited (or taken back, for a reversal)
+    Column("miles", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("reverses_op_id", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("day", Date, nullable=False),  # the program-local day: limits and settlement months
+    Column("actor", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("partner_code", "op_id", name="uq_partner_operations_partner_op"),
+    Index("ix_partner_operations_partner_day", "partner_code", "day"),
+    Index("ix_partner_operations_member_day", "member_id", "day"),
+)
+
+partner_months = Table(
+    "partner_months",
+    metadata,
+    # The partner's monthly counter row: its conditional update is the monthly cap's lock.
+    Column("partner_code", String(24), ForeignKey("partners.code"), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM, program-local
+    Column("points", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("points >= 0", name="points_not_negative"),
+)
 
 # -- web (migration 0010) -----------------------------------------------------
 
@@ -391,4 +584,31 @@ console_users = Table(
     Column("role", String(24), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+# Portal sign-in: one-time links and SMS codes, both kept only as SHA-256 hashes.
+portal_links = Table(
+    "portal_links",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+portal_sms_codes = Table(
+    "portal_sms_codes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("phone_hash", String(64), nullable=False),
+    # None when no member has the phone: the row still rate-limits and is checked the same way.
+    Column("member_id", Id, ForeignKey("members.id"), nullable=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_portal_sms_codes_phone_created", "phone_hash", "created_at"),
 )

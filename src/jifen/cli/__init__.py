@@ -1,0 +1,8 @@
+"""The `jifen` command line: one service call per command, grouped by noun in this package."""
+
+from __future__ import annotations
+
+from jifen.cli import access, engagement, program, reports  # noqa: F401 - importing registers commands
+from jifen.cli.common import app
+
+__all__ = ["app"]
