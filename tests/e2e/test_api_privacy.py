@@ -25,9 +25,10 @@ from jifen.programs.schema import Program
 from jifen.services import privacy
 from jifen.services.ledger_check import check_ledger
 from jifen.services.members import enrol, find_by_identity
+from jifen.services.notifications import add_endpoint
 from jifen.storage.crypto import IdentityVault, VaultKeyError
 from jifen.storage.privacy_repository import PrivacyRepository
-from jifen.storage.tables import beneficiaries, ledger_entries, members
+from jifen.storage.tables import beneficiaries, ledger_entries, members, webhook_endpoints
 from jifen.storage.uow import UnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.test_api_contract import Http, enrolment, local
@@ -413,6 +414,27 @@ class TestRotation:
             named = connection.execute(select(beneficiaries.c.id_number_enc)).scalars().all()
         return [t for row in rows for t in row] + list(named)
 
+    def test_webhook_secrets_rotate_and_still_sign(
+        self, engine: Engine, railway: Program, keys: dict[str, str]
+    ):
+        old, both, new = (self._vault(keys, *n) for n in (["old"], ["new", "old"], ["new"]))
+        endpoint = add_endpoint(
+            UnitOfWork(engine),
+            vault=old,
+            url="https://sms.example/hook",
+            topics=["tier.changed"],
+            description=None,
+            now=T0,
+            actor="test",
+        )
+
+        report = privacy.rotate_vault(UnitOfWork(engine), vault=both, now=T0)
+
+        assert report.rotated["webhook_endpoints.secret_enc"] == 1
+        with engine.connect() as connection:
+            token = connection.execute(select(webhook_endpoints.c.secret_enc)).scalar_one()
+        assert new.decrypt(token) == endpoint.secret  # signing needs only the new key now
+
     def test_after_rotation_only_the_new_key_is_needed(
         self, engine: Engine, railway: Program, keys: dict[str, str]
     ):
@@ -433,6 +455,7 @@ class TestRotation:
             "members.id_number_enc": 5,
             "members.phone_enc": 5,
             "beneficiaries.id_number_enc": 1,
+            "webhook_endpoints.secret_enc": 0,
         }
         assert report.unreadable == []
         assert sum(seen) == 11 == privacy.encrypted_values(UnitOfWork(engine))

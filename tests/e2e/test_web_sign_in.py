@@ -82,3 +82,14 @@ def test_the_sign_in_page_never_sends_anyone_off_site(
         follow_redirects=False,
     )
     assert response.headers["location"] == "/console"
+
+
+def test_a_tampered_form_value_gets_a_page_not_json(console: TestClient) -> None:
+    token = form_token(console.get("/console").text)
+    response = console.post(
+        "/console/members/not-a-number/freeze", data={"csrf_token": token, "reason": "x"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "提交的内容有部分无法识别" in response.text
+    assert "invalid_form" in response.text

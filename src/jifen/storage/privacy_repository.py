@@ -28,6 +28,7 @@ from jifen.storage.tables import (
     reminders,
     tickets,
     tier_history,
+    webhook_endpoints,
 )
 
 Row = dict[str, Any]
@@ -36,6 +37,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (members, "id_number_enc"),
     (members, "phone_enc"),
     (beneficiaries, "id_number_enc"),
+    (webhook_endpoints, "secret_enc"),
 )
 """Every column holding a value encrypted by the identity vault, as (table, column)."""
 

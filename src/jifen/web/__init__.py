@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -20,6 +21,14 @@ from jifen.web.security import session_secret
 from jifen.web.session import SignInRequired
 
 PAGE_PREFIXES = ("/console", "/portal")
+
+
+class InvalidForm(JifenError):
+    """A page got a form or path value it cannot read (tampered with, or out of date)."""
+
+    code = "invalid_form"
+
+
 SESSION_HOURS = 12
 
 
@@ -49,6 +58,7 @@ def _page_errors(app: FastAPI) -> None:
 
     api_domain = app.exception_handlers[JifenError]
     api_http = app.exception_handlers[HTTPException]
+    api_invalid = app.exception_handlers[RequestValidationError]
 
     async def domain_error(request: Request, error: Exception) -> Response:
         if not request.url.path.startswith(PAGE_PREFIXES):
@@ -63,10 +73,21 @@ def _page_errors(app: FastAPI) -> None:
         assert isinstance(error, HTTPException)  # noqa: S101 - registered for HTTPException only
         return render(request, "error.html", {"error": error}, status_code=error.status_code)
 
+    async def invalid_form(request: Request, error: Exception) -> Response:
+        # A tampered or malformed form or path value: a page, never the API's JSON.
+        if not request.url.path.startswith(PAGE_PREFIXES):
+            return await api_invalid(request, error)
+        context = {
+            "error": InvalidForm("A form or path value could not be read."),
+            "invalid_form": True,
+        }
+        return render(request, "error.html", context, status_code=400)
+
     async def sign_in_first(request: Request, error: Exception) -> Response:
         assert isinstance(error, SignInRequired)  # noqa: S101
         return RedirectResponse(error.location, status_code=303)
 
     app.add_exception_handler(JifenError, domain_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_form)
     app.add_exception_handler(SignInRequired, sign_in_first)
