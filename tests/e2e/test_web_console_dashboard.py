@@ -86,6 +86,12 @@ def test_a_bad_date_range_says_why_and_shows_the_default(floor: Floor) -> None:
     assert kpi(bad.text, "issued") == "3,068"
     backwards = floor.console.get("/console", params={"from": "2025-03-10", "to": "2025-03-01"})
     assert "结束日期早于开始日期" in backwards.text
+    for edge in ({"from": "9999-12-31"}, {"to": "0001-01-05"}):  # no date overflow at the edges
+        far = floor.console.get("/console", params=edge)
+        assert far.status_code == 200
+        assert "日期格式为 YYYY-MM-DD" in far.text
+    audit = floor.console.get("/console/audit", params={"from": "9999-12-30", "to": "9999-12-31"})
+    assert audit.status_code == 200
 
 
 def test_the_dashboard_speaks_english(floor: Floor) -> None:

@@ -72,6 +72,7 @@ def test_refusals_are_friendly_messages(portal: Portal) -> None:
         ("CUP", "2", "You have already bought as many of this item as one member may."),
         ("PEN", "1", "You do not have enough points for this."),
         ("PEN", "0", "That request is not valid; please check and try again."),
+        ("PEN", "²", "That request is not valid; please check and try again."),  # a digit, not 0-9
     ]
     portal.page(f"{MALL}?lang=en")
     for sku, quantity, message in cases:

@@ -163,6 +163,12 @@ class TestAward:
         assert desk.activity(member) == 3_000
         refused("idempotency_conflict", lambda: desk.award(member, 2_999, op_id="stay-1"))
 
+    def test_an_id_of_the_longest_allowed_length_works_and_stays_idempotent(self, desk):
+        member, long_id = desk.new_member(), "x" * 200
+        first = desk.award(member, 1_000, op_id=long_id)
+        assert desk.award(member, 1_000, op_id=long_id) == first
+        assert desk.activity(member) == 1_000
+
     def test_ids_are_the_partners_own_another_partner_may_use_the_same(self, desk):
         desk.add(partners.PartnerTerms(**{**_terms(HOTEL), "code": "air"}))
         member = desk.new_member()

@@ -283,11 +283,15 @@ def check_age(birth_date: date, *, on: date, minimum: int) -> None:
 
 
 def mask_id_number(number: str) -> str:
-    """Keep the first and last 4 characters (1 for numbers of 8 or fewer), star the rest."""
+    """Star all but a few characters of an ID number.
+
+    Resident IDs (15 or more) keep their first and last 4, passports and permits (9 to 14) their
+    first 1 and last 2, shorter numbers their first and last 1.
+    """
     if len(number) <= 2:
         return "*" * len(number)
-    keep = 4 if len(number) > 8 else 1
-    return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
+    head, tail = (4, 4) if len(number) >= 15 else (1, 2) if len(number) >= 9 else (1, 1)
+    return number[:head] + "*" * (len(number) - head - tail) + number[-tail:]
 
 
 def mask_phone(phone: str) -> str:

@@ -40,6 +40,9 @@ def local_days(
             start=str(start),
             end=str(end),
         )
+    for day in (start, end):
+        if day is not None and not 1900 <= day.year <= 2200:
+            raise InvalidRequest(f"{day} is out of range: give a date from 1900 to 2200.")
     zone = ZoneInfo(timezone)
     since = None if start is None else datetime.combine(start, time(0), tzinfo=zone)
     until = None if end is None else datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.tables import campaign_trips, campaigns, ledger_entries, members
 
 
@@ -141,7 +142,12 @@ class CampaignRepository:
         )
 
     def record_trip(self, trip: CampaignTrip) -> None:
-        self.connection.execute(insert(campaign_trips).values(**asdict(trip)))
+        """Record a targeted trip; `KeyTaken` when a resend of its event got there first."""
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(insert(campaign_trips).values(**asdict(trip)))
+        except IntegrityError as error:
+            raise KeyTaken(trip.event_id) from error
 
     def trips_of(self, campaign_id: str) -> list[CampaignTrip]:
         query = (

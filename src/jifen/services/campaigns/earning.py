@@ -77,13 +77,14 @@ def _definition(
 ) -> tuple[CampaignRules, str]:
     """A campaign's rules and name, parsed once per process: a definition never changes."""
     key = (campaign_id, request_hash)
-    if key not in _DEFINITIONS:
+    found = _DEFINITIONS.get(key)  # one lookup: another thread may clear the cache meanwhile
+    if found is None:
         stored = repo.get(campaign_id)
         assert stored is not None  # noqa: S101 - just listed in this transaction
         if len(_DEFINITIONS) >= 256:  # bounded: old campaigns drop out
             _DEFINITIONS.clear()
-        _DEFINITIONS[key] = (rules_of(stored), stored.name)
-    return _DEFINITIONS[key]
+        found = _DEFINITIONS[key] = (rules_of(stored), stored.name)
+    return found
 
 
 def _award(

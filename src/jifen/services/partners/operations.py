@@ -21,7 +21,14 @@ from jifen.domain.partners import MilesRate, month_of
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.members import require_active_member
-from jifen.services.partners.recording import Request, Scene, operation, require_still_new, run
+from jifen.services.partners.recording import (
+    Request,
+    Scene,
+    ledger_key,
+    operation,
+    require_still_new,
+    run,
+)
 from jifen.services.partners.terms import MAX_POINTS, PartnerInactive
 from jifen.storage.partner_repository import OperationRecord, PartnerRecord
 from jifen.storage.uow import UnitOfWork
@@ -129,6 +136,7 @@ def _credit(scene: Scene, request: Request) -> OperationRecord:
     points, day, kind = _points_of(partner, request), at.date(), partner.point_kind
     month = month_of(day)
     if not partners.take_month_room(partner.code, month, points, partner.max_points_per_month):
+        require_still_new(partners, request)  # a retried award that won meanwhile is no refusal
         used = partners.month_points(partner.code, month)
         raise _limit("per_month", partner.max_points_per_month, used, points)
     require_active_member(uow, request.member_id)
@@ -140,7 +148,7 @@ def _credit(scene: Scene, request: Request) -> OperationRecord:
         raise _limit("per_member_day", partner.max_points_per_member_day, used, points)
     posted = ledger.credit(
         uow,
-        key=f"partner:{partner.code}:{request.op_id}",
+        key=ledger_key(partner.code, request.op_id),
         member_id=request.member_id,
         kind=kind,
         points=points,

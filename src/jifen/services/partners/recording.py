@@ -6,6 +6,7 @@ operation post to the ledger, and stores the operation and its audit row in the 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,6 +116,14 @@ def _once(
 
 def _blank(record: OperationRecord) -> dict[str, Any]:
     return {k: getattr(record, k) for k in OperationRecord.__slots__}
+
+
+def ledger_key(partner_code: str, op_id: str) -> str:
+    """The ledger's idempotency key of a partner operation (hashed when the id is long)."""
+    key = f"partner:{partner_code}:{op_id}"
+    if len(key) <= 200:
+        return key
+    return f"partner:{partner_code}:sha256:{hashlib.sha256(op_id.encode()).hexdigest()}"
 
 
 def require_still_new(partners: PartnerRepository, request: Request) -> None:

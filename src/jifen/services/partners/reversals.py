@@ -7,7 +7,14 @@ from datetime import datetime
 from jifen.domain.errors import InvalidRequest, NotFound, NotReversible
 from jifen.programs.schema import Program
 from jifen.services import ledger
-from jifen.services.partners.recording import Request, Scene, operation, require_still_new, run
+from jifen.services.partners.recording import (
+    Request,
+    Scene,
+    ledger_key,
+    operation,
+    require_still_new,
+    run,
+)
 from jifen.storage.partner_repository import OperationRecord
 from jifen.storage.uow import UnitOfWork
 
@@ -50,7 +57,7 @@ def _reverse(scene: Scene, request: Request) -> OperationRecord:
     require_still_new(partners, request)
     posted = ledger.reverse(
         uow,
-        key=f"partner:{request.partner_code}:{request.op_id}",
+        key=ledger_key(request.partner_code, request.op_id),
         transaction_id=original.transaction_id,
         occurred_at=at,
         memo={"partner": request.partner_code, "op_id": request.op_id, "reason": request.reason},

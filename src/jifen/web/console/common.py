@@ -100,9 +100,10 @@ class DateRange:
 
 def _parse(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is None or 1900 <= day.year <= 2200 else None  # no overflow at the edges
 
 
 def date_range(request: Request, *, last_day: date, days: int = DEFAULT_DAYS) -> DateRange:

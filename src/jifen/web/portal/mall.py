@@ -81,7 +81,8 @@ def buy(
 ) -> Response:
     """Buy `quantity` of `sku` with points; a repeated form returns the first order."""
     try:
-        units = int(quantity) if quantity.strip().isdigit() else 0
+        digits = quantity.strip()
+        units = int(digits) if digits.isascii() and digits.isdigit() else 0
         mall.place_order(
             uow,
             program=program,
