@@ -10,6 +10,8 @@ import httpx2
 import pytest
 from sqlalchemy import Engine, update
 
+from jifen.programs.loader import load_preset
+from jifen.services.member_status import close_member
 from jifen.services.portal_sign_in import OutboxSmsSender, create_link
 from jifen.storage.tables import members
 from jifen.storage.uow import UnitOfWork
@@ -156,6 +158,20 @@ class TestSignIn:
         )
         assert response.status_code == 403
         assert "csrf_failed" in response.text
+
+    def test_closing_the_member_ends_their_open_session(self, portal: Portal) -> None:
+        member = portal.member(activity_points=100)
+        portal.sign_in(member)
+        assert portal.page("/portal", follow_redirects=False).status_code == 200
+        close_member(
+            UnitOfWork(portal.engine),
+            program=load_preset("railway"),
+            member_id=member,
+            reason="test",
+            actor="test",
+            now=portal.now,
+        )
+        assert portal.page("/portal", follow_redirects=False).status_code == 303
 
     def test_signing_out_ends_the_session(self, portal: Portal) -> None:
         portal.sign_in(portal.member())

@@ -15,6 +15,7 @@ from jifen.services.portal_sign_in import (
     CodeNotValid,
     LinkNotValid,
     OutboxSmsSender,
+    TooManyCodes,
     check_code,
     create_link,
     request_code,
@@ -155,6 +156,22 @@ class TestSmsCodes:
         assert later.sent
         assert later.challenge_id != first.challenge_id
         assert len(sender.sent) == 2
+
+    def test_five_codes_a_day_per_phone_then_none_until_a_day_has_passed(
+        self, uow: UnitOfWork, vault: IdentityVault, member: int
+    ) -> None:
+        sender = OutboxSmsSender()
+        for n in range(5):
+            asked = request_code(
+                uow, vault=vault, sender=sender, phone=PHONE, now=T0 + timedelta(minutes=2 * n)
+            )
+            assert asked.sent
+        with pytest.raises(TooManyCodes):
+            request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0 + timedelta(hours=23))
+        assert len(sender.sent) == 5
+        assert request_code(
+            uow, vault=vault, sender=sender, phone=PHONE, now=T0 + timedelta(days=1, minutes=1)
+        ).sent
 
     def test_something_not_a_mobile_number_is_refused(
         self, uow: UnitOfWork, vault: IdentityVault

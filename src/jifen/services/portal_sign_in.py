@@ -4,7 +4,7 @@ A link is a random token of 192 bits; only its SHA-256 is stored, with the membe
 the moment it was used, so it signs in once. An SMS code is six digits, stored hashed, valid five
 minutes and good for five tries. Asking for a code looks the same whether or not a member has the
 phone (no enumeration): a row is written either way, and one without a member never matches. A
-phone gets at most one code a minute. Every moment comes from the caller's clock.
+phone gets at most one code a minute and five a day. Every moment comes from the caller's clock.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ MAX_LINK_MINUTES = 7 * 24 * 60
 CODE_TTL = timedelta(minutes=5)
 CODE_MAX_ATTEMPTS = 5
 CODE_RESEND_AFTER = timedelta(minutes=1)
+CODES_PER_DAY = 5  # with five tries each: 25 guesses of a million a day per phone
 SIGN_IN_STATUSES = ("active", "frozen")  # a frozen member may still look at their points
 
 
@@ -43,6 +44,12 @@ class CodeNotValid(JifenError):
     """The SMS code is wrong, expired, used, or has had too many tries."""
 
     code = "portal_code_invalid"
+
+
+class TooManyCodes(JifenError):
+    """The phone has been sent as many codes as a day allows (against guessing)."""
+
+    code = "portal_too_many_codes"
 
 
 class SmsSender(Protocol):
@@ -145,6 +152,12 @@ def request_code(
         latest = repo.latest_code(phone_hash)
         if latest is not None and now - latest.created_at < CODE_RESEND_AFTER:
             return CodeRequest(latest.id, masked, sent=False)
+        if repo.codes_since(phone_hash, now - timedelta(days=1)) >= CODES_PER_DAY:
+            raise TooManyCodes(
+                f"This phone has been sent {CODES_PER_DAY} codes in the last 24 hours; "
+                "try again tomorrow.",
+                most=CODES_PER_DAY,
+            )
         member_id = _holder(uow, phone_hash)
         challenge = repo.add_code(
             phone_hash=phone_hash,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.redemption_repository import RedemptionRecord
@@ -109,6 +109,12 @@ class PortalRepository:
         )
         row = self.connection.execute(query).first()
         return None if row is None else SmsCode(*row)
+
+    def codes_since(self, phone_hash: str, since: datetime) -> int:
+        """How many codes a phone has been sent since `since`."""
+        c = portal_sms_codes.c
+        query = select(func.count()).where(c.phone_hash == phone_hash, c.created_at >= since)
+        return int(self.connection.execute(query).scalar_one())
 
     def code(self, code_id: int) -> SmsCode | None:
         """A code by its id."""

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from jifen.api.deps import UowDep
 from jifen.domain.errors import JifenError
 from jifen.services.console_users import signed_in_user
+from jifen.services.portal_sign_in import SIGN_IN_STATUSES
 from jifen.storage.console_user_repository import ConsoleUser
 
 CONSOLE_KEY = "console_user"
@@ -62,12 +63,19 @@ def console_role(*roles: str) -> Callable[..., ConsoleUser]:
     return check
 
 
-def portal_member(request: Request) -> int:
-    """The signed-in member's id; otherwise a redirect to the portal's sign-in page."""
+def portal_member(request: Request, uow: UowDep) -> int:
+    """The signed-in member's id; otherwise a redirect to the portal's sign-in page.
+
+    The member is read on every request, so closing (or erasing) a member ends their sessions.
+    """
     member_id = request.session.get(MEMBER_KEY)
-    if not isinstance(member_id, int):
-        raise SignInRequired(_back_to(request, "/portal/login"))
-    return member_id
+    if isinstance(member_id, int):
+        with uow:
+            member = uow.members.get(member_id)
+        if member is not None and member.status in SIGN_IN_STATUSES:
+            return member_id
+    request.session.pop(MEMBER_KEY, None)
+    raise SignInRequired(_back_to(request, "/portal/login"))
 
 
 PortalMemberDep = Annotated[int, Depends(portal_member)]

@@ -68,6 +68,10 @@ def ask_code(
         error = _("Enter a mainland mobile number of 11 digits.")
         context = {"next": _safe_next(next), "error": error}
         return render(request, "portal/login.html", context, status_code=400)
+    except portal_sign_in.TooManyCodes:
+        error = _("This phone has been sent five codes today; try again tomorrow.")
+        context = {"next": _safe_next(next), "error": error}
+        return render(request, "portal/login.html", context, status_code=429)
     request.session[CHALLENGE_KEY] = asked.challenge_id
     request.session[PHONE_KEY] = asked.masked_phone
     messages = (
