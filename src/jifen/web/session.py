@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
 
 from jifen.api.deps import UowDep
-from jifen.domain.errors import JifenError
 from jifen.services.console_users import signed_in_user
 from jifen.services.portal_sign_in import SIGN_IN_STATUSES
 from jifen.storage.console_user_repository import ConsoleUser
@@ -24,12 +22,6 @@ class SignInRequired(Exception):
     def __init__(self, location: str) -> None:
         super().__init__(location)
         self.location = location
-
-
-class NotAllowed(JifenError):
-    """The signed-in console user's role may not use this page or action."""
-
-    code = "forbidden"
 
 
 def _back_to(request: Request, sign_in: str) -> str:
@@ -47,20 +39,6 @@ def console_user(request: Request, uow: UowDep) -> ConsoleUser:
 
 
 ConsoleUserDep = Annotated[ConsoleUser, Depends(console_user)]
-
-
-def console_role(*roles: str) -> Callable[..., ConsoleUser]:
-    """A dependency that lets through console users of these roles (and admin)."""
-    allowed = {"admin", *roles}
-
-    def check(user: ConsoleUserDep) -> ConsoleUser:
-        if user.role not in allowed:
-            raise NotAllowed(
-                f"Your role ({user.role}) may not do this; ask an admin.", role=user.role
-            )
-        return user
-
-    return check
 
 
 def portal_member(request: Request, uow: UowDep) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,11 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 def request_locale(request: Request) -> str:
     """`?lang=` when given, else the language cookie, else zh-CN."""
     return i18n.pick_locale(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def gettext(request: Request) -> Callable[[str], str]:
+    """The reader's translator; bind it to the name `_` (Babel's extractor looks for that name)."""
+    return i18n.translations(request_locale(request)).gettext
 
 
 def render(

@@ -16,9 +16,8 @@ from jifen.programs.schema import Program
 from jifen.services.analytics.period import MAX_DAYS
 from jifen.storage.console_user_repository import ConsoleUser
 from jifen.web.console.labels import MEMBER_STATUS
-from jifen.web.i18n import translations
 from jifen.web.session import ConsoleUserDep
-from jifen.web.templating import render, request_locale
+from jifen.web.templating import gettext, render, request_locale
 
 FLASH_KEY = "console_flash"
 DEFAULT_DAYS = 30
@@ -46,11 +45,6 @@ def role(*roles: str) -> Callable[..., ConsoleUser]:
 Anyone = Annotated[ConsoleUser, Depends(role("operator", "analyst"))]
 Operator = Annotated[ConsoleUser, Depends(role("operator"))]
 Admin = Annotated[ConsoleUser, Depends(role())]
-
-
-def gettext(request: Request) -> Gettext:
-    """The reader's translator, to be bound to the name `_` (Babel's extractor looks for it)."""
-    return translations(request_locale(request)).gettext
 
 
 def actor(user: ConsoleUser) -> str:

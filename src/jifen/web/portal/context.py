@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,18 +11,12 @@ from fastapi.responses import HTMLResponse
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
-from jifen.web import i18n
-from jifen.web.templating import render, request_locale
+from jifen.web.templating import gettext, render, request_locale
 
 
 def now(request: Request, program: Program) -> datetime:
     """The app clock's time in the program's time zone."""
     return local_datetime(request.app.state.jifen.clock.now(), program.timezone)
-
-
-def gettext(request: Request) -> Callable[[str], str]:
-    """The reader's translator (call it `_` so the catalogue finds the strings)."""
-    return i18n.translations(request_locale(request)).gettext
 
 
 def words(request: Request, program: Program) -> dict[str, Any]:
