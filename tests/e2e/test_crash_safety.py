@@ -53,6 +53,7 @@ LONG = os.environ.get("JIFEN_LONG_TESTS") == "1"
 SEED = int(os.environ.get("JIFEN_CRASH_SEED", "9"))
 KILLS = 10 if LONG else 3
 IMPORT_MEMBERS, IMPORT_DAYS = (600, 30) if LONG else (100, 14)
+IMPORT_BATCH = 10  # events per transaction: small, so that kills land inside the import
 DAILY_MEMBERS = 1500 if LONG else 300
 START = date(2025, 9, 1)
 TIERS_GAINED, AS_OF = date(2025, 1, 15), date(2026, 2, 1)
@@ -495,7 +496,9 @@ def test_an_import_killed_at_random_moments_ends_as_if_never_interrupted(
     reference = databases.clone(crashed, "import_reference")
 
     def importing(rejects: str) -> tuple[str, ...]:
-        return ("import", "events", str(events_file), "--rejects", str(tmp_path / rejects))
+        rejected = str(tmp_path / rejects)
+        batch = ("--batch-size", str(IMPORT_BATCH))
+        return ("import", "events", str(events_file), "--rejects", rejected, *batch)
 
     full = jifen.run(reference, *importing("reference.rejects.jsonl"))
     stored = select(func.count()).select_from(t.events)
@@ -509,7 +512,7 @@ def test_an_import_killed_at_random_moments_ends_as_if_never_interrupted(
             rng=random.Random(f"import:{SEED}:{databases.postgres}"),
             startup=startup,
             work=max(full - startup, 0.5),
-            unit=1 / kept,  # one event per transaction
+            unit=IMPORT_BATCH / kept,  # a batch of events per transaction
             remaining=lambda: 1 - probe.count(stored) / kept,
         )
     finally:

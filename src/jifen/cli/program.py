@@ -31,6 +31,7 @@ from jifen.services.backup import backup_database, restore_database
 from jifen.services.daily import run_daily
 from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
+from jifen.services.events.batch import BATCH_SIZE
 from jifen.services.importer import import_events
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import active_program, install_program
@@ -157,6 +158,9 @@ def jobs_daily(
 def import_events_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV file.")],
     rejects: Annotated[Path | None, typer.Option(help="Where rejected lines go.")] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Events per transaction (the bulk path).")
+    ] = BATCH_SIZE,
 ) -> None:
     """Import events from a JSON Lines or CSV file; rerunning the same file applies nothing new."""
     settings = get_settings()
@@ -173,6 +177,7 @@ def import_events_command(
                 path=file,
                 rejects_path=rejects_path,
                 progress=lambda line: bar.update(task, completed=line),
+                batch_size=batch_size,
             )
         except JifenError as error:
             raise failed(error) from None

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from typing import Any
 
 from jifen.domain.calendar import local_date
 from jifen.programs.schema import Program
 from jifen.services import demo_data
 from jifen.services.daily import run_daily
-from jifen.services.events import apply_event
+from jifen.services.events.batch import apply_batch
 from jifen.services.members import MemberExists, enrol
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -59,19 +61,30 @@ def run_demo(
         except MemberExists:
             pass
     outcomes: Counter[str] = Counter()
-    day, days = start, 0
-    for event in demo_data.events(cast, seed=seed, start=start, end=end):
-        happened = local_date(datetime.fromisoformat(event["occurred_at"]), program.timezone)
-        while day < happened:  # the night's job runs before the next day's events
-            run_daily(uow, program=program, as_of=day)
-            day, days = day + timedelta(days=1), days + 1
+    days = 0
+
+    def happened(event: dict[str, Any]) -> date:
+        return local_date(datetime.fromisoformat(event["occurred_at"]), program.timezone)
+
+    stream = demo_data.events(cast, seed=seed, start=start, end=end)
+    for day, todays in groupby(stream, key=happened):  # a day's events as one batch
+        for night in _days(start + timedelta(days=days), day):  # the nights before that day
+            run_daily(uow, program=program, as_of=night)
+            days += 1
             if progress:
-                progress(str(day))
-        outcomes[apply_event(uow, program=program, vault=vault, raw=event).status] += 1
-    while day <= end:
-        run_daily(uow, program=program, as_of=day)
-        day, days = day + timedelta(days=1), days + 1
+                progress(str(night + timedelta(days=1)))
+        results = apply_batch(uow, program=program, vault=vault, raw_events=list(todays))
+        outcomes.update(r.status for r in results)
+    for night in _days(start + timedelta(days=days), end + timedelta(days=1)):
+        run_daily(uow, program=program, as_of=night)
+        days += 1
     return DemoSummary(enrolled, outcomes, days)
+
+
+def _days(first: date, until: date) -> Iterator[date]:
+    """The days from `first` up to, not including, `until`."""
+    for n in range((until - first).days):
+        yield first + timedelta(days=n)
 
 
 def _identity(person: demo_data.DemoMember) -> dict[str, object]:

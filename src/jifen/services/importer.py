@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jifen.programs.schema import Program
+from jifen.services.bulk import chunked
 from jifen.services.event_files import UNREADABLE, RejectsWriter, read_events
-from jifen.services.events import apply_event
+from jifen.services.events.batch import BATCH_SIZE, apply_batch
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
 
@@ -31,26 +32,36 @@ def import_events(
     path: Path,
     rejects_path: Path,
     progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
-    """Apply every event in `path` (JSON Lines or CSV) in file order, one at a time.
+    """Apply every event in `path` (JSON Lines or CSV) in file order, `batch_size` at a time.
 
-    Memory stays constant whatever the file's size. Rejected lines go to `rejects_path` with the
-    reason; importing the same file again applies nothing new (every event is a duplicate).
+    Batches take the bulk path (`events.batch`): the results are those of applying the events
+    one at a time. Memory stays constant whatever the file's size. Rejected lines go to
+    `rejects_path` with the reason; importing the same file again applies nothing new (every
+    event is a duplicate).
     """
     counts = {"applied": 0, "duplicate": 0, "rejected": 0}
     rejects_path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
     with RejectsWriter(rejects_path) as rejects:
-        for record in read_events(path):
-            if record.event is None:
-                rejects.write(record.line, None, UNREADABLE, record.error or "unreadable")
-                counts["rejected"] += 1
-            else:
-                result = apply_event(uow, program=program, vault=vault, raw=record.event)
+        for chunk in chunked(read_events(path), batch_size):
+            readable = [record for record in chunk if record.event is not None]
+            results = iter(
+                apply_batch(
+                    uow, program=program, vault=vault, raw_events=[r.event for r in readable]
+                )
+            )
+            for record in chunk:
+                if record.event is None:
+                    rejects.write(record.line, None, UNREADABLE, record.error or "unreadable")
+                    counts["rejected"] += 1
+                    continue
+                result = next(results)
                 counts[result.status] += 1
                 if result.error is not None:
                     reason = result.error["message"]
                     rejects.write(record.line, record.event, result.error["code"], reason)
             if progress is not None:
-                progress(record.line)
+                progress(chunk[-1].line)
         written = rejects.path if rejects.count else None
     return ImportSummary(counts["applied"], counts["duplicate"], counts["rejected"], written)

@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from jifen.storage.audit_repository import AuditRepository
+from jifen.storage.batch_repository import BatchRepository
+from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.job_repository import JobRepository
@@ -43,6 +45,8 @@ class UnitOfWork:
     mall: MallRepository
     audit_log: AuditRepository
     console_users: ConsoleUserRepository
+    campaigns: CampaignRepository
+    batch: BatchRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -72,6 +76,8 @@ class UnitOfWork:
             self.mall = MallRepository(self._connection)
             self.audit_log = AuditRepository(self._connection)
             self.console_users = ConsoleUserRepository(self._connection)
+            self.campaigns = CampaignRepository(self._connection)
+            self.batch = BatchRepository(self._connection)
         self.depth += 1
         return self
 

@@ -26,6 +26,7 @@ from jifen.api.schemas import (
 from jifen.domain.errors import NotFound
 from jifen.services.daily import run_daily
 from jifen.services.events import apply_events
+from jifen.services.events.batch import apply_batch
 from jifen.services.reports import summary
 
 router = APIRouter(prefix="/v1")
@@ -41,7 +42,8 @@ def post_events(
     body: EventBatch, uow: UowDep, program: ProgramDep, vault: VaultDep
 ) -> EventResults:
     """Apply a batch of events; each has its own result, and one bad event sinks no other."""
-    results = apply_events(uow, program=program, vault=vault, raw_events=body.events)
+    apply = apply_batch if len(body.events) > 1 else apply_events  # the bulk path, for batches
+    results = apply(uow, program=program, vault=vault, raw_events=body.events)
     metrics.count_events(body.events, results)
     return EventResults(
         results=[

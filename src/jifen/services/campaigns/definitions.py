@@ -35,8 +35,8 @@ class CampaignDraft:
 
 
 def repository(uow: UnitOfWork) -> CampaignRepository:
-    """The campaign repository on the unit of work's open connection."""
-    return CampaignRepository(uow.connection)
+    """The campaign repository of the open unit of work."""
+    return uow.campaigns
 
 
 def rules_of(campaign: StoredCampaign) -> CampaignRules:

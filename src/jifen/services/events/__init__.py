@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.programs.schema import Program
-from jifen.services.event_schema import Activity, Order, parse_event
+from jifen.services.event_schema import Activity, Event, Order, parse_event
 from jifen.services.events.context import (
     ClaimTooLate,
     Context,
@@ -65,9 +65,29 @@ def apply_event(
     uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw: Any
 ) -> EventResult:
     """Apply one event; never raises for a bad event, it is `rejected` with a stable code."""
-    event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    parsed = parse_or_refuse(raw)
+    if isinstance(parsed, EventResult):
+        return parsed
+    event, data = parsed
+    return apply_parsed(uow, program=program, vault=vault, event=event, data=data)
+
+
+def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
+    """The event and its data, or the `rejected` result that says what is wrong with it."""
     try:
-        event, data = parse_event(raw)
+        return parse_event(raw)
+    except JifenError as error:
+        event_id = raw.get("id") if isinstance(raw, dict) else None
+        return EventResult(
+            event_id if isinstance(event_id, str) else None, "rejected", _error(error)
+        )
+
+
+def apply_parsed(
+    uow: UnitOfWork, *, program: Program, vault: IdentityVault, event: Event, data: Any
+) -> EventResult:
+    """Apply an event `parse_event` accepted; never raises for a bad event."""
+    try:
         for attempt in (1, 2):
             try:
                 return _apply(Context(uow, program, vault, event), data)
@@ -75,7 +95,7 @@ def apply_event(
                 if attempt == 2:  # pragma: no cover - the second attempt finds the winner's event
                     raise
     except JifenError as error:
-        return EventResult(event_id, "rejected", _error(error))
+        return EventResult(event.id, "rejected", _error(error))
     raise AssertionError  # pragma: no cover - the loop always returns or raises
 
 
@@ -160,5 +180,7 @@ __all__ = [
     "TicketConflict",
     "apply_event",
     "apply_events",
+    "apply_parsed",
     "masked",
+    "parse_or_refuse",
 ]

@@ -1,0 +1,37 @@
+"""The bulk path's one move: run use cases over a batch's rows held in memory, then write them.
+
+`in_one_batch` loads the rows a batch can touch (`BatchRepository.load`, locking its members'
+balance rows), runs the ordinary use cases against a unit of work held in memory
+(`storage/staged.py`), and writes what they staged with one statement per table, in one
+transaction. Callers keep a one-at-a-time path for when it raises: a batch that needs something
+it did not load, or meets a concurrent writer, is rolled back whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import TypeVar, cast
+
+from jifen.storage.batch_repository import Wants
+from jifen.storage.staged import StagedUnitOfWork
+from jifen.storage.uow import UnitOfWork
+
+T = TypeVar("T")
+
+
+def in_one_batch(uow: UnitOfWork, wants: Wants, work: Callable[[UnitOfWork], list[T]]) -> list[T]:
+    """`work`'s results, its writes committed together; raises (changing nothing) if it can't."""
+    with uow:
+        staged = uow.batch.load(wants)
+        results = work(cast(UnitOfWork, StagedUnitOfWork(staged)))
+        uow.batch.write(staged)
+        uow.commit()
+    return results
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last may be shorter), read as they are needed."""
+    remaining = iter(items)
+    while chunk := list(islice(remaining, size)):
+        yield chunk

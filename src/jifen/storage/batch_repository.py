@@ -1,0 +1,342 @@
+"""The bulk path's SQL: load what a batch of events reads, then write what it staged, set-based."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, func, or_, select, text
+
+from jifen.storage.event_repository import StoredEvent, _ticket
+from jifen.storage.ledger_repository import Balance, Pending
+from jifen.storage.member_repository import _record
+from jifen.storage.staged import ID_TABLES, Loaded, NeedsDatabase, Staged
+from jifen.storage.tables import (
+    balances,
+    campaigns,
+    earnings,
+    events,
+    ledger_entries,
+    ledger_transactions,
+    lots,
+    members,
+    pending_points,
+    tickets,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Wants:
+    """What a batch of events may read, named before any of them runs."""
+
+    event_ids: Collection[str]
+    ticket_ids: Collection[str]
+    member_ids: Collection[int]
+    id_hashes: Collection[str]
+    earnings_since: date
+    budget_rules: Collection[str]
+    ids_needed: dict[str, int]  # ids to reserve per table
+    ledger_keys: Collection[str] = ()  # keys the batch will post under, when it knows them
+
+
+class BatchRepository:
+    """Loads a batch's rows (locking the members' balances) and writes its staged rows."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.postgres = connection.dialect.name == "postgresql"
+
+    def load(self, wants: Wants) -> Staged:
+        """Read, in a handful of queries, every row the batch's events can touch."""
+        run = self.connection.execute
+        found_events = {
+            r.id: StoredEvent(
+                r.id, r.type, r.occurred_at, r.member_id, r.payload, r.fingerprint, r.outcome
+            )
+            for r in _rows(run, select(events), events.c.id, wants.event_ids)
+        }
+        found_tickets = {
+            r.id: _ticket(r) for r in _rows(run, select(tickets), tickets.c.id, wants.ticket_ids)
+        }
+        member_ids = set(wants.member_ids) | {
+            t.member_id for t in found_tickets.values() if t.member_id is not None
+        }
+        rows = run(
+            select(members).where(
+                or_(members.c.id.in_(sorted(member_ids)), members.c.id_hash.in_(wants.id_hashes))
+            )
+        ).all()
+        found_members = {r.id: _record(r) for r in rows}
+        if wants.ledger_keys:
+            t = ledger_transactions.c
+            query = select(t.id).where(t.idempotency_key.in_(list(wants.ledger_keys))).limit(1)
+            if run(query).first() is not None:
+                raise NeedsDatabase("a key was posted before: a resend, replayed one at a time")
+        locked = self._lock_balances(sorted(found_members))
+        if self.postgres:  # under the locks: a freeze committed meanwhile wins, as one by one
+            self._recheck(found_members, found_tickets)
+        pending_ids = {
+            p
+            for t in found_tickets.values()
+            for p in ((t.data or {}).get("pending") or {}).values()
+        }
+        loaded = Loaded(
+            events=found_events,
+            tickets=found_tickets,
+            members=found_members,
+            member_by_hash={r.id_hash: r.id for r in rows if r.id_hash is not None},
+            unlocked_on={r.id: r.redemption_unlocked_on for r in rows},
+            balances=locked,
+            pending=self._pending(pending_ids),
+            earnings=self._earnings(sorted(found_members), wants.earnings_since),
+            earnings_since=wants.earnings_since,
+            budgets=self._budgets(wants.budget_rules),
+            campaign_windows=self._campaign_windows() if wants.event_ids else [],
+            asked_events=frozenset(wants.event_ids),
+            asked_tickets=frozenset(wants.ticket_ids),
+            asked_members=frozenset(member_ids | set(found_members)),
+            asked_hashes=frozenset(wants.id_hashes),
+        )
+        return Staged(loaded, {t: self._reserve(t, wants.ids_needed[t]) for t in ID_TABLES})
+
+    def _campaign_windows(self) -> list[tuple[datetime, datetime]]:
+        c = campaigns.c
+        query = select(c.starts_at, c.ends_at).where(c.status == "active")
+        return [(r.starts_at, r.ends_at) for r in self.connection.execute(query)]
+
+    def _lock_balances(self, member_ids: list[int]) -> dict[tuple[int, str], Balance]:
+        query = (
+            select(balances)
+            .where(balances.c.member_id.in_(member_ids))
+            .order_by(balances.c.member_id, balances.c.kind)
+            .with_for_update()
+        )
+        return {
+            (r.member_id, r.kind): Balance(r.member_id, r.kind, r.available, r.pending, r.version)
+            for r in self.connection.execute(query)
+        }
+
+    def _recheck(self, found_members: dict[int, Any], found_tickets: dict[str, Any]) -> None:
+        """Statuses as committed now that the balances are locked; lock the tickets too."""
+        run = self.connection.execute
+        m = members.c
+        for row in run(select(m.id, m.status).where(m.id.in_(list(found_members)))):
+            member = found_members[row.id]
+            if member.status != row.status:
+                found_members[row.id] = replace(member, status=row.status)
+        query = (
+            select(tickets.c.id, tickets.c.status)
+            .where(tickets.c.id.in_(list(found_tickets)))
+            .with_for_update()
+        )
+        if found_tickets and {r.id: r.status for r in run(query)} != {
+            k: t.status for k, t in found_tickets.items()
+        }:
+            raise NeedsDatabase("a ticket changed while the batch was loading")
+
+    def _pending(self, pending_ids: set[int]) -> dict[int, Pending]:
+        if not pending_ids:
+            return {}
+        query = select(pending_points).where(pending_points.c.id.in_(sorted(pending_ids)))
+        return {
+            r.id: Pending(r.id, r.member_id, r.kind, r.points, r.status, r.reference)
+            for r in self.connection.execute(query)
+        }
+
+    def _earnings(
+        self, member_ids: list[int], since: date
+    ) -> dict[int, list[tuple[str, date, int]]]:
+        if since == date.max:  # nothing the batch does reads earnings
+            return {}
+        e = earnings.c
+        query = (
+            select(e.member_id, e.rule_code, e.day, func.sum(e.points).label("points"))
+            .where(and_(e.member_id.in_(member_ids), e.day >= since))
+            .group_by(e.member_id, e.rule_code, e.day)
+        )
+        found: dict[int, list[tuple[str, date, int]]] = {}
+        for r in self.connection.execute(query):
+            found.setdefault(r.member_id, []).append((r.rule_code, r.day, int(r.points)))
+        return found
+
+    def _budgets(self, rule_codes: Collection[str]) -> dict[str, int]:
+        spent = dict.fromkeys(rule_codes, 0)
+        if rule_codes:
+            e = earnings.c
+            query = (
+                select(e.rule_code, func.sum(e.points))
+                .where(e.rule_code.in_(list(rule_codes)))
+                .group_by(e.rule_code)
+            )
+            spent.update({rule: int(points) for rule, points in self.connection.execute(query)})
+        return spent
+
+    def _reserve(self, table: str, count: int) -> deque[int]:
+        """`count` ids of `table` no one else will take: sequence values, or past SQLite's max."""
+        if self.postgres:
+            # A writer holds this lock from its first insert; the analytics watermark waits for
+            # the holders (`high_water`), so it must not pass ids this batch holds unwritten.
+            self.connection.execute(text(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE"))
+            query = text(
+                "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+            )
+            return deque(self.connection.execute(query, {"t": table, "n": count}).scalars())
+        # SQLite: the batch holds the database's write lock from BEGIN IMMEDIATE to COMMIT.
+        top = self.connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()  # noqa: S608 - a fixed table name
+        return deque(range(int(top or 0) + 1, int(top or 0) + 1 + count))
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, staged: Staged) -> None:
+        """Insert and update what the batch's events staged: one statement per table and kind.
+
+        Rows go to the driver as they are (PostgreSQL `COPY`, SQLite `executemany`), each value
+        through its column type's own conversion, as SQLAlchemy would send it.
+        """
+        loaded = staged.loaded
+        self._insert(ledger_transactions, staged.transactions)
+        self._insert(lots, list(staged.lots.values()))
+        self._insert(
+            pending_points,
+            [
+                {
+                    "id": p.id,
+                    "member_id": p.member_id,
+                    "kind": p.kind,
+                    "points": p.points,
+                    "status": p.status,
+                    "reference": p.reference,
+                    **staged.new_pending[p.id],
+                }
+                for p in (loaded.pending[i] for i in staged.new_pending)
+            ],
+        )
+        self._insert(ledger_entries, staged.entries)
+        final = loaded.balances
+        self._insert(
+            balances, [_balance_row(final[k]) for k, old in staged.balances.items() if not old]
+        )
+        self._update(
+            balances,
+            ("member_id", "kind"),
+            [_balance_row(final[k]) for k, old in staged.balances.items() if old],
+        )
+        self._update(
+            pending_points,
+            ("id",),
+            [
+                {"id": i, "status": s}
+                for i, s in staged.settled.items()
+                if i not in staged.new_pending
+            ],
+        )
+        tickets_now = loaded.tickets
+        self._insert(
+            tickets, [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if not old]
+        )
+        self._update(
+            tickets,
+            ("id",),
+            [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if old],
+        )
+        self._insert(events, [_event_row(e) for e in staged.events])
+        self._insert(earnings, staged.earnings)
+        self._update(
+            members,
+            ("id",),
+            [{"id": m, "redemption_unlocked_on": on} for m, on in staged.unlocked.items()],
+        )
+
+    def _converted(
+        self, table: Table, rows: list[dict[str, Any]]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The rows' columns, and each row's values as the driver takes them."""
+        columns = list(rows[0])
+        dialect = self.connection.dialect
+        convert = [
+            (i, f)
+            for i, c in enumerate(columns)
+            if (f := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+        converted = []
+        for row in rows:
+            line = list(values(row))
+            for i, f in convert:
+                if line[i] is not None:
+                    line[i] = f(line[i])
+            converted.append(tuple(line))
+        return columns, converted
+
+    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        columns, values = self._converted(table, rows)
+        names = ", ".join(columns)
+        if self.postgres:
+            driver = self.connection.connection.dbapi_connection
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+            ):  # type: ignore[union-attr]
+                for row in values:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
+        self.connection.exec_driver_sql(statement, values)
+
+    def _update(self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        """Set the other columns of each row found by `keys` (the batch holds its lock)."""
+        if not rows:
+            return
+        columns = [c for c in rows[0] if c not in keys] + list(keys)
+        mark = "%s" if self.postgres else "?"
+        names, values = self._converted(table, [{c: row[c] for c in columns} for row in rows])
+        assignments = ", ".join(f"{c} = {mark}" for c in names[: -len(keys)])
+        where = " AND ".join(f"{c} = {mark}" for c in keys)
+        statement = f"UPDATE {table.name} SET {assignments} WHERE {where}"  # noqa: S608 - schema names
+        self.connection.exec_driver_sql(statement, values)
+
+
+def _balance_row(balance: Balance) -> dict[str, Any]:
+    return {
+        "available": balance.available,
+        "pending": balance.pending,
+        "version": balance.version,
+        "member_id": balance.member_id,
+        "kind": balance.kind,
+    }
+
+
+def _event_row(event: StoredEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "member_id": event.member_id,
+        "payload": event.payload,
+        "fingerprint": event.fingerprint,
+        "outcome": event.outcome,
+    }
+
+
+def _ticket_row(ticket: Any) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "member_id": ticket.member_id,
+        "status": ticket.status,
+        "fare_fen": ticket.fare_fen,
+        "departure_at": ticket.departure_at,
+        "data": ticket.data,
+        "pending_id": ticket.pending_id,
+        "travelled_at": ticket.travelled_at,
+    }
+
+
+def _rows(run: Any, query: Any, column: Any, values: Collection[Any]) -> list[Any]:
+    """`query`'s rows whose `column` is one of `values`; no round trip when there are none."""
+    return run(query.where(column.in_(list(values)))).all() if values else []

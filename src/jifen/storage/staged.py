@@ -1,0 +1,412 @@
+"""A unit of work held in memory for one batch of events: reads what was loaded, stages writes.
+
+The bulk path (`services/events/batch.py`) loads what a batch of events can read in a few
+set-based queries (`BatchRepository.load`), runs the ordinary event handlers against this unit
+of work, then writes what they staged in one go (`BatchRepository.write`). Each event's writes
+are undone when its handler does not commit, exactly as a database transaction per event would
+be rolled back. A read of something that was not loaded raises `NeedsDatabase`: the caller then
+applies the batch one event at a time instead.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from jifen.domain.ledger import Entry
+from jifen.storage.event_repository import StoredEvent, TicketRecord
+from jifen.storage.ledger_repository import Balance, KeyTaken, Pending, StoredTransaction
+from jifen.storage.member_repository import MemberRecord
+
+_MISSING = object()
+ID_TABLES = ("ledger_transactions", "lots", "pending_points")
+
+
+class NeedsDatabase(Exception):
+    """The batch asked for something it did not load; apply it one event at a time instead."""
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What a batch read before its events ran; `asked` says which absent keys were looked for."""
+
+    events: dict[str, StoredEvent]
+    tickets: dict[str, TicketRecord]
+    members: dict[int, MemberRecord]
+    member_by_hash: dict[str, int]
+    unlocked_on: dict[int, date | None]
+    balances: dict[tuple[int, str], Balance]
+    pending: dict[int, Pending]
+    earnings: dict[int, list[tuple[str, date, int]]]  # member: (rule, day, points) since the day
+    earnings_since: date
+    budgets: dict[str, int]  # points given so far by each budgeted rule
+    campaign_windows: list[tuple[datetime, datetime]]  # active campaigns: [starts, ends)
+    asked_events: frozenset[str]
+    asked_tickets: frozenset[str]
+    asked_members: frozenset[int]
+    asked_hashes: frozenset[str]
+
+
+@dataclass(slots=True)
+class Staged:
+    """The batch's writes so far; every change goes through `put`/`append` so it can be undone."""
+
+    loaded: Loaded
+    ids: dict[str, deque[int]]  # reserved ids per table, taken from the front
+    events: list[StoredEvent] = field(default_factory=list)
+    tickets: dict[str, bool] = field(default_factory=dict)  # changed ticket: existed before?
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    by_key: dict[str, int] = field(default_factory=dict)  # idempotency key → index in transactions
+    lots: dict[int, dict[str, Any]] = field(default_factory=dict)
+    new_pending: dict[int, dict[str, Any]] = field(default_factory=dict)
+    settled: dict[int, str] = field(default_factory=dict)
+    balances: dict[tuple[int, str], bool] = field(default_factory=dict)  # changed: existed before?
+    earnings: list[dict[str, Any]] = field(default_factory=list)
+    unlocked: dict[int, date] = field(default_factory=dict)
+    _undo: list[tuple[Any, Any, Any]] = field(default_factory=list)
+
+    def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        self._undo.append((table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def append(self, rows: list[Any], row: Any) -> None:
+        self._undo.append((rows, None, len(rows)))
+        rows.append(row)
+
+    def take_id(self, table: str) -> int:
+        """The next reserved id of `table`; `NeedsDatabase` when the reservation is used up."""
+        reserved = self.ids[table]
+        if not reserved:
+            raise NeedsDatabase(f"more {table} ids than reserved")
+        value = reserved.popleft()
+        self._undo.append((reserved, None, value))
+        return value
+
+    def keep(self) -> None:
+        """The current event committed: its writes stay."""
+        self._undo.clear()
+
+    def drop(self) -> None:
+        """The current event failed: undo its writes, newest first."""
+        for target, key, old in reversed(self._undo):
+            if isinstance(target, deque):
+                target.appendleft(old)  # an id given back
+            elif isinstance(target, list):
+                del target[old:]
+            elif old is _MISSING:
+                del target[key]
+            else:
+                target[key] = old
+        self._undo.clear()
+
+
+def _require(asked: frozenset[Any], key: Any) -> None:
+    if key not in asked:
+        raise NeedsDatabase(f"{key!r} was not loaded")
+
+
+class StagedMembers:
+    """The members the batch's events name, by id or identity hash."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.loaded = staged.loaded
+
+    def get(self, member_id: int) -> MemberRecord | None:
+        if member_id not in self.loaded.members:
+            _require(self.loaded.asked_members, member_id)
+        return self.loaded.members.get(member_id)
+
+    def find_by_identity(self, id_hash: str) -> MemberRecord | None:
+        _require(self.loaded.asked_hashes, id_hash)
+        member_id = self.loaded.member_by_hash.get(id_hash)
+        return None if member_id is None else self.loaded.members[member_id]
+
+
+class StagedEvents:
+    """Events, tickets and earnings: the loaded rows and what this batch added."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+        self.loaded = staged.loaded
+
+    def get(self, event_id: str) -> StoredEvent | None:
+        _require(self.loaded.asked_events, event_id)
+        return self.loaded.events.get(event_id)
+
+    def add(self, event: StoredEvent) -> None:
+        if event.id in self.loaded.events:
+            raise KeyTaken(event.id)
+        self.staged.put(self.loaded.events, event.id, event)
+        self.staged.append(self.staged.events, event)
+
+    def ticket(self, ticket_id: str) -> TicketRecord | None:
+        _require(self.loaded.asked_tickets, ticket_id)
+        return self.loaded.tickets.get(ticket_id)
+
+    def save_ticket(self, ticket: TicketRecord, *, was: str | None) -> None:
+        current = self.ticket(ticket.id)
+        if (current is None) != (was is None) or (current and current.status != was):
+            raise KeyTaken(ticket.id)
+        if ticket.id not in self.staged.tickets:
+            self.staged.put(self.staged.tickets, ticket.id, current is not None)
+        self.staged.put(self.loaded.tickets, ticket.id, ticket)
+
+    def add_earnings(
+        self, *, member_id: int, day: date, event_id: str, by_rule: Mapping[str, int]
+    ) -> None:
+        rows = self.loaded.earnings.setdefault(member_id, [])
+        for rule, points in by_rule.items():
+            if not points:
+                continue
+            self.staged.append(rows, (rule, day, points))
+            row = {
+                "member_id": member_id,
+                "rule_code": rule,
+                "day": day,
+                "points": points,
+                "event_id": event_id,
+            }
+            self.staged.append(self.staged.earnings, row)
+            if rule in self.loaded.budgets:
+                self.staged.put(self.loaded.budgets, rule, self.loaded.budgets[rule] + points)
+
+    def earned(self, *, member_id: int, since: date, until: date) -> dict[str, int]:
+        if since < self.loaded.earnings_since:
+            raise NeedsDatabase(f"earnings since {since}")
+        _require(self.loaded.asked_members, member_id)
+        totals: dict[str, int] = {}
+        for rule, day, points in self.loaded.earnings.get(member_id, ()):
+            if since <= day <= until:
+                totals[rule] = totals.get(rule, 0) + points
+        return totals
+
+    def spent_budgets(self, rule_codes: Iterable[str]) -> dict[str, int]:
+        budgets = self.loaded.budgets
+        codes = list(rule_codes)
+        if any(code not in budgets for code in codes):
+            raise NeedsDatabase(f"budgets of {codes} were not all loaded")
+        return {code: budgets[code] for code in codes if budgets[code]}
+
+
+class StagedLedger:
+    """Transactions, entries, lots, pending points and balances, staged with reserved ids."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+        self.loaded = staged.loaded
+
+    def member_exists(self, member_id: int) -> bool:
+        _require(self.loaded.asked_members, member_id)
+        return member_id in self.loaded.members
+
+    def find_by_key(self, key: str) -> StoredTransaction | None:
+        index = self.staged.by_key.get(key)
+        if index is None:
+            return None  # a key taken in the database fails the batch's write; it then falls back
+        row = self.staged.transactions[index]
+        entries = tuple(
+            Entry(
+                e["account"], e["kind"], e["points"], e["member_id"], e["lot_id"], e["pending_id"]
+            )
+            for e in self.staged.entries
+            if e["transaction_id"] == row["id"]
+        )
+        return StoredTransaction(
+            row["id"],
+            key,
+            row["request_hash"],
+            row["type"],
+            row["member_id"],
+            row["occurred_at"],
+            row["reverses_id"],
+            row["memo"],
+            entries,
+        )
+
+    def insert_transaction(
+        self,
+        *,
+        key: str,
+        request_hash: str,
+        type_: str,
+        member_id: int | None,
+        occurred_at: datetime,
+        memo: dict[str, Any],
+        reverses_id: int | None = None,
+    ) -> int:
+        if key in self.staged.by_key:
+            raise KeyTaken(key)
+        transaction_id = self.staged.take_id("ledger_transactions")
+        row = {
+            "id": transaction_id,
+            "idempotency_key": key,
+            "request_hash": request_hash,
+            "type": type_,
+            "member_id": member_id,
+            "occurred_at": occurred_at,
+            "memo": memo,
+            "reverses_id": reverses_id,
+        }
+        self.staged.put(self.staged.by_key, key, len(self.staged.transactions))
+        self.staged.append(self.staged.transactions, row)
+        return transaction_id
+
+    def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
+        for e in entries:
+            row = {
+                "transaction_id": transaction_id,
+                "account": e.account,
+                "member_id": e.member_id,
+                "kind": e.kind,
+                "points": e.points,
+                "lot_id": e.lot_id,
+                "pending_id": e.pending_id,
+            }
+            self.staged.append(self.staged.entries, row)
+
+    def lock_balance(self, member_id: int, kind: str) -> Balance:
+        _require(self.loaded.asked_members, member_id)
+        balance = self.loaded.balances.get((member_id, kind))
+        if balance is None:
+            balance = Balance(member_id, kind, 0, 0, 0)
+            self.staged.put(self.loaded.balances, (member_id, kind), balance)
+            self.staged.put(self.staged.balances, (member_id, kind), False)
+        return balance
+
+    def move_balance(self, member_id: int, kind: str, *, available: int, pending: int) -> None:
+        was = self.loaded.balances[(member_id, kind)]
+        now = Balance(
+            member_id, kind, was.available + available, was.pending + pending, was.version + 1
+        )
+        if now.available < 0 or now.pending < 0:
+            raise NeedsDatabase("a balance would go negative")
+        if (member_id, kind) not in self.staged.balances:
+            self.staged.put(self.staged.balances, (member_id, kind), True)
+        self.staged.put(self.loaded.balances, (member_id, kind), now)
+
+    def insert_lot(
+        self,
+        *,
+        member_id: int,
+        kind: str,
+        credited_on: date,
+        expires_on: date | None,
+        points: int,
+        transaction_id: int,
+    ) -> int:
+        lot_id = self.staged.take_id("lots")
+        row = {
+            "id": lot_id,
+            "member_id": member_id,
+            "kind": kind,
+            "credited_on": credited_on,
+            "expires_on": expires_on,
+            "original": points,
+            "remaining": 0,
+            "transaction_id": transaction_id,
+        }
+        self.staged.put(self.staged.lots, lot_id, row)
+        return lot_id
+
+    def move_lots(self, deltas: dict[int, int]) -> None:
+        for lot_id, delta in deltas.items():
+            row = self.staged.lots.get(lot_id)
+            if row is None:
+                raise NeedsDatabase(f"lot {lot_id} was not loaded")
+            remaining = row["remaining"] + delta
+            if not 0 <= remaining <= row["original"]:
+                raise NeedsDatabase(f"lot {lot_id} would leave its range")
+            self.staged.put(self.staged.lots, lot_id, {**row, "remaining": remaining})
+
+    def insert_pending(
+        self, *, member_id: int, kind: str, points: int, reference: str | None, transaction_id: int
+    ) -> int:
+        pending_id = self.staged.take_id("pending_points")
+        pending = Pending(pending_id, member_id, kind, points, "open", reference)
+        self.staged.put(self.loaded.pending, pending_id, pending)
+        self.staged.put(self.staged.new_pending, pending_id, {"transaction_id": transaction_id})
+        return pending_id
+
+    def get_pending(self, pending_id: int) -> Pending | None:
+        pending = self.loaded.pending.get(pending_id)
+        if pending is None:
+            raise NeedsDatabase(f"pending points {pending_id} were not loaded")
+        return pending
+
+    def settle_pending(self, pending_id: int, status: str) -> None:
+        pending = self.loaded.pending[pending_id]
+        settled = Pending(
+            pending.id, pending.member_id, pending.kind, pending.points, status, pending.reference
+        )
+        self.staged.put(self.loaded.pending, pending_id, settled)
+        self.staged.put(self.staged.settled, pending_id, status)
+
+
+class StagedStatements:
+    """The one statement the event path makes: the day redemption opens."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+        self.loaded = staged.loaded
+
+    def unlock_redemption(
+        self, member_id: int, *, kinds: Sequence[str], threshold: int, on: date
+    ) -> None:
+        _require(self.loaded.asked_members, member_id)
+        if self.loaded.unlocked_on.get(member_id) is not None:
+            return
+        balances = self.loaded.balances
+        spendable = sum(
+            balances[(member_id, k)].available for k in kinds if (member_id, k) in balances
+        )
+        if spendable >= threshold:
+            self.staged.put(self.loaded.unlocked_on, member_id, on)
+            self.staged.put(self.staged.unlocked, member_id, on)
+
+
+class StagedCampaigns:
+    """Campaigns: a batch whose trips fall in an active campaign is applied one at a time."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.loaded = staged.loaded
+
+    def running_at(self, moment: datetime) -> list[tuple[str, str]]:
+        if any(starts <= moment < ends for starts, ends in self.loaded.campaign_windows):
+            raise NeedsDatabase("a campaign is running")
+        return []
+
+
+class StagedUnitOfWork:
+    """The unit of work the handlers see in a batch; the outermost `commit` keeps an event."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+        self.depth = 0
+        self.members = StagedMembers(staged)
+        self.events = StagedEvents(staged)
+        self.ledger = StagedLedger(staged)
+        self.statements = StagedStatements(staged)
+        self.campaigns = StagedCampaigns(staged)
+
+    def __enter__(self) -> Self:
+        self.depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.depth -= 1
+        if not self.depth:
+            self.staged.drop()  # nothing left to undo once the event committed
+
+    def commit(self) -> None:
+        if self.depth == 1:
+            self.staged.keep()
