@@ -1,15 +1,48 @@
-"""Set-based SQL for the daily job: due lots, tier candidates, expiry reminders, step records."""
+"""Set-based SQL for the daily job: due lots and their expiry, tier candidates, reminders, steps."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jifen.storage.tables import job_runs, lots, members, reminders
+from jifen.domain.ledger import (
+    MEMBER_AVAILABLE,
+    PROGRAM_EXPIRED,
+    Entry,
+    TransactionType,
+    check_balanced,
+)
+from jifen.storage.tables import (
+    balances,
+    job_runs,
+    ledger_entries,
+    ledger_transactions,
+    lots,
+    members,
+    reminders,
+)
+
+
+def expiry_key(lot_id: int, as_of: date) -> str:
+    """The idempotency key of the expiry of a lot by the job of `as_of`."""
+    return f"expire:{lot_id}:{as_of}"
 
 
 class JobRepository:
@@ -50,6 +83,111 @@ class JobRepository:
         )
         return list(self.connection.execute(query).scalars())
 
+    def expire_lots(
+        self,
+        lot_ids: Sequence[int],
+        *,
+        as_of: date,
+        at: datetime,
+        memo: dict[str, Any],
+        request_hash: Callable[[int], str],
+    ) -> tuple[int, int]:
+        """Expire what is left of these lots: one `expiry` transaction each, in a few statements.
+
+        The same rows as `ledger.expire_lot` lot by lot (key `expire:{lot}:{as_of}`, the member's
+        leg on the lot, `program:expired`, the lot at zero, the balance moved and its version
+        bumped once per transaction). The balances of the lots' owners are locked first, in
+        member and kind order, and the lots re-read under the locks; a lot with nothing left,
+        not due by `as_of`, or whose key is already taken is left alone. Returns `(lots, points)`.
+        """
+        if not lot_ids:
+            return 0, 0
+        l_, b, t = lots.c, balances.c, ledger_transactions.c
+        owners = self.connection.execute(
+            select(l_.member_id, l_.kind).where(l_.id.in_(list(lot_ids))).distinct()
+        ).all()
+        # The owners' balances of the chunk's kinds (a superset of the pairs, which an index scan
+        # finds at once where a list of pairs would not), locked in one order.
+        self.connection.execute(
+            select(b.member_id)
+            .where(
+                and_(
+                    b.member_id.in_(sorted({m for m, _k in owners})),
+                    b.kind.in_(sorted({k for _m, k in owners})),
+                )
+            )
+            .order_by(b.member_id, b.kind)
+            .with_for_update()
+        ).all()
+        due = self.connection.execute(
+            select(l_.id, l_.member_id, l_.kind, l_.remaining)
+            .where(and_(l_.id.in_(list(lot_ids)), l_.remaining > 0, l_.expires_on <= as_of))
+            .order_by(l_.id)
+        ).all()
+        keys = [expiry_key(lot.id, as_of) for lot in due]
+        taken = set(
+            self.connection.execute(
+                select(t.idempotency_key).where(t.idempotency_key.in_(keys))
+            ).scalars()
+        )
+        due = [lot for lot, key in zip(due, keys, strict=True) if key not in taken]
+        if not due:
+            return 0, 0
+        headers = [
+            {
+                "idempotency_key": expiry_key(lot.id, as_of),
+                "request_hash": request_hash(lot.id),
+                "type": TransactionType.EXPIRY.value,
+                "member_id": lot.member_id,
+                "occurred_at": at,
+                "memo": memo,
+            }
+            for lot in due
+        ]
+        ids = self.connection.execute(
+            insert(ledger_transactions).returning(t.id, sort_by_parameter_order=True), headers
+        ).scalars()
+        entries: list[dict[str, Any]] = []
+        moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for lot, transaction_id in zip(due, ids, strict=True):
+            legs = [
+                Entry(MEMBER_AVAILABLE, lot.kind, -lot.remaining, lot.member_id, lot_id=lot.id),
+                Entry(PROGRAM_EXPIRED, lot.kind, lot.remaining),
+            ]
+            check_balanced(legs)
+            entries += [
+                {
+                    "transaction_id": transaction_id,
+                    "account": e.account,
+                    "member_id": e.member_id,
+                    "kind": e.kind,
+                    "points": e.points,
+                    "lot_id": e.lot_id,
+                    "pending_id": e.pending_id,
+                }
+                for e in legs
+            ]
+            move = moves[(lot.member_id, lot.kind)]
+            move[0] += lot.remaining
+            move[1] += 1
+        self.connection.execute(insert(ledger_entries), entries)
+        self.connection.execute(
+            update(lots).where(l_.id.in_([lot.id for lot in due])).values(remaining=0)
+        )
+        self.connection.execute(
+            update(balances)
+            .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
+            .values(
+                available=b.available - bindparam("points"),
+                version=b.version + bindparam("postings"),
+            ),
+            [
+                {"owner": m, "point_kind": k, "points": points, "postings": postings}
+                for (m, k), (points, postings) in moves.items()
+            ],
+        )
+        return len(due), sum(lot.remaining for lot in due)
+
     def tier_candidates(
         self,
         *,
@@ -57,8 +195,8 @@ class JobRepository:
         since: date,
         as_of: date,
         thresholds: Sequence[tuple[str, int]],
-        after_id: int,
-        limit: int,
+        after_id: int = 0,
+        limit: int | None = None,
     ) -> list[tuple[int, str, date | None, bool, int]]:
         """Members whose tier may change today, with their qualifying points.
 
@@ -96,8 +234,9 @@ class JobRepository:
                 )
             )
             .order_by(m.id)
-            .limit(limit)
         )
+        if limit is not None:
+            query = query.limit(limit)
         return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
 
     def queue_reminders(self, *, kinds: Sequence[str], as_of: date, until: date) -> int:
@@ -106,8 +245,14 @@ class JobRepository:
         Returns how many reminders were queued on `as_of`.
         """
         l_ = lots.c
-        due = self.connection.execute(
-            select(l_.member_id, l_.kind, l_.expires_on, func.sum(l_.remaining))
+        due = (
+            select(
+                l_.member_id,
+                l_.kind,
+                l_.expires_on,
+                func.sum(l_.remaining),
+                literal(as_of, Date),
+            )
             .where(
                 and_(
                     l_.kind.in_(list(kinds)),
@@ -117,18 +262,15 @@ class JobRepository:
                 )
             )
             .group_by(l_.member_id, l_.kind, l_.expires_on)
-        ).all()
-        if not due:
-            return 0
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(reminders).on_conflict_do_nothing(
-            index_elements=["member_id", "kind", "expires_on"]
         )
-        rows = [
-            {"member_id": m, "kind": k, "expires_on": d, "points": int(p), "queued_on": as_of}
-            for m, k, d, p in due
-        ]
-        self.connection.execute(statement, rows)
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        columns = ["member_id", "kind", "expires_on", "points", "queued_on"]
+        statement = (
+            dialect.insert(reminders)
+            .from_select(columns, due)
+            .on_conflict_do_nothing(index_elements=["member_id", "kind", "expires_on"])
+        )
+        self.connection.execute(statement)
         queued = select(func.count()).where(reminders.c.queued_on == as_of)
         return int(self.connection.execute(queued).scalar_one())
 
