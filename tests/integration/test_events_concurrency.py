@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -16,6 +17,7 @@ from tests.integration.test_ledger_concurrency import run_together
 pytestmark = pytest.mark.postgres_only
 
 DAY = date(2025, 5, 10)
+TRIP_POINTS = 2768  # ¥553.50 at 5×, the railway base rate
 
 
 def test_a_purchase_and_its_travel_sent_at_once_are_both_applied(
@@ -56,5 +58,49 @@ def test_a_purchase_and_its_travel_sent_at_once_are_both_applied(
     with uow:
         balances = {b.kind: (b.available, b.pending) for b in uow.ledger.balances_of(member)}
     assert balances == {"ride": (trips * 2768, 0), "upgrade": (trips * 2768, 0)}
+    assert check_ledger(uow).ok
+    wide.dispose()
+
+
+def test_many_tickets_bought_and_travelled_at_once_each_end_travelled_and_credited_once(
+    engine, railway, vault, enrol_member
+):
+    members = [enrol_member(date(1980 + n, 3, 7)) for n in range(3)]
+    wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=40)
+    events, tickets = [], {}
+    for member in members:
+        for n in range(6):
+            ticket_id = f"M{member}T{n}"
+            tickets[ticket_id] = member
+            data = ticket(ticket_id, departure=at(DAY), passenger={"member_id": member})
+            bought = at(DAY, 7).isoformat()
+            events.append(
+                {"id": f"buy-{ticket_id}", "type": "ticket.purchased", "occurred_at": bought}
+                | {"data": data}
+            )
+            events.append(
+                {"id": f"ride-{ticket_id}", "type": "ticket.travelled"}
+                | {"occurred_at": at(DAY, 16).isoformat(), "data": {"ticket_id": ticket_id}}
+            )
+    random.Random(8).shuffle(events)  # a travel often arrives before its purchase
+
+    results = run_together(
+        len(events),
+        lambda i: apply_event(UnitOfWork(wide), program=railway, vault=vault, raw=events[i]),
+    )
+
+    assert [getattr(r, "status", r) for r in results] == ["applied"] * len(events), [
+        getattr(r, "error", r) for r in results if getattr(r, "status", None) != "applied"
+    ]
+    uow = UnitOfWork(wide)
+    with uow:
+        statuses = {t: uow.events.ticket(t).status for t in tickets}
+        balances = {
+            m: {b.kind: (b.available, b.pending) for b in uow.ledger.balances_of(m)}
+            for m in members
+        }
+    assert set(statuses.values()) == {"travelled"}
+    trips = 6 * TRIP_POINTS
+    assert balances == {m: {"ride": (trips, 0), "upgrade": (trips, 0)} for m in members}
     assert check_ledger(uow).ok
     wide.dispose()

@@ -1,4 +1,9 @@
-"""Request dependencies: the unit of work, program, vault, clock, and the caller's role."""
+"""Request dependencies: the unit of work, program, vault, clock, and the caller's role.
+
+The dependencies that only hand over what the app holds are `async`: FastAPI runs a plain `def`
+dependency in its thread pool, a hop per dependency per request. Those that wait for the
+database run in the pool, once each.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -40,9 +46,11 @@ class AppState:
     vault: IdentityVault
     clock: Clock
     programs: dict[str, Program] = field(default_factory=dict)
+    reader: Engine | None = None
+    """The engine for reads that need no transaction of their own (`engine` when None)."""
 
 
-def state(request: Request) -> AppState:
+async def state(request: Request) -> AppState:
     """The app's state."""
     return request.app.state.jifen
 
@@ -50,35 +58,47 @@ def state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(state)]
 
 
-def unit_of_work(app: StateDep) -> UnitOfWork:
+# The dependencies below take the request rather than `StateDep`: one dependency less to solve.
+async def unit_of_work(request: Request) -> UnitOfWork:
     """A unit of work for this request."""
-    return UnitOfWork(app.engine)
+    return UnitOfWork(request.app.state.jifen.engine)
 
 
 UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
-def program(app: StateDep, uow: UowDep) -> Program:
+async def read_unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work for a request that only reads (see `reading_engine`)."""
+    app: AppState = request.app.state.jifen
+    return UnitOfWork(app.reader or app.engine)
+
+
+ReadUowDep = Annotated[UnitOfWork, Depends(read_unit_of_work)]
+
+
+async def program(request: Request) -> Program:
     """The active program (read once, then kept)."""
+    app: AppState = request.app.state.jifen
     if "active" not in app.programs:
-        app.programs["active"] = active_program(uow)
+        uow = UnitOfWork(app.engine)
+        app.programs["active"] = await anyio.to_thread.run_sync(active_program, uow)
     return app.programs["active"]
 
 
 ProgramDep = Annotated[Program, Depends(program)]
 
 
-def vault(app: StateDep) -> IdentityVault:
+async def vault(request: Request) -> IdentityVault:
     """The identity vault."""
-    return app.vault
+    return request.app.state.jifen.vault
 
 
 VaultDep = Annotated[IdentityVault, Depends(vault)]
 
 
-def clock(app: StateDep) -> Clock:
+async def clock(request: Request) -> Clock:
     """The server's clock (the sandbox clock on a simulated server)."""
-    return app.clock
+    return request.app.state.jifen.clock
 
 
 ClockDep = Annotated[Clock, Depends(clock)]
@@ -89,11 +109,16 @@ def require(*roles: str) -> Callable[..., StoredKey]:
     """A dependency that lets through keys of these roles (and admin), 401/403 otherwise."""
     allowed = {"admin", *roles}
 
-    def check(
-        uow: UowDep,
+    async def check(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> StoredKey:
-        key = authenticate(uow, credentials.credentials) if credentials else None
+        key = None
+        if credentials is not None:
+            # Looked up on every request, so that a revoked key is refused at once (docs/api.md).
+            app: AppState = request.app.state.jifen
+            uow = UnitOfWork(app.reader or app.engine)
+            key = await anyio.to_thread.run_sync(authenticate, uow, credentials.credentials)
         if key is None:
             raise Unauthorized(
                 "Send a valid API key as `Authorization: Bearer <key>`; "

@@ -45,31 +45,30 @@ def member_summary(
     spendable = [k.code for k in program.point_kinds if k.spendable]
     tier_kinds = [k.code for k in program.point_kinds if k.counts_toward_tiers]
     with uow:
-        member = _member(uow, member_id)
-        stored = {b.kind: b for b in uow.ledger.balances_of(member_id)}
-        points = uow.statements.qualifying_points(
+        found = uow.members.with_balances(member_id)
+        if found is None:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        member, held = found
+        lots = uow.members.lot_figures(
             member_id,
-            kinds=tier_kinds,
+            today=today,
+            horizon=today + timedelta(days=EXPIRING_DAYS),
             since=qualifying_window_start(program, today),
-            until=today,
         )
-        expiring = uow.statements.expiring(
-            member_id, kinds=spendable, after=today, until=today + timedelta(days=EXPIRING_DAYS)
-        )
-        # Lots whose expiry date has come cannot be spent, even before the daily job expires them.
-        lapsed = uow.statements.expiring(member_id, kinds=spendable, after=date.min, until=today)
-        unlocked = uow.statements.unlocked_on(member_id) is not None
+    stored = {b.kind: b for b in held}
+    points = sum(lots.credited.get(k, 0) for k in tier_kinds)
     tier = member.tier or TierState(program.tiers.join_tier, None)
-    spendable_now = {k: stored[k].available if k in stored else 0 for k in spendable}
-    for _day, kind, due in lapsed:
-        spendable_now[kind] -= due
+    # Lots whose expiry date has come cannot be spent, even before the daily job expires them.
+    spendable_now = {
+        k: (stored[k].available if k in stored else 0) - lots.lapsed.get(k, 0) for k in spendable
+    }
     return MemberSummary(
         member=member,
         available=spendable_now,
         pending=sum(b.pending for b in stored.values()),
         qualifying_points=points,
-        redemption_unlocked=unlocked,
-        expiring=expiring,
+        redemption_unlocked=member.redemption_unlocked_on is not None,
+        expiring=[(day, kind, due) for day, kind, due in lots.lapsing if kind in spendable],
         progress=progress(tier_policy(program), current=tier, qualifying_points=points),
     )
 

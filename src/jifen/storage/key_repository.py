@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from jifen.storage.tables import api_keys, sandbox_clock
 
@@ -22,6 +22,9 @@ class StoredKey:
     created_at: datetime
     revoked_at: datetime | None
     partner_code: str | None = None  # a partner key acts for this partner only
+
+
+_BY_PREFIX = select(api_keys).where(api_keys.c.prefix == bindparam("prefix"))  # every request
 
 
 class KeyRepository:
@@ -46,7 +49,7 @@ class KeyRepository:
 
     def get(self, prefix: str) -> StoredKey | None:
         """A key by its public prefix."""
-        row = self.connection.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
+        row = self.connection.execute(_BY_PREFIX, {"prefix": prefix}).first()
         if row is None:
             return None
         return _key(row)

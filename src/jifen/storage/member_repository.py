@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.tiers import TierDecision, TierState
-from jifen.storage.tables import members, tier_history
+from jifen.storage.ledger_repository import Balance
+from jifen.storage.tables import balances, lots, members, tier_history
 
 
 class IdentityTaken(Exception):
@@ -29,6 +43,22 @@ class MemberRecord:
     phone_enc: str | None
     birth_date: date | None
     tier: TierState | None
+    redemption_unlocked_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LotFigures:
+    """A member's open lots on a day, in the three sums the member summary shows.
+
+    `credited` is by kind the points left in lots credited in the window asked for; `lapsing` the
+    points of lots whose expiry is after the day and on or before the horizon, as `(first day
+    void, kind, points)`, soonest first; `lapsed` by kind the points of lots already expired on
+    the day (the daily job has not run yet), which cannot be spent.
+    """
+
+    credited: dict[str, int]
+    lapsing: list[tuple[date, str, int]]
+    lapsed: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +89,56 @@ def _record(row: object) -> MemberRecord:
         row.phone_enc,
         row.birth_date,
         tier,
+        row.redemption_unlocked_on,
     )
+
+
+# Built once: the API reads these on every `GET /v1/members/{id}`.
+_BY_ID = select(members).where(members.c.id == bindparam("member_id"))
+_WITH_BALANCES = (
+    select(
+        members,
+        balances.c.kind.label("balance_kind"),
+        balances.c.available.label("balance_available"),
+        balances.c.pending.label("balance_pending"),
+        balances.c.version.label("balance_version"),
+    )
+    .select_from(members.outerjoin(balances, balances.c.member_id == members.c.id))
+    .where(members.c.id == bindparam("member_id"))
+    .order_by(balances.c.kind)
+)
+
+
+def _lots_query() -> Select[Any]:
+    l_ = lots.c
+    today = bindparam("today", type_=Date)
+    soon = case(
+        (
+            and_(l_.expires_on > today, l_.expires_on <= bindparam("horizon", type_=Date)),
+            l_.expires_on,
+        )
+    )
+    lapsed = case((l_.expires_on <= today, 1), else_=0)
+    credited = case(
+        (
+            and_(l_.credited_on >= bindparam("since", type_=Date), l_.credited_on <= today),
+            l_.remaining,
+        )
+    )
+    return (
+        select(
+            l_.kind,
+            soon.label("soon"),
+            lapsed.label("lapsed"),
+            func.sum(l_.remaining),
+            func.coalesce(func.sum(credited), 0),
+        )
+        .where(l_.member_id == bindparam("member_id"), l_.remaining > 0)
+        .group_by(l_.kind, literal_column("soon"), literal_column("lapsed"))
+    )
+
+
+_LOTS = _lots_query()
 
 
 class MemberRepository:
@@ -106,8 +185,43 @@ class MemberRepository:
 
     def get(self, member_id: int) -> MemberRecord | None:
         """A member by id."""
-        row = self.connection.execute(select(members).where(members.c.id == member_id)).first()
+        row = self.connection.execute(_BY_ID, {"member_id": member_id}).first()
         return None if row is None else _record(row)
+
+    def with_balances(self, member_id: int) -> tuple[MemberRecord, list[Balance]] | None:
+        """A member by id and their stored balances (one per point kind), in one query."""
+        rows = self.connection.execute(_WITH_BALANCES, {"member_id": member_id}).all()
+        if not rows:
+            return None
+        held = [
+            Balance(
+                member_id,
+                r.balance_kind,
+                r.balance_available,
+                r.balance_pending,
+                r.balance_version,
+            )
+            for r in rows
+            if r.balance_kind is not None
+        ]
+        return _record(rows[0]), held
+
+    def lot_figures(self, member_id: int, *, today: date, horizon: date, since: date) -> LotFigures:
+        """The member's open lots summed for `today` in one query (see `LotFigures`).
+
+        Lots credited from `since` to `today` count in `credited`; lots lapsing in
+        `(today, horizon]` in `lapsing`; lots with an expiry on or before `today` in `lapsed`.
+        """
+        values = {"member_id": member_id, "today": today, "horizon": horizon, "since": since}
+        figures = LotFigures({}, [], {})
+        for kind, day, is_lapsed, points, credited in self.connection.execute(_LOTS, values):
+            figures.credited[kind] = figures.credited.get(kind, 0) + int(credited)
+            if day is not None:
+                figures.lapsing.append((day, kind, int(points)))
+            elif is_lapsed:
+                figures.lapsed[kind] = int(points)
+        figures.lapsing.sort()
+        return figures
 
     def find_by_identity(self, id_hash: str) -> MemberRecord | None:
         """The member enrolled with this identity hash, if any."""

@@ -48,27 +48,6 @@ class StatementRepository:
         )
         return [StatementLine(*row) for row in self.connection.execute(query)]
 
-    def expiring(
-        self, member_id: int, *, kinds: Sequence[str], after: date, until: date
-    ) -> list[tuple[date, str, int]]:
-        """Points lapsing in `(after, until]` as `(first day void, kind, points)`, soonest first."""
-        l_ = lots.c
-        query = (
-            select(l_.expires_on, l_.kind, func.sum(l_.remaining))
-            .where(
-                and_(
-                    l_.member_id == member_id,
-                    l_.kind.in_(list(kinds)),
-                    l_.remaining > 0,
-                    l_.expires_on > after,
-                    l_.expires_on <= until,
-                )
-            )
-            .group_by(l_.expires_on, l_.kind)
-            .order_by(l_.expires_on, l_.kind)
-        )
-        return [(d, k, int(p)) for d, k, p in self.connection.execute(query)]
-
     def qualifying_points(
         self, member_id: int, *, kinds: Sequence[str], since: date, until: date
     ) -> int:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
+from jifen.api.deps import ClockDep, ProgramDep, ReadUowDep, UowDep, VaultDep, require
 from jifen.api.schemas import (
     Balances,
     Enrolled,
@@ -76,7 +76,7 @@ def _masked(vault: IdentityVault, token: str | None, mask: object) -> str | None
 
 @router.get("/{member_id}", response_model=MemberOut, dependencies=[READERS])
 def get_member(
-    member_id: MemberPath, uow: UowDep, program: ProgramDep, vault: VaultDep, clock: ClockDep
+    member_id: MemberPath, uow: ReadUowDep, program: ProgramDep, vault: VaultDep, clock: ClockDep
 ) -> MemberOut:
     """A member's balances, tier, and the points that lapse in the next 90 days."""
     today = local_date(clock.now(), program.timezone)
@@ -105,7 +105,7 @@ def get_member(
 @router.get("/{member_id}/ledger", response_model=Statement, dependencies=[READERS])
 def get_ledger(
     member_id: MemberPath,
-    uow: UowDep,
+    uow: ReadUowDep,
     program: ProgramDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
@@ -129,7 +129,7 @@ def get_ledger(
 
 
 @router.get("/{member_id}/tiers", response_model=TierHistory, dependencies=[READERS])
-def get_tiers(member_id: MemberPath, uow: UowDep, program: ProgramDep) -> TierHistory:
+def get_tiers(member_id: MemberPath, uow: ReadUowDep, program: ProgramDep) -> TierHistory:
     """The member's tier history with the reason and figures of each change."""
     member, changes = member_view.tier_history(uow, member_id=member_id)
     return TierHistory(
