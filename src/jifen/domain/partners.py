@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 from jifen.domain.calendar import add_months
 from jifen.domain.errors import InvalidRequest
@@ -55,7 +55,11 @@ def month_bounds(month: str) -> tuple[date, date]:
     if found is None:
         msg = f"A month is written YYYY-MM, such as 2025-11, not {month!r}."
         raise InvalidRequest(msg, field="month")
-    start = date(int(found.group(1)), int(found.group(2)), 1)
+    year, number = int(found.group(1)), int(found.group(2))
+    if not MINYEAR <= year < MAXYEAR:  # the month after December 9999 has no date
+        msg = f"A month from {MINYEAR:04d}-01 to {MAXYEAR - 1:04d}-12 is needed, not {month!r}."
+        raise InvalidRequest(msg, field="month")
+    start = date(year, number, 1)
     return start, add_months(start, 1)
 
 
