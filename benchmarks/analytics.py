@@ -1,10 +1,10 @@
 """Analytics reports over a year of a generated railway program, on PostgreSQL.
 
-`python -m benchmarks.analytics [--members N]` (default 100,000). The ledger is written with
-set-based SQL in the shape the ticket events leave it (a pending and a confirm of ride points and
-a credit of upgrade points per trip; every fourth trip followed by a spend of half its points),
-0–20 trips a member (10 on average) over 2025 — about 4 entries per transaction, 3.25
-transactions per trip. Lots are not written: no report reads them.
+`python -m benchmarks.analytics [--members N]` (default 100,000). The program is the one
+`benchmarks/scale.py` loads with set-based SQL (members, a year of trips with their pending,
+confirm, upgrade credit and spends, lots, expiries, tiers: about 22 ledger entries a member), not
+yet folded into the rollups; the "one more day" below adds ledger rows only (no lots), as reports
+read no lots.
 
 It measures, each the median of `--repeats` runs: the KPIs of the year straight from the ledger
 (nothing folded yet: what a report costs without rollups), the first fold of the whole year, the
@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from benchmarks.databases import Postgres, install_railway, row_counts
+from benchmarks.scale import load
 from jifen.programs.schema import Program
 from jifen.services import analytics
 from jifen.services.reports import summary
@@ -32,11 +33,6 @@ from jifen.storage.uow import UnitOfWork
 
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))
 
-MEMBERS = """
-INSERT INTO members (id, status, joined_at, tier_code)
-SELECT g, 'active', timestamptz '2024-01-01 00:00+08' + random() * interval '730 days', 'star2'
-FROM generate_series(1, :members) AS g
-"""
 TRIPS = """
 CREATE TABLE bench_trips AS
 SELECT :first + row_number() OVER () AS n, m.id AS member_id, t.at,
@@ -71,12 +67,6 @@ UNION ALL SELECT 4 * n, 'member:available', member_id, 'ride', -(points / 2)
 UNION ALL SELECT 4 * n, 'program:redeemed', NULL, 'ride', points / 2
           FROM bench_trips WHERE n % 4 = 0
 """
-TIERS = """
-INSERT INTO tier_history (member_id, decided_on, old_code, new_code, valid_until, reason,
-                          qualifying_points)
-SELECT id, date '2025-01-01' + (id % 365)::int, 'star2', 'star3', NULL, 'upgrade', 60000
-FROM members WHERE id % 20 = 0
-"""
 
 
 def add_trips(engine: Engine, *, start: str, days: int, keep: float) -> int:
@@ -95,17 +85,10 @@ def add_trips(engine: Engine, *, start: str, days: int, keep: float) -> int:
         return int(connection.execute(text("SELECT count(*) FROM bench_trips")).scalar_one())
 
 
-def generate(engine: Engine, members: int) -> None:
-    """Members, their year of trips, and one member in twenty upgraded once."""
-    with engine.begin() as connection:
-        connection.execute(text("SELECT setseed(0.25)"))
-        connection.execute(text(MEMBERS), {"members": members})
-        connection.execute(text(TIERS))
-    trips = add_trips(engine, start="2025-01-01 00:00+08", days=364, keep=1.0)
-    print(f"  {members:,} members, {trips:,} trips")
-    with engine.connect() as connection:
-        connection.execute(text("ANALYZE"))
-        connection.commit()
+def generate(engine: Engine, program: Program, members: int) -> None:
+    """The scale program's members and history (`benchmarks/scale.py`), nothing folded yet."""
+    seconds = load(engine, program, members=members, fold=False)
+    print("  " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()))
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -138,14 +121,26 @@ def measure(engine: Engine, program: Program, repeats: int) -> dict[str, float]:
     print(f"  one more day: {night:,} trips")
     out["kpis_year_one_day_live_s"], _ = timed(lambda: analytics.kpis(uow, **year), repeats)
     out["nightly_fold_s"], _ = timed(lambda: analytics.refresh_rollups(uow, program=program), 1)
-    out["daily_series_year_s"], _ = timed(lambda: analytics.daily_series(uow, **year), repeats)
-    out["tier_mix_s"], _ = timed(
-        lambda: analytics.tier_mix(uow, program=program, on=YEAR[1]), repeats
-    )
-    out["tier_movement_year_s"], _ = timed(lambda: analytics.tier_movement(uow, **year), repeats)
-    out["cohorts_year_s"], _ = timed(lambda: analytics.cohorts(uow, **year), repeats)
-    out["rfm_year_s"], _ = timed(lambda: analytics.rfm(uow, **year), repeats)
+    reports = year_reports(engine, program, YEAR, repeats)
+    out.update({name: value for name, value in reports.items() if name != "kpis_year_s"})
     return out
+
+
+def year_reports(
+    engine: Engine, program: Program, days: tuple[date, date], repeats: int
+) -> dict[str, float]:
+    """Median seconds of each report over `days` (the runner's `reports` workload uses this)."""
+    uow = UnitOfWork(engine)
+    start, end = days
+    year = {"program": program, "start": start, "end": end}
+    return {
+        "kpis_year_s": timed(lambda: analytics.kpis(uow, **year), repeats)[0],
+        "daily_series_year_s": timed(lambda: analytics.daily_series(uow, **year), repeats)[0],
+        "tier_mix_s": timed(lambda: analytics.tier_mix(uow, program=program, on=end), repeats)[0],
+        "tier_movement_year_s": timed(lambda: analytics.tier_movement(uow, **year), repeats)[0],
+        "cohorts_year_s": timed(lambda: analytics.cohorts(uow, **year), repeats)[0],
+        "rfm_year_s": timed(lambda: analytics.rfm(uow, **year), repeats)[0],
+    }
 
 
 def main() -> int:
@@ -160,7 +155,7 @@ def main() -> int:
         try:
             program = install_railway(engine)
             started = perf_counter()
-            generate(engine, args.members)
+            generate(engine, program, args.members)
             print(f"  generated in {perf_counter() - started:.0f} s")
             counts = row_counts(engine)
             print(

@@ -107,7 +107,7 @@ def _ratio(check: Check) -> str:
         return ""
     if check.ratio_style == "%":
         return f"{ratio:.2%}" if ratio < 0.1 else f"{ratio:.1%}"
-    return f"{ratio:,.1f}×"
+    return f"{ratio:,.2f}×" if ratio < 1 else f"{ratio:,.1f}×"
 
 
 def table(results: Results, *, title: str) -> Table:

@@ -1,9 +1,10 @@
 """Run the chosen workloads one after another, write `results/latest.json`, print the table.
 
 Workloads that share set-up run as one group: an ingest and its raw ceiling need the same
-rows; the daily job and the summary report run over the `ingest_postgres` database; both HTTP
-figures come from one server. Asking for one member of a group runs the set-up it needs; a
-figure measured on the way is recorded too. Groups run one at a time, never side by side, so
+rows; the daily job, the summary report and the other reports run over one program loaded at
+scale with set-based SQL (`benchmarks/scale.py`); both HTTP figures come from one server.
+Asking for one member of a group runs the set-up it needs; a figure measured on the way is
+recorded too. Groups run one at a time, never side by side, so
 no workload loads the machine while another is measured.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from benchmarks import flash_sale, http_api, ingest, jobs
+from benchmarks import flash_sale, http_api, import_rss, ingest, jobs, peer
 from benchmarks.databases import Postgres
 from benchmarks.report import Results, console, table, write_json
 from benchmarks.sizes import FULL, QUICK, Sizes, with_overrides
@@ -35,9 +36,13 @@ WORKLOADS = (
     "raw_postgres",
     "daily_job",
     "summary_report",
+    "reports",
+    "import_rss",
     "http_events",
     "get_member",
     "flash_sale",
+    "peer_online",
+    "peer_bulk",
 )
 
 Group = Callable[[Results, Sizes, Path, Postgres, set[str]], None]
@@ -50,22 +55,33 @@ def _sqlite(results: Results, sizes: Sizes, workdir: Path, _pg: Postgres, _c: se
 def _postgres(results: Results, sizes: Sizes, _w: Path, pg: Postgres, chosen: set[str]) -> None:
     with_raw = bool(chosen & {"ingest_postgres", "raw_postgres"})
     loaded = ingest.run_postgres(results, sizes, pg, with_raw=with_raw)
-    try:
-        if chosen & {"daily_job", "summary_report"}:
-            jobs.run_jobs(results, sizes, loaded, chosen)
-    finally:
-        pg.drop(loaded.url)
+    pg.drop(loaded.url)
+
+
+def _jobs(results: Results, sizes: Sizes, _w: Path, pg: Postgres, chosen: set[str]) -> None:
+    jobs.run_jobs(results, sizes, pg, chosen)
+
+
+def _import(results: Results, sizes: Sizes, workdir: Path, _pg: Postgres, _c: set[str]) -> None:
+    import_rss.run_import_rss(results, sizes, workdir)
 
 
 def _flash(results: Results, sizes: Sizes, _w: Path, pg: Postgres, _c: set[str]) -> None:
     flash_sale.run_flash_sale(results, sizes, pg)
 
 
+def _peer(results: Results, sizes: Sizes, _w: Path, pg: Postgres, _c: set[str]) -> None:
+    peer.run_peer(results, sizes, pg)
+
+
 GROUPS: tuple[tuple[frozenset[str], Group], ...] = (
     (frozenset({"ingest_sqlite", "raw_sqlite"}), _sqlite),
-    (frozenset({"ingest_postgres", "raw_postgres", "daily_job", "summary_report"}), _postgres),
+    (frozenset({"ingest_postgres", "raw_postgres"}), _postgres),
+    (frozenset({"daily_job", "summary_report", "reports"}), _jobs),
+    (frozenset({"import_rss"}), _import),
     (frozenset({"http_events", "get_member"}), http_api.run_http),
     (frozenset({"flash_sale"}), _flash),
+    (frozenset({"peer_online", "peer_bulk"}), _peer),
 )
 
 

@@ -12,8 +12,10 @@ class Sizes:
 
     sqlite_members: int
     sqlite_days: int
-    postgres_members: int  # also the program the daily job and the summary report run over
+    postgres_members: int
     postgres_days: int
+    scale_members: int  # the set-based program (benchmarks/scale.py) the daily job runs over
+    import_events: int  # `jifen import events` of this many events and of a quarter of them
     raw_repeats: int  # the raw ceiling is written this many times; the median counts
     http_members: int
     http_events_rate: float  # requests per second, offered on a fixed schedule
@@ -26,6 +28,9 @@ class Sizes:
     flash_units: int
     flash_threads: int
     summary_repeats: int
+    peer_postings: int  # two-leg postings per mode (online, bulk), hordak and Jifen alike
+    peer_members: int  # member accounts the postings go round-robin over
+    peer_batch: int  # postings per database transaction in bulk
 
     def as_dict(self) -> dict[str, Any]:
         """For latest.json."""
@@ -37,6 +42,8 @@ QUICK = Sizes(
     sqlite_days=30,
     postgres_members=30,
     postgres_days=30,
+    scale_members=2_000,
+    import_events=1_200,
     raw_repeats=3,
     http_members=50,
     http_events_rate=40,
@@ -49,6 +56,9 @@ QUICK = Sizes(
     flash_units=100,
     flash_threads=32,
     summary_repeats=5,
+    peer_postings=300,
+    peer_members=50,
+    peer_batch=100,
 )
 
 FULL = Sizes(
@@ -56,6 +66,8 @@ FULL = Sizes(
     sqlite_days=365,
     postgres_members=300,
     postgres_days=365,
+    scale_members=1_000_000,
+    import_events=100_000,
     raw_repeats=5,
     http_members=400,
     http_events_rate=800,
@@ -68,6 +80,9 @@ FULL = Sizes(
     flash_units=100,
     flash_threads=32,
     summary_repeats=5,
+    peer_postings=5000,
+    peer_members=1000,
+    peer_batch=1000,
 )
 
 
