@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ JIFEN = [sys.executable, "-m", "jifen"]
 SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 BASH = shutil.which("bash") or "bash"
+BEIJING = timezone(timedelta(hours=8))
+# libfaketime (Debian's `faketime`) shifts the wall clock of the servers, the CLI and the shell.
+FAKETIME_LIBRARY = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
 pytestmark = pytest.mark.skipif(
     shutil.which("bash") is None or shutil.which("curl") is None,
     reason="the guide's examples need bash and curl",
@@ -102,10 +106,27 @@ def _stop(server: Server) -> None:
         server.process.wait(timeout=15)
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Server, Server]]:
-    """`make run`'s server (railway preset, SQLite) and the guide's sandbox beside it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}
+def _late_evening_offset() -> int:
+    """Seconds from now to the next 23:58 in Beijing: the guide's trips then depart tomorrow."""
+    now = datetime.now(BEIJING)  # noqa: TID251 - the servers run on the real clock; this moves it
+    late = now.replace(hour=23, minute=58, second=0, microsecond=0)
+    if late <= now:
+        late += timedelta(days=1)
+    return int((late - now.astimezone(UTC)).total_seconds())
+
+
+@pytest.fixture(params=["now", "at 23:58 in Beijing"])
+def servers(request, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Server, Server]]:
+    """`make run`'s server (railway preset, SQLite) and the guide's sandbox beside it.
+
+    Run now, and again with every process's clock moved to two minutes before midnight in Beijing,
+    where the guide's events, dated minutes ahead, fall on the next program-local day.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JIFEN_", "FAKETIME"))}
+    if request.param != "now":
+        if FAKETIME_LIBRARY is None:
+            pytest.skip("moving the clock needs libfaketime (apt-get install faketime)")
+        env |= {"LD_PRELOAD": str(FAKETIME_LIBRARY), "FAKETIME": f"{_late_evening_offset():+d}"}
     env["JIFEN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'jifen.db'}"
     env["NO_COLOR"] = "1"
     _run([*JIFEN, "init", "--preset", "railway"], cwd=tmp_path, env=env)
