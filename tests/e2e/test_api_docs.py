@@ -124,7 +124,7 @@ def servers(request, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Ser
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JIFEN_", "FAKETIME"))}
     if request.param != "now":
-        if FAKETIME_LIBRARY is None:
+        if FAKETIME_LIBRARY is None or shutil.which("faketime") is None:
             pytest.skip("moving the clock needs libfaketime (apt-get install faketime)")
         env |= {"LD_PRELOAD": str(FAKETIME_LIBRARY), "FAKETIME": f"{_late_evening_offset():+d}"}
     env["JIFEN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'jifen.db'}"
@@ -145,6 +145,29 @@ def servers(request, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], Ser
     finally:
         for server in started:
             _stop(server)
+            if "FAKETIME" in env:  # a server ends on its signal, before libfaketime tidies up
+                for name in (
+                    f"faketime_shm_{server.process.pid}",
+                    f"sem.faketime_sem_{server.process.pid}",
+                ):
+                    (Path("/dev/shm") / name).unlink(missing_ok=True)  # noqa: S108 - its own
+
+
+def _clock_of(env: dict[str, str]) -> list[str]:
+    """The `faketime` launcher of a shell on a moved clock, or nothing.
+
+    The servers and the CLI are moved by `LD_PRELOAD` alone; the shell needs the launcher, which
+    keeps libfaketime's shared state alive for the shell's children (a subshell leaving would
+    otherwise remove it under them).
+    """
+    if "FAKETIME" not in env:
+        return []
+    return [shutil.which("faketime") or "faketime", "-f", env["FAKETIME"]]
+
+
+def _without_preload(env: dict[str, str]) -> dict[str, str]:
+    """`env` for the `faketime` launcher, which preloads libfaketime itself."""
+    return {k: v for k, v in env.items() if k not in ("LD_PRELOAD", "FAKETIME")}
 
 
 def guide_script(main_url: str, sandbox_url: str) -> str:
@@ -200,10 +223,10 @@ def test_the_curl_examples_of_the_api_guide_work_as_written(servers):
     script = guide_script(main.url, sandbox.url)
     try:
         done = subprocess.run(  # noqa: S603 - the guide's own examples
-            [BASH, "-euo", "pipefail"],
+            [*_clock_of(env), BASH, "-euo", "pipefail"],
             input=f"{script}\necho '{SECOND_PASTE}'\n{script}",
             cwd=folder,
-            env=env,
+            env=_without_preload(env),
             capture_output=True,
             text=True,
             timeout=300,
