@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         description="Requests per second and burst per API key: `ROLE=PER_SECOND/BURST,...`, "
         "plus `default=` and `anonymous=` (per client address; unset: off).",
     )
+    max_in_flight: int = Field(
+        default=32,
+        ge=1,
+        description="Requests one worker process works on at once; more are refused at once with "
+        "503 `overloaded` (about its database pool's size: 10 connections and 20 overflow).",
+    )
 
     session_secret: str = Field(
         default="",

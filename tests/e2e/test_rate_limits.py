@@ -1,5 +1,7 @@
 """Per-key rate limits over HTTP on SQLite and PostgreSQL: 429 `rate_limited` with Retry-After.
 
+And the in-flight limit per worker: 503 `overloaded`, also with Retry-After.
+
 The limiter wraps the real app with small limits and a clock the test moves, so nothing here
 waits: a burst over the limit is refused at once, and time is advanced by hand.
 """
@@ -8,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import anyio
+import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jifen.api.app import create_app
 from jifen.api.errors import STATUS
 from jifen.api.ratelimit import (
     DEFAULT_LIMIT,
+    InFlightLimit,
     KeyLookup,
     Limit,
     RateLimit,
@@ -230,3 +237,72 @@ def test_limits_parse_from_settings_text():
         parse_limits("analyst=fast")
     with pytest.raises(ValueError, match="per_second > 0"):
         parse_limits("analyst=0/10")
+
+
+class Gate:
+    """Holds requests carrying `x-hold` until `opened` is set, then passes them on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.opened, self.holding = app, anyio.Event(), 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (b"x-hold", b"1") in scope.get("headers", []):
+            self.holding += 1
+            await self.opened.wait()
+        await self.app(scope, receive, send)
+
+
+def test_past_the_in_flight_limit_requests_get_503_at_once_and_pass_again_after(api: Api):
+    gate = Gate(api.client.app)
+    limited = InFlightLimit(gate, most=2)
+    headers = api.headers("integrator")
+
+    async def scenario() -> tuple[list[int], Any, int, list[int]]:
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(transport=transport, base_url="http://jifen") as client:
+            held: list[int] = []
+
+            async def hold() -> None:
+                answer = await client.get("/v1/clock", headers={**headers, "x-hold": "1"})
+                held.append(answer.status_code)
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(hold)
+                tasks.start_soon(hold)
+                while gate.holding < 2:
+                    await anyio.sleep(0.01)
+                refused = await client.get("/v1/clock", headers=headers)
+                health = (await client.get("/health")).status_code
+                gate.opened.set()
+            after = [(await client.get("/v1/clock", headers=headers)).status_code for _ in range(3)]
+        return held, refused, health, after
+
+    held, refused, health, after = anyio.run(scenario)
+
+    assert held == [200, 200]
+    assert refused.status_code == 503 == STATUS["overloaded"]
+    assert refused.headers["Retry-After"] == "1"
+    error = refused.json()["error"]
+    assert error["code"] == "overloaded"
+    assert error["details"] == {"in_flight_limit": 2, "retry_after": 1}
+    assert health == 200  # liveness is never refused
+    assert after == [200, 200, 200]  # the count went back down
+    assert limited.in_flight == 0
+
+
+def test_the_app_is_served_with_an_in_flight_limit_from_settings(
+    engine: Engine, vault_keys: tuple[str, str]
+):
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(
+        database_url=url, vault_keys=vault_keys[0], hash_key=vault_keys[1], max_in_flight=7
+    )
+    app = create_app(settings)
+    try:
+        layers = {m.cls: m.kwargs for m in app.user_middleware}
+        assert layers[InFlightLimit] == {"most": 7}
+        assert Settings(database_url=url).max_in_flight == 32
+        with pytest.raises(ValueError, match="greater than or equal to 1"):
+            Settings(database_url=url, max_in_flight=0)
+    finally:
+        app.state.jifen.engine.dispose()

@@ -14,7 +14,7 @@ from jifen.api import errors, logs, metrics
 from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep, UowDep
 from jifen.api.errors import error_response
-from jifen.api.ratelimit import DEFAULT_LIMIT, RateLimit, parse_limits
+from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.api.routes import (
     accounting,
     adjustments,
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anonymous=limits.pop("anonymous", None),
         limits=limits,
     )
+    app.add_middleware(InFlightLimit, most=settings.max_in_flight)  # refuses before key lookups
     metrics.install(app)
     app.add_middleware(logs.RequestLog)  # outermost: ids, timing and counts cover every layer
     return app

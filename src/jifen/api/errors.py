@@ -57,6 +57,7 @@ STATUS: dict[str, int] = {
     "not_enough_data": 422,
     "velocity_limit": 429,
     "rate_limited": 429,
+    "overloaded": 503,
     "estimate_busy": 409,
     "no_program": 503,
 }

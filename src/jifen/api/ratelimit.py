@@ -207,3 +207,42 @@ def _remember(store: OrderedDict[Any, Any], key: Any, value: Any, most: int) -> 
     store.move_to_end(key)
     while len(store) > most:
         store.popitem(last=False)
+
+
+class InFlightLimit:
+    """ASGI middleware: refuse work past `most` requests in progress in this worker with 503.
+
+    A worker that takes every request builds a queue without end under overload: requests wait
+    longer than their callers do, and it spends its time on answers nobody reads. Refusing at once
+    keeps what it does accept fast, and tells the caller to come back (writes are idempotent).
+    """
+
+    def __init__(self, app: ASGIApp, *, most: int, exempt: Sequence[str] = EXEMPT_PATHS) -> None:
+        if most < 1:
+            msg = f"The in-flight limit must be at least 1; got {most}."
+            raise ValueError(msg)
+        self.app, self.most, self.exempt = app, most, tuple(exempt)
+        self.in_flight = 0  # one event loop per worker: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.most:
+            await self._refuse()(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    def _refuse(self) -> ASGIApp:
+        response = error_response(
+            "overloaded",
+            f"The server is busy ({self.most} requests in progress in this worker). Retry after "
+            "1 s; a write sent again with the same id is applied once.",
+            {"in_flight_limit": self.most, "retry_after": 1},
+        )
+        response.headers["Retry-After"] = "1"
+        return response
