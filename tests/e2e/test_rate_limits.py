@@ -254,7 +254,8 @@ class Gate:
 
 def test_past_the_in_flight_limit_requests_get_503_at_once_and_pass_again_after(api: Api):
     gate = Gate(api.client.app)
-    limited = InFlightLimit(gate, most=2)
+    refusals: list[None] = []
+    limited = InFlightLimit(gate, most=2, refused=lambda: refusals.append(None))
     headers = api.headers("integrator")
 
     async def scenario() -> tuple[list[int], Any, int, list[int]]:
@@ -288,6 +289,7 @@ def test_past_the_in_flight_limit_requests_get_503_at_once_and_pass_again_after(
     assert health == 200  # liveness is never refused
     assert after == [200, 200, 200]  # the count went back down
     assert limited.in_flight == 0
+    assert len(refusals) == 1  # counted for the metrics
 
 
 def test_the_app_is_served_with_an_in_flight_limit_from_settings(
@@ -299,8 +301,8 @@ def test_the_app_is_served_with_an_in_flight_limit_from_settings(
     )
     app = create_app(settings)
     try:
-        layers = {m.cls: m.kwargs for m in app.user_middleware}
-        assert layers[InFlightLimit] == {"most": 7}
+        outermost = app.user_middleware[0]
+        assert (outermost.cls, outermost.kwargs["most"]) == (InFlightLimit, 7)
         assert Settings(database_url=url).max_in_flight == 32
         with pytest.raises(ValueError, match="greater than or equal to 1"):
             Settings(database_url=url, max_in_flight=0)

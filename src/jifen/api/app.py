@@ -128,9 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anonymous=limits.pop("anonymous", None),
         limits=limits,
     )
-    app.add_middleware(InFlightLimit, most=settings.max_in_flight)  # refuses before key lookups
     metrics.install(app)
-    app.add_middleware(logs.RequestLog)  # outermost: ids, timing and counts cover every layer
+    app.add_middleware(logs.RequestLog)  # ids, timing and counts cover every layer but the next
+    # Outermost: past its limit a worker refuses before any other work, counted, not logged.
+    app.add_middleware(InFlightLimit, most=settings.max_in_flight, refused=metrics.OVERLOADED.inc)
     return app
 
 

@@ -53,6 +53,10 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+OVERLOADED = Counter(
+    "jifen_http_overloaded_total",
+    "Requests refused with 503 overloaded, before any work: the worker had JIFEN_MAX_IN_FLIGHT.",
+)
 EVENTS = Counter(
     "jifen_events_total",
     "Events received through the API, by type and outcome (applied, duplicate, rejected).",

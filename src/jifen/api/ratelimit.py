@@ -215,13 +215,22 @@ class InFlightLimit:
     A worker that takes every request builds a queue without end under overload: requests wait
     longer than their callers do, and it spends its time on answers nobody reads. Refusing at once
     keeps what it does accept fast, and tells the caller to come back (writes are idempotent).
+    It is the outermost layer, so a refusal costs next to nothing: it is not logged one by one
+    (a log line each would add to the overload) but counted by `refused`.
     """
 
-    def __init__(self, app: ASGIApp, *, most: int, exempt: Sequence[str] = EXEMPT_PATHS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        most: int,
+        refused: Callable[[], Any] = lambda: None,
+        exempt: Sequence[str] = EXEMPT_PATHS,
+    ) -> None:
         if most < 1:
             msg = f"The in-flight limit must be at least 1; got {most}."
             raise ValueError(msg)
-        self.app, self.most, self.exempt = app, most, tuple(exempt)
+        self.app, self.most, self.refused, self.exempt = app, most, refused, tuple(exempt)
         self.in_flight = 0  # one event loop per worker: no lock needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -229,6 +238,7 @@ class InFlightLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.most:
+            self.refused()
             await self._refuse()(scope, receive, send)
             return
         self.in_flight += 1
