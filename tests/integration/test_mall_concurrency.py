@@ -278,6 +278,7 @@ def test_a_rush_over_http_never_oversells_or_fails(
         database_url=engine.url.render_as_string(hide_password=False),
         vault_keys=vault_keys[0],
         hash_key=vault_keys[1],
+        max_in_flight=60,  # every buyer is let in: this is about the stock, not about shedding
     )
     app = create_app(settings)  # the wall clock: the sandbox clock is not made for threads
     with TestClient(app, raise_server_exceptions=False) as client:
