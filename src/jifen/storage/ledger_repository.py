@@ -175,15 +175,15 @@ class LedgerRepository:
         reverses_id: int | None = None,
     ) -> int:
         """Claim the idempotency key with a new transaction header; `KeyTaken` if it is gone."""
-        values = {
-            "idempotency_key": key,
-            "request_hash": request_hash,
-            "type": type_,
-            "member_id": member_id,
-            "occurred_at": occurred_at,
-            "memo": memo,
-            "reverses_id": reverses_id,
-        }
+        values = transaction_row(
+            key=key,
+            request_hash=request_hash,
+            type_=type_,
+            member_id=member_id,
+            occurred_at=occurred_at,
+            memo=memo,
+            reverses_id=reverses_id,
+        )
         try:
             result = self.connection.execute(insert(ledger_transactions), values)
         except IntegrityError as error:
@@ -200,19 +200,7 @@ class LedgerRepository:
     def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
         """Append the entries of a transaction."""
         self.connection.execute(
-            insert(ledger_entries),
-            [
-                {
-                    "transaction_id": transaction_id,
-                    "account": e.account,
-                    "member_id": e.member_id,
-                    "kind": e.kind,
-                    "points": e.points,
-                    "lot_id": e.lot_id,
-                    "pending_id": e.pending_id,
-                }
-                for e in entries
-            ],
+            insert(ledger_entries), [entry_row(transaction_id, e) for e in entries]
         )
 
     # -- balances ------------------------------------------------------------------------------
@@ -266,18 +254,15 @@ class LedgerRepository:
         transaction_id: int,
     ) -> int:
         """Open an empty lot for `points`; the credit entry that follows fills it."""
-        result = self.connection.execute(
-            insert(lots),
-            {
-                "member_id": member_id,
-                "kind": kind,
-                "credited_on": credited_on,
-                "expires_on": expires_on,
-                "original": points,
-                "remaining": 0,
-                "transaction_id": transaction_id,
-            },
+        row = lot_row(
+            member_id=member_id,
+            kind=kind,
+            credited_on=credited_on,
+            expires_on=expires_on,
+            points=points,
+            transaction_id=transaction_id,
         )
+        result = self.connection.execute(insert(lots), row)
         return int(result.inserted_primary_key[0])
 
     def open_lots(self, member_id: int, kind: str) -> list[Lot]:
@@ -335,3 +320,60 @@ class LedgerRepository:
         self.connection.execute(
             update(pending_points).where(pending_points.c.id == pending_id).values(status=status)
         )
+
+
+# -- rows, as written here and by the bulk path (storage/staged.py) -------------------------------
+def transaction_row(
+    *,
+    key: str,
+    request_hash: str,
+    type_: str,
+    member_id: int | None,
+    occurred_at: datetime,
+    memo: dict[str, Any],
+    reverses_id: int | None,
+) -> dict[str, Any]:
+    """The `ledger_transactions` row of a new transaction, without its id."""
+    return {
+        "idempotency_key": key,
+        "request_hash": request_hash,
+        "type": type_,
+        "member_id": member_id,
+        "occurred_at": occurred_at,
+        "memo": memo,
+        "reverses_id": reverses_id,
+    }
+
+
+def entry_row(transaction_id: int, entry: Entry) -> dict[str, Any]:
+    """The `ledger_entries` row of one entry of a transaction."""
+    return {
+        "transaction_id": transaction_id,
+        "account": entry.account,
+        "member_id": entry.member_id,
+        "kind": entry.kind,
+        "points": entry.points,
+        "lot_id": entry.lot_id,
+        "pending_id": entry.pending_id,
+    }
+
+
+def lot_row(
+    *,
+    member_id: int,
+    kind: str,
+    credited_on: date,
+    expires_on: date | None,
+    points: int,
+    transaction_id: int,
+) -> dict[str, Any]:
+    """The `lots` row of a new lot, without its id; the entry that funds it sets `remaining`."""
+    return {
+        "member_id": member_id,
+        "kind": kind,
+        "credited_on": credited_on,
+        "expires_on": expires_on,
+        "original": points,
+        "remaining": 0,
+        "transaction_id": transaction_id,
+    }

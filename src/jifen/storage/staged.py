@@ -19,7 +19,15 @@ from typing import Any, Self
 
 from jifen.domain.ledger import Entry
 from jifen.storage.event_repository import StoredEvent, TicketRecord
-from jifen.storage.ledger_repository import Balance, KeyTaken, Pending, StoredTransaction
+from jifen.storage.ledger_repository import (
+    Balance,
+    KeyTaken,
+    Pending,
+    StoredTransaction,
+    entry_row,
+    lot_row,
+    transaction_row,
+)
 from jifen.storage.member_repository import MemberRecord
 
 _MISSING = object()
@@ -244,13 +252,15 @@ class StagedLedger:
         transaction_id = self.staged.take_id("ledger_transactions")
         row = {
             "id": transaction_id,
-            "idempotency_key": key,
-            "request_hash": request_hash,
-            "type": type_,
-            "member_id": member_id,
-            "occurred_at": occurred_at,
-            "memo": memo,
-            "reverses_id": reverses_id,
+            **transaction_row(
+                key=key,
+                request_hash=request_hash,
+                type_=type_,
+                member_id=member_id,
+                occurred_at=occurred_at,
+                memo=memo,
+                reverses_id=reverses_id,
+            ),
         }
         self.staged.put(self.staged.by_key, key, len(self.staged.transactions))
         self.staged.append(self.staged.transactions, row)
@@ -258,16 +268,7 @@ class StagedLedger:
 
     def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
         for e in entries:
-            row = {
-                "transaction_id": transaction_id,
-                "account": e.account,
-                "member_id": e.member_id,
-                "kind": e.kind,
-                "points": e.points,
-                "lot_id": e.lot_id,
-                "pending_id": e.pending_id,
-            }
-            self.staged.append(self.staged.entries, row)
+            self.staged.append(self.staged.entries, entry_row(transaction_id, e))
 
     def lock_balance(self, member_id: int, kind: str) -> Balance:
         _require(self.loaded.asked_members, member_id)
@@ -302,13 +303,14 @@ class StagedLedger:
         lot_id = self.staged.take_id("lots")
         row = {
             "id": lot_id,
-            "member_id": member_id,
-            "kind": kind,
-            "credited_on": credited_on,
-            "expires_on": expires_on,
-            "original": points,
-            "remaining": 0,
-            "transaction_id": transaction_id,
+            **lot_row(
+                member_id=member_id,
+                kind=kind,
+                credited_on=credited_on,
+                expires_on=expires_on,
+                points=points,
+                transaction_id=transaction_id,
+            ),
         }
         self.staged.put(self.staged.lots, lot_id, row)
         return lot_id
