@@ -1,0 +1,24 @@
+"""edges: event time guards and early refunds and changes
+
+Revision ID: 0012
+Revises: 0011
+
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401 - used once this revision has content
+from alembic import op  # noqa: F401 - used once this revision has content
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
