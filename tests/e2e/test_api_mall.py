@@ -13,6 +13,7 @@ import httpx2
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from jifen.api.clock import Clock
 from jifen.api.errors import STATUS
 from jifen.services.ledger_check import check_ledger
 from jifen.services.mall import sign
@@ -102,10 +103,16 @@ class Mall(Http):
             return connection.execute(query).scalar_one()
 
     def webhook(
-        self, body: Any, *, at: datetime = NOW, secret: str = SECRET, signature: str | None = None
+        self,
+        body: Any,
+        *,
+        at: datetime | None = None,
+        secret: str = SECRET,
+        signature: str | None = None,
     ) -> httpx2.Response:
+        """The warehouse's signed report, signed at `at` (real time now unless told)."""
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        timestamp = str(int(at.timestamp()))
+        timestamp = str(int((at or Clock().real_now()).timestamp()))
         headers = {
             "Content-Type": "application/json",
             "X-Jifen-Timestamp": timestamp,
@@ -378,7 +385,7 @@ class TestWarehouse:
         shop.bought("o-box", member, "BOX")
         report = {"order_id": "o-box", "status": "shipped", "tracking": "SF123"}
 
-        shipped = shop.webhook(report, at=NOW - timedelta(minutes=4))
+        shipped = shop.webhook(report, at=Clock().real_now() - timedelta(minutes=4))
 
         assert shipped.status_code == 200, shipped.text
         assert shipped.json()["status"] == "fulfilled"
@@ -401,9 +408,11 @@ class TestWarehouse:
             "POST", "/v1/mall/webhooks/warehouse", role=None, content=json.dumps(report).encode()
         )
         shop.refused(response, 401, "bad_signature")
-        stale = shop.webhook(report, at=NOW - timedelta(minutes=6))
+        signed = Clock().real_now()  # the window is real time, whatever the sandbox's clock
+        stale = shop.webhook(report, at=signed - timedelta(minutes=6))
         shop.refused(stale, 401, "signature_expired")
-        shop.refused(shop.webhook(report, at=NOW + timedelta(minutes=6)), 401, "signature_expired")
+        early = shop.webhook(report, at=signed + timedelta(minutes=6))
+        shop.refused(early, 401, "signature_expired")
         assert shop.get("/v1/mall/orders/o-box").json()["status"] == "paid"
 
     def test_the_secret_has_an_embedded_default(self, shop: Mall, monkeypatch: pytest.MonkeyPatch):

@@ -16,6 +16,14 @@ class Clock:
 
     def now(self) -> datetime:
         """The current time, aware."""
+        return self.real_now()
+
+    def real_now(self) -> datetime:
+        """The wall clock, even on a sandbox server: for what must follow real time.
+
+        A signature's freshness window guards against replays, which happen in real time; a
+        sandbox clock set a year away must not open (or shut) it.
+        """
         return datetime.now(UTC)  # noqa: TID251 - the edge is where wall-clock time enters
 
 
@@ -31,7 +39,7 @@ class SandboxClock(Clock):
         """The sandbox time; the wall clock until someone sets it."""
         with UnitOfWork(self.engine) as uow:  # one per call: requests run on many threads
             stored = uow.keys.clock()
-        return stored or super().now()
+        return stored or self.real_now()
 
     def set(self, now: datetime) -> None:
         """Move the sandbox to `now` (forwards or back)."""

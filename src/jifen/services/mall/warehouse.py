@@ -28,7 +28,7 @@ class BadSignature(JifenError):
 
 
 class SignatureExpired(JifenError):
-    """A webhook signed more than five minutes away from the server's clock."""
+    """A webhook signed more than five minutes away from when it arrived (real time)."""
 
     code = "signature_expired"
 
@@ -85,13 +85,20 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def verify_signature(
-    *, secret: str, timestamp: str | None, signature: str | None, body: bytes, now: datetime
+    *,
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    received_at: datetime,
 ) -> None:
-    """Refuse a webhook unless signed with `secret` within five minutes of `now`.
+    """Refuse a webhook unless signed with `secret` within five minutes of `received_at`.
 
     `timestamp` is Unix seconds (header `X-Jifen-Timestamp`), `signature` the hex HMAC from
-    `sign` (header `X-Jifen-Signature`). The signature is checked before the time, so a caller
-    without the secret learns nothing about the clock.
+    `sign` (header `X-Jifen-Signature`). `received_at` is the real time the request arrived,
+    never a sandbox clock: the window is there to stop replays, which happen in real time. The
+    signature is checked before the time, so a caller without the secret learns nothing about
+    the clock.
     """
     if not timestamp or not signature or not timestamp.isdigit() or len(timestamp) > 12:
         raise BadSignature(
@@ -101,10 +108,11 @@ def verify_signature(
     if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip().lower()):
         raise BadSignature("The signature does not match the timestamp and body.")
     sent = datetime.fromtimestamp(int(timestamp), UTC)
-    if abs(now - sent) > SIGNATURE_TOLERANCE:
+    if abs(received_at - sent) > SIGNATURE_TOLERANCE:
         raise SignatureExpired(
-            f"The request was signed at {sent.isoformat()}, more than 5 minutes from the "
-            f"server's time {now.astimezone(UTC).isoformat()}; sign it again and resend.",
+            f"The request was signed at {sent.isoformat()}, more than 5 minutes from when it "
+            f"arrived ({received_at.astimezone(UTC).isoformat()}, real time); sign it with "
+            "the current time and resend.",
             signed_at=sent.isoformat(),
         )
 
