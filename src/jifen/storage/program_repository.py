@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from jifen.storage.tables import programs
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionUnlock:
+    """When a member may start redeeming: spendable `kinds` together reach `threshold`."""
+
+    threshold: int
+    kinds: frozenset[str]
+
+
+_UNLOCKS: dict[int, RedemptionUnlock] = {}  # by program row: a stored version never changes
 
 
 class ProgramRepository:
@@ -20,6 +32,29 @@ class ProgramRepository:
         query = select(programs.c.document, programs.c.source).where(programs.c.active)
         row = self.connection.execute(query).first()
         return None if row is None else (row.document, row.source)
+
+    def active_version(self) -> tuple[int, int] | None:
+        """The active program's row id and version number: one small read, to notice a change."""
+        query = select(programs.c.id, programs.c.version).where(programs.c.active)
+        row = self.connection.execute(query).first()
+        return None if row is None else (int(row.id), int(row.version))
+
+    def redemption_unlock(self) -> RedemptionUnlock | None:
+        """The active program's redemption threshold and spendable kinds; None without one."""
+        active = self.active_version()
+        if active is None:
+            return None
+        program_id = active[0]
+        found = _UNLOCKS.get(program_id)
+        if found is None:
+            document = self.connection.execute(
+                select(programs.c.document).where(programs.c.id == program_id)
+            ).scalar_one()
+            found = _UNLOCKS[program_id] = RedemptionUnlock(
+                threshold=int(document["redemption"]["eligibility_threshold"]),
+                kinds=frozenset(k["code"] for k in document["point_kinds"] if k["spendable"]),
+            )
+        return found
 
     def activate(self, *, code: str, document: dict[str, Any], source: str) -> int:
         """Store a new version of the program and make it active; returns the active version.

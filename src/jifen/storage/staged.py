@@ -29,6 +29,7 @@ from jifen.storage.ledger_repository import (
     transaction_row,
 )
 from jifen.storage.member_repository import MemberRecord
+from jifen.storage.program_repository import RedemptionUnlock
 
 _MISSING = object()
 ID_TABLES = ("ledger_transactions", "lots", "pending_points")
@@ -57,6 +58,7 @@ class Loaded:
     asked_tickets: frozenset[str]
     asked_members: frozenset[int]
     asked_hashes: frozenset[str]
+    redemption_unlock: RedemptionUnlock | None = None  # the active program's
 
 
 @dataclass(slots=True)
@@ -371,6 +373,16 @@ class StagedStatements:
             self.staged.put(self.staged.unlocked, member_id, on)
 
 
+class StagedPrograms:
+    """The active program's redemption threshold, read when the batch was loaded."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.loaded = staged.loaded
+
+    def redemption_unlock(self) -> RedemptionUnlock | None:
+        return self.loaded.redemption_unlock
+
+
 class StagedCampaigns:
     """Campaigns: a batch whose trips fall in an active campaign is applied one at a time."""
 
@@ -393,6 +405,7 @@ class StagedUnitOfWork:
         self.events = StagedEvents(staged)
         self.ledger = StagedLedger(staged)
         self.statements = StagedStatements(staged)
+        self.programs = StagedPrograms(staged)
         self.campaigns = StagedCampaigns(staged)
 
     def __enter__(self) -> Self:

@@ -3,7 +3,10 @@
 Each event is applied in its own unit of work, keyed by its id: applying it again is a duplicate
 and changes nothing. Ledger postings are keyed `<event id>:<point kind>`, so an event interrupted
 half-way (a crash) completes, never doubles, when it is sent again. Events that arrive early (a
-travel before its purchase) are kept and settled when the missing event comes.
+travel, refund or change before its purchase) are kept and settled when the purchase comes.
+
+Callers say when the events reached Jifen (`received_at`, the server's clock): an event dated
+more than `future_tolerance` after it is refused, and a claim's window runs to it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -19,9 +23,12 @@ from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Event, Order, parse_event
 from jifen.services.events.context import (
+    FUTURE_TOLERANCE,
     ClaimTooLate,
     Context,
+    EventInFuture,
     EventResult,
+    InvalidEventTime,
     MemberNotActive,
     Outcome,
     RiderNotMember,
@@ -43,13 +50,28 @@ log = logging.getLogger(__name__)
 
 
 def apply_events(
-    uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw_events: Iterable[Any]
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    raw_events: Iterable[Any],
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> list[EventResult]:
     """Apply each event on its own; a bad event, or one failing unexpectedly, stops no other."""
     results = []
     for raw in raw_events:
         try:
-            results.append(apply_event(uow, program=program, vault=vault, raw=raw))
+            results.append(
+                apply_event(
+                    uow,
+                    program=program,
+                    vault=vault,
+                    raw=raw,
+                    received_at=received_at,
+                    future_tolerance=future_tolerance,
+                )
+            )
         except Exception:
             log.exception("event could not be applied")
             event_id = raw.get("id") if isinstance(raw, dict) else None
@@ -62,14 +84,31 @@ def apply_events(
 
 
 def apply_event(
-    uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw: Any
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    raw: Any,
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> EventResult:
-    """Apply one event; never raises for a bad event, it is `rejected` with a stable code."""
+    """Apply one event that reached Jifen at `received_at`; never raises for a bad event.
+
+    A bad event is `rejected` with a stable code.
+    """
     parsed = parse_or_refuse(raw)
     if isinstance(parsed, EventResult):
         return parsed
     event, data = parsed
-    return apply_parsed(uow, program=program, vault=vault, event=event, data=data)
+    return apply_parsed(
+        uow,
+        program=program,
+        vault=vault,
+        event=event,
+        data=data,
+        received_at=received_at,
+        future_tolerance=future_tolerance,
+    )
 
 
 def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
@@ -83,14 +122,22 @@ def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
         )
 
 
-def apply_parsed(
-    uow: UnitOfWork, *, program: Program, vault: IdentityVault, event: Event, data: Any
+def apply_parsed(  # noqa: PLR0913 - the event, where it goes, and when it came
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    event: Event,
+    data: Any,
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> EventResult:
     """Apply an event `parse_event` accepted; never raises for a bad event."""
+    ctx = Context(uow, program, vault, event, received_at)
     try:
         for attempt in (1, 2):
             try:
-                return _apply(Context(uow, program, vault, event), data)
+                return _apply(ctx, data, latest=received_at + future_tolerance)
             except KeyTaken:
                 if attempt == 2:  # pragma: no cover - the second attempt finds the winner's event
                     raise
@@ -103,7 +150,7 @@ def _error(error: JifenError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "details": error.details}
 
 
-def _apply(ctx: Context, data: Any) -> EventResult:
+def _apply(ctx: Context, data: Any, *, latest: datetime) -> EventResult:
     sent = ctx.event.model_dump(mode="json")
     fingerprint = ctx.vault.lookup_hash("event", json.dumps(sent, sort_keys=True))
     with ctx.uow:
@@ -112,12 +159,13 @@ def _apply(ctx: Context, data: Any) -> EventResult:
             if stored.fingerprint != fingerprint:
                 raise IdempotencyConflict(ctx.event.id)
             return EventResult(ctx.event.id, "duplicate", outcome=stored.outcome)
+        if ctx.event.occurred_at > latest:
+            raise _in_future(ctx, latest)
         member_id, outcome = HANDLERS[ctx.event.type](ctx, data)
         if member_id is not None:
             # Again, now that the member's balance is locked: a freeze or close that committed
             # meanwhile wins, and this event is refused instead of crediting a closed member.
             require_active_member(ctx.uow, member_id)
-            _unlock_redemption(ctx, member_id)
         record = StoredEvent(
             ctx.event.id,
             ctx.event.type,
@@ -135,13 +183,15 @@ def _apply(ctx: Context, data: Any) -> EventResult:
     return EventResult(ctx.event.id, "applied", outcome=outcome)
 
 
-def _unlock_redemption(ctx: Context, member_id: int) -> None:
-    """Redemption opens once the spendable balance has reached the program's threshold."""
-    ctx.uow.statements.unlock_redemption(
-        member_id,
-        kinds=[k.code for k in ctx.program.point_kinds if k.spendable],
-        threshold=ctx.program.redemption.eligibility_threshold,
-        on=ctx.local(ctx.event.occurred_at).date(),
+def _in_future(ctx: Context, latest: datetime) -> EventInFuture:
+    tolerance = latest - ctx.received_at
+    return EventInFuture(
+        f"The event is dated {ctx.event.occurred_at.isoformat()}, more than {tolerance} after "
+        f"Jifen's clock ({ctx.received_at.isoformat()}). Check the sending system's clock, and "
+        "send the event once it has happened.",
+        occurred_at=ctx.event.occurred_at.isoformat(),
+        received_at=ctx.received_at.isoformat(),
+        tolerance_seconds=int(tolerance.total_seconds()),
     )
 
 
@@ -173,8 +223,11 @@ HANDLERS: dict[str, Callable[[Context, Any], Outcome]] = {
 }
 
 __all__ = [
+    "FUTURE_TOLERANCE",
     "ClaimTooLate",
+    "EventInFuture",
     "EventResult",
+    "InvalidEventTime",
     "MemberNotActive",
     "RiderNotMember",
     "TicketConflict",

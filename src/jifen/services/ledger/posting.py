@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from jifen.domain.errors import (
@@ -120,10 +120,31 @@ def apply_entries(
     """
     check_balanced(entries)
     uow.ledger.insert_entries(transaction_id, entries)
+    raised: dict[int, set[str]] = {}
     for (owner, kind), (available, pending) in member_deltas(entries).items():
         uow.ledger.move_balance(owner, kind, available=available, pending=pending)
+        if available > 0:
+            raised.setdefault(owner, set()).add(kind)
     uow.ledger.move_lots(lot_deltas(entries))
+    if raised:
+        unlock_redemption(uow, raised, on=header.occurred_at.date())
     return Posted(transaction_id, header.type, header.member_id, tuple(entries))
+
+
+def unlock_redemption(uow: UnitOfWork, raised: dict[int, set[str]], *, on: date) -> None:
+    """Open redemption for members whose spendable balance this posting lifted to the threshold.
+
+    Every posting passes here, whatever its source (events, partners, adjustments, campaigns, a
+    cancellation's return, a refund), so the unlock commits with the points that earned it.
+    """
+    rule = uow.programs.redemption_unlock()
+    if rule is None:
+        return
+    for member_id, kinds in sorted(raised.items()):
+        if not kinds.isdisjoint(rule.kinds):
+            uow.statements.unlock_redemption(
+                member_id, kinds=sorted(rule.kinds), threshold=rule.threshold, on=on
+            )
 
 
 def require_member(uow: UnitOfWork, member_id: int) -> None:
