@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from jifen.domain.errors import IdempotencyConflict, JifenError, NotFound
 from jifen.domain.identity import InvalidIdentity, mask_id_number, validate_identity
 from jifen.programs.schema import Program
+from jifen.services.ledger import fingerprint
+from jifen.services.members import require_active_member
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.redemption_repository import BeneficiaryRecord
+from jifen.storage.redemption_repository import BeneficiaryRecord, RedemptionTaken
 from jifen.storage.uow import UnitOfWork
 
 # ID types whose 18-character number carries the holder's birth date (YYYYMMDD at 7-14).
@@ -96,9 +99,11 @@ def add_beneficiary(
 ) -> Beneficiary:
     """Name a beneficiary for the member, effective `wait_days` after `today`.
 
-    Sending the same person again while they are named returns them unchanged (the request is
-    idempotent by identity); the same person under another name is an `IdempotencyConflict`.
-    Raises `InvalidIdentity`, `BeneficiaryIsMember`, `BeneficiaryLimit` or `NotFound`.
+    Idempotent by `request_id`: the same request again returns the beneficiary it named (as they
+    stand); another request under that id (another person or member) is an `IdempotencyConflict`.
+    Naming a person already named returns them unchanged; under another name it is a conflict.
+    Raises `InvalidIdentity`, `BeneficiaryIsMember`, `BeneficiaryLimit`, `MemberNotActive` (a
+    frozen or closed member names no one) or `NotFound`.
     """
     # Documents without a birth date in the number are checked on format alone; the date is unused.
     born = birth_date_of(id_type, id_number, birth_date) or date.min
@@ -109,43 +114,115 @@ def add_beneficiary(
             f"This program does not accept {id_type}; it accepts {accepted}.", field="id_type"
         )
     id_hash = vault.lookup_hash(identity.id_type, identity.id_number)
+    request = _Request(
+        request_id,
+        member_id,
+        identity.name,
+        identity.id_type,
+        id_hash,
+        fingerprint(
+            {"member_id": member_id, "name": identity.name, "type": identity.id_type, "id": id_hash}
+        ),
+    )
+    add: dict[str, Any] = {
+        "program": program,
+        "vault": vault,
+        "id_number": identity.id_number,
+        "today": today,
+    }
+    try:
+        record = _add(uow, request, **add)
+    except RedemptionTaken:
+        # A concurrent request under the same id won; ours rolled back. Answer as it did.
+        record = _add(uow, request, **add)
+    return _shown(vault, record, today)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    id: str
+    member_id: int
+    name: str
+    id_type: str
+    id_hash: str
+    hash: str
+
+
+def _add(
+    uow: UnitOfWork,
+    request: _Request,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    id_number: str,
+    today: date,
+) -> BeneficiaryRecord:
+    member_id = request.member_id
     with uow:
         if not uow.redemptions.lock_member(member_id):
             raise NotFound(f"No member {member_id}.", member_id=member_id)
-        if uow.redemptions.member_identity(member_id) == id_hash:
-            raise BeneficiaryIsMember(
-                "A member cannot name themselves as a beneficiary; they may always redeem "
-                "tickets for themselves.",
-                member_id=member_id,
-            )
-        named = uow.redemptions.beneficiaries_of(member_id)
-        same = next((b for b in named if b.id_hash == id_hash), None)
-        if same is not None:
-            if same.name != identity.name:
-                raise IdempotencyConflict(request_id)
-            return _shown(vault, same, today)
-        limit = program.beneficiaries.max_count
-        if len(named) >= limit:
-            raise BeneficiaryLimit(
-                f"Member {member_id} already names {len(named)} beneficiaries, the most this "
-                f"program allows ({limit}, waiting ones included). Remove one first.",
-                member_id=member_id,
-                limit=limit,
-            )
-        effective_from = today + timedelta(days=program.beneficiaries.wait_days)
-        beneficiary_id = uow.redemptions.add_beneficiary(
-            member_id=member_id,
-            name=identity.name,
-            id_type=identity.id_type,
-            id_number_enc=vault.encrypt(identity.id_number),
-            id_hash=id_hash,
-            added_on=today,
-            effective_from=effective_from,
+        stored = uow.redemptions.beneficiary_request(request.id)
+        if stored is not None:
+            beneficiary_id, request_hash = stored
+            if request_hash != request.hash:
+                raise IdempotencyConflict(request.id)
+            record = uow.redemptions.beneficiary(beneficiary_id)
+            assert record is not None  # noqa: S101 - beneficiaries are never deleted
+            return record
+        require_active_member(uow, member_id)
+        record = _named(
+            uow, request, program=program, vault=vault, id_number=id_number, today=today
         )
-        record = uow.redemptions.beneficiary(beneficiary_id)
+        uow.redemptions.add_beneficiary_request(
+            request.id, member_id=member_id, beneficiary_id=record.id, request_hash=request.hash
+        )
         uow.commit()
+    return record
+
+
+def _named(
+    uow: UnitOfWork,
+    request: _Request,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    id_number: str,
+    today: date,
+) -> BeneficiaryRecord:
+    """The person already named, or a new beneficiary (inside the member's lock)."""
+    member_id = request.member_id
+    if uow.redemptions.member_identity(member_id) == request.id_hash:
+        raise BeneficiaryIsMember(
+            "A member cannot name themselves as a beneficiary; they may always redeem "
+            "tickets for themselves.",
+            member_id=member_id,
+        )
+    named = uow.redemptions.beneficiaries_of(member_id)
+    same = next((b for b in named if b.id_hash == request.id_hash), None)
+    if same is not None:
+        if same.name != request.name:
+            raise IdempotencyConflict(request.id)
+        return same
+    limit = program.beneficiaries.max_count
+    if len(named) >= limit:
+        raise BeneficiaryLimit(
+            f"Member {member_id} already names {len(named)} beneficiaries, the most this "
+            f"program allows ({limit}, waiting ones included). Remove one first.",
+            member_id=member_id,
+            limit=limit,
+        )
+    beneficiary_id = uow.redemptions.add_beneficiary(
+        member_id=member_id,
+        name=request.name,
+        id_type=request.id_type,
+        id_number_enc=vault.encrypt(id_number),
+        id_hash=request.id_hash,
+        added_on=today,
+        effective_from=today + timedelta(days=program.beneficiaries.wait_days),
+    )
+    record = uow.redemptions.beneficiary(beneficiary_id)
     assert record is not None  # noqa: S101 - inserted just above
-    return _shown(vault, record, today)
+    return record
 
 
 def list_beneficiaries(

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from jifen.storage.tables import beneficiaries, members, redemption_actions, redemptions
+from jifen.storage.tables import (
+    beneficiaries,
+    beneficiary_requests,
+    members,
+    redemption_actions,
+    redemptions,
+)
 
 
 class RedemptionTaken(Exception):
@@ -153,6 +159,30 @@ class RedemptionRepository:
             )
         )
         return int(result.inserted_primary_key[0])
+
+    def beneficiary_request(self, request_id: str) -> tuple[int, str] | None:
+        """The beneficiary a caller's request named and the request's hash, if it was stored."""
+        r = beneficiary_requests.c
+        query = select(r.beneficiary_id, r.request_hash).where(r.id == request_id)
+        row = self.connection.execute(query).first()
+        return None if row is None else (int(row.beneficiary_id), row.request_hash)
+
+    def add_beneficiary_request(
+        self, request_id: str, *, member_id: int, beneficiary_id: int, request_hash: str
+    ) -> None:
+        """Keep the caller's request id; `RedemptionTaken` when a concurrent one stored it."""
+        statement = insert(beneficiary_requests).values(
+            id=request_id,
+            member_id=member_id,
+            beneficiary_id=beneficiary_id,
+            request_hash=request_hash,
+        )
+        try:
+            self.connection.execute(statement)
+        except IntegrityError as error:
+            if _is_duplicate(error):
+                raise RedemptionTaken(request_id) from error
+            raise
 
     def beneficiary(self, beneficiary_id: int) -> BeneficiaryRecord | None:
         """A beneficiary by id (removed ones too)."""

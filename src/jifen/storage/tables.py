@@ -248,6 +248,17 @@ beneficiaries = Table(
     Column("removed_on", Date, nullable=True),
 )
 
+# Each request that named a beneficiary, under the caller's id (migration 0015): the same id
+# again answers with the beneficiary it named; another request under it is a conflict.
+beneficiary_requests = Table(
+    "beneficiary_requests",
+    metadata,
+    Column("id", String(200), primary_key=True),  # the caller's id
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("beneficiary_id", Id, ForeignKey("beneficiaries.id"), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+)
+
 redemptions = Table(
     "redemptions",
     metadata,
@@ -359,6 +370,9 @@ adjustments = Table(
     Column("balance_after", BigInteger, nullable=True),
     Column("requested_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=True),
+    # The approver's or rejecter's id for the decision and its hash (migration 0015).
+    Column("decision_id", String(200), nullable=True, unique=True),
+    Column("decision_hash", String(64), nullable=True),
 )
 
 audit_log = Table(

@@ -92,7 +92,7 @@ def _out(b: beneficiaries.Beneficiary) -> BeneficiaryOut:
     dependencies=[WRITERS],
     responses={
         404: {"description": "not_found"},
-        409: {"description": "beneficiary_limit, idempotency_conflict"},
+        409: {"description": "beneficiary_limit, idempotency_conflict, member_not_active"},
         422: {"description": "invalid_identity, beneficiary_is_member, validation_error"},
     },
 )
@@ -105,7 +105,11 @@ def add_beneficiary(
     vault: VaultDep,
     clock: ClockDep,
 ) -> BeneficiaryOut:
-    """Name a beneficiary; effective after the program's wait (railway: 60 days)."""
+    """Name a beneficiary; effective after the program's wait (railway: 60 days).
+
+    `id` is the idempotency key: the same request again answers with the beneficiary it named,
+    another request under it is `idempotency_conflict`. A frozen or closed member names no one.
+    """
     added = beneficiaries.add_beneficiary(
         uow,
         program=program,

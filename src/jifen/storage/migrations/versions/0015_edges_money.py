@@ -7,18 +7,43 @@ Revises: 0014
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401 - used once this revision has content
-from alembic import op  # noqa: F401 - used once this revision has content
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "beneficiary_requests",
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("member_id", ID, nullable=False),
+        sa.Column("beneficiary_id", ID, nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            name=op.f("fk_beneficiary_requests_beneficiary_id_beneficiaries"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_beneficiary_requests_member_id_members")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_beneficiary_requests")),
+    )
+    with op.batch_alter_table("adjustments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("decision_id", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("decision_hash", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_adjustments_decision_id"), ["decision_id"])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("adjustments", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_adjustments_decision_id"), type_="unique")
+        batch_op.drop_column("decision_hash")
+        batch_op.drop_column("decision_id")
+    op.drop_table("beneficiary_requests")
