@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Requests one worker process works on at once; more are refused at once with "
         "503 `overloaded` (about its database pool's size: 10 connections and 20 overflow).",
     )
+    program_check_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often a worker checks which program version is active; a new version "
+        "is served from the next check on, without a restart.",
+    )
 
     session_secret: str = Field(
         default="",

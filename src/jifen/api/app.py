@@ -12,8 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jifen import __version__
 from jifen.api import errors, logs, metrics
 from jifen.api.clock import Clock, SandboxClock
-from jifen.api.deps import AppState, StateDep, UowDep
+from jifen.api.deps import AppState, StateDep
 from jifen.api.errors import error_response
+from jifen.api.program_cache import ProgramCache
 from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.api.routes import (
     accounting,
@@ -25,6 +26,7 @@ from jifen.api.routes import (
     operations,
     partners,
     privacy,
+    program,
     recommendations,
     redemptions,
     reports,
@@ -32,7 +34,6 @@ from jifen.api.routes import (
 )
 from jifen.api.schemas import ErrorBody
 from jifen.config import Settings, get_settings
-from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.web import install as install_web
@@ -104,7 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         responses={"4XX": {"model": ErrorBody, "description": "The request was refused."}},
     )
-    app.state.jifen = AppState(engine, vault, clock, reader=reading_engine(engine))
+    app.state.jifen = AppState(
+        engine,
+        vault,
+        clock,
+        ProgramCache(engine, interval=settings.program_check_seconds),
+        reader=reading_engine(engine),
+    )
     errors.install(app)
     app.include_router(members.router)
     app.include_router(operations.router)
@@ -118,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(partners.router)
     app.include_router(accounting.router)
     app.include_router(reports.router)
+    app.include_router(program.router)
     install_web(app, settings)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     limits = parse_limits(settings.rate_limits)
@@ -154,13 +162,14 @@ def _health(app: FastAPI) -> None:
         return {"status": "ok", "version": __version__}
 
     @app.get("/ready", tags=["health"])
-    def ready(jifen: StateDep, uow: UowDep) -> Any:
-        """Readiness: the database answers and a program is installed."""
+    def ready(jifen: StateDep) -> Any:
+        """Readiness: the database answers and a program is installed; the version served."""
         with jifen.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        program = active_program(uow)
+        served = jifen.programs.current()
         return {
             "status": "ready",
-            "program": program.code,
+            "program": served.program.code,
+            "program_version": served.version,
             "simulated_clock": jifen.clock.simulated,
         }

@@ -8,7 +8,7 @@ database run in the pool, once each.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio.to_thread
@@ -17,10 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from jifen.api.clock import Clock
+from jifen.api.program_cache import ProgramCache
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services.keys import authenticate
-from jifen.services.programs import active_program
+from jifen.services.programs import ServedProgram
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.key_repository import StoredKey
 from jifen.storage.uow import UnitOfWork
@@ -45,7 +46,7 @@ class AppState:
     engine: Engine
     vault: IdentityVault
     clock: Clock
-    programs: dict[str, Program] = field(default_factory=dict)
+    programs: ProgramCache
     reader: Engine | None = None
     """The engine for reads that need no transaction of their own (`engine` when None)."""
 
@@ -76,13 +77,21 @@ async def read_unit_of_work(request: Request) -> UnitOfWork:
 ReadUowDep = Annotated[UnitOfWork, Depends(read_unit_of_work)]
 
 
+async def served_program(request: Request) -> ServedProgram:
+    """The active program and its version (checked every few seconds, see `ProgramCache`)."""
+    programs: ProgramCache = request.app.state.jifen.programs
+    served = programs.fresh()
+    if served is None:
+        served = await anyio.to_thread.run_sync(programs.current)
+    return served
+
+
+ServedProgramDep = Annotated[ServedProgram, Depends(served_program)]
+
+
 async def program(request: Request) -> Program:
-    """The active program (read once, then kept)."""
-    app: AppState = request.app.state.jifen
-    if "active" not in app.programs:
-        uow = UnitOfWork(app.engine)
-        app.programs["active"] = await anyio.to_thread.run_sync(active_program, uow)
-    return app.programs["active"]
+    """The active program."""
+    return (await served_program(request)).program
 
 
 ProgramDep = Annotated[Program, Depends(program)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.storage.uow import UnitOfWork
@@ -36,3 +38,27 @@ def active_program(uow: UnitOfWork) -> Program:
     if found is None:
         raise NoProgram
     return Program.model_validate(found[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ServedProgram:
+    """A stored program version: its row `id` (unique across codes), `version` and the program."""
+
+    id: int
+    version: int
+    program: Program
+
+
+def active_served(uow: UnitOfWork, *, known: ServedProgram | None = None) -> ServedProgram:
+    """The active program with its version; `known` is returned as is while it is still active.
+
+    Checking costs one small read; the document is read and validated only when it changed.
+    """
+    with uow:
+        active = uow.programs.active_version()
+        if active is None:
+            raise NoProgram
+        if known is not None and known.id == active[0]:
+            return known
+        document = uow.programs.document(active[0])
+    return ServedProgram(active[0], active[1], Program.model_validate(document))

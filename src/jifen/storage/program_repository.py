@@ -18,9 +18,6 @@ class RedemptionUnlock:
     kinds: frozenset[str]
 
 
-_UNLOCKS: dict[int, RedemptionUnlock] = {}  # by program row: a stored version never changes
-
-
 class ProgramRepository:
     """Stores program versions; exactly one is active."""
 
@@ -39,22 +36,26 @@ class ProgramRepository:
         row = self.connection.execute(query).first()
         return None if row is None else (int(row.id), int(row.version))
 
+    def document(self, program_id: int) -> dict[str, Any]:
+        """The document of one stored version (a version never changes once stored)."""
+        query = select(programs.c.document).where(programs.c.id == program_id)
+        return self.connection.execute(query).scalar_one()
+
     def redemption_unlock(self) -> RedemptionUnlock | None:
         """The active program's redemption threshold and spendable kinds; None without one."""
-        active = self.active_version()
-        if active is None:
+        document = programs.c.document
+        query = select(
+            document[("redemption", "eligibility_threshold")].as_integer(),
+            document["point_kinds"],
+        ).where(programs.c.active)
+        row = self.connection.execute(query).first()
+        if row is None:
             return None
-        program_id = active[0]
-        found = _UNLOCKS.get(program_id)
-        if found is None:
-            document = self.connection.execute(
-                select(programs.c.document).where(programs.c.id == program_id)
-            ).scalar_one()
-            found = _UNLOCKS[program_id] = RedemptionUnlock(
-                threshold=int(document["redemption"]["eligibility_threshold"]),
-                kinds=frozenset(k["code"] for k in document["point_kinds"] if k["spendable"]),
-            )
-        return found
+        threshold, kinds = row
+        return RedemptionUnlock(
+            threshold=int(threshold or 0),
+            kinds=frozenset(k["code"] for k in kinds if k["spendable"]),
+        )
 
     def activate(self, *, code: str, document: dict[str, Any], source: str) -> int:
         """Store a new version of the program and make it active; returns the active version.

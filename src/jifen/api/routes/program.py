@@ -1,0 +1,34 @@
+"""The program this worker serves: its code, version and rules as validated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from jifen.api.deps import ServedProgramDep, require
+
+router = APIRouter(prefix="/v1", tags=["program"])
+
+
+class ProgramOut(BaseModel):
+    """The active program as this worker serves it (a new version within seconds, no restart)."""
+
+    code: str
+    version: int
+    program: dict[str, Any]
+
+
+@router.get(
+    "/program",
+    response_model=ProgramOut,
+    dependencies=[Depends(require("operator", "integrator", "analyst", "partner"))],
+)
+def get_program(served: ServedProgramDep) -> ProgramOut:
+    """The program version served: every worker serves a new one within seconds of activation."""
+    return ProgramOut(
+        code=served.program.code,
+        version=served.version,
+        program=served.program.model_dump(mode="json"),
+    )
