@@ -17,6 +17,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -90,12 +91,20 @@ def apply_all(
         nonlocal commits
         commits += 1
 
+    # The whole year reaches Jifen at once, as an import of it would, after its last event.
+    received_at = max(datetime.fromisoformat(e["occurred_at"]) for e in events)
     event.listen(engine, "before_cursor_execute", executed)
     event.listen(engine, "commit", committed)
     try:
         started = perf_counter()
         results = list(
-            apply_in_batches(UnitOfWork(engine), program=program, vault=vault, raw_events=events)
+            apply_in_batches(
+                UnitOfWork(engine),
+                program=program,
+                vault=vault,
+                raw_events=events,
+                received_at=received_at,
+            )
         )
         seconds = perf_counter() - started
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 from pydantic import Field
@@ -28,6 +29,12 @@ class Settings(BaseSettings):
         default=False, description="Serve a sandbox whose time is set by POST /v1/clock."
     )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, description="Larger bodies get 413.")
+    event_future_tolerance: timedelta = Field(
+        default=timedelta(minutes=10),
+        ge=timedelta(0),
+        description="Events dated further than this after the server's clock are rejected with "
+        "`event_in_future` (seconds, or ISO 8601 like `PT10M`).",
+    )
     rate_limits: str = Field(
         default="default=50/100",
         description="Requests per second and burst per API key: `ROLE=PER_SECOND/BURST,...`, "

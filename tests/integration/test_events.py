@@ -60,7 +60,9 @@ class Railway:
             "occurred_at": when.isoformat(),
             "data": data,
         }
-        return apply_event(self.uow, program=self.program, vault=self.vault, raw=raw)
+        return apply_event(
+            self.uow, program=self.program, vault=self.vault, raw=raw, received_at=when
+        )
 
     def balances(self, member_id: int) -> dict[str, tuple[int, int]]:
         with self.uow:

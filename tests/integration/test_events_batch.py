@@ -34,6 +34,7 @@ from jifen.storage.uow import UnitOfWork
 from tests.conftest import SHANGHAI, reset_database
 
 START = date(2025, 3, 1)
+RECEIVED = datetime(2025, 4, 16, 12, tzinfo=SHANGHAI)  # the streams reach Jifen after their days
 
 
 def _cast(count: int) -> list[demo_data.DemoMember]:
@@ -157,7 +158,10 @@ def _canonical(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 def _apply_one_by_one(
     uow: UnitOfWork, program: Program, vault: IdentityVault, stream: list[Any]
 ) -> list[EventResult]:
-    return [apply_event(uow, program=program, vault=vault, raw=raw) for raw in stream]
+    return [
+        apply_event(uow, program=program, vault=vault, raw=raw, received_at=RECEIVED)
+        for raw in stream
+    ]
 
 
 def test_batches_leave_the_rows_and_results_of_one_at_a_time(
@@ -174,7 +178,14 @@ def test_batches_leave_the_rows_and_results_of_one_at_a_time(
 
     with caplog.at_level(logging.WARNING, logger="jifen.services.events.batch"):
         got = list(
-            apply_in_batches(uow, program=railway, vault=vault, raw_events=stream, batch_size=37)
+            apply_in_batches(
+                uow,
+                program=railway,
+                vault=vault,
+                raw_events=stream,
+                received_at=RECEIVED,
+                batch_size=37,
+            )
         )
 
     assert not caplog.records, "every batch took the bulk path"
@@ -191,7 +202,9 @@ def test_a_resend_in_the_same_batch_is_a_duplicate(
     _enrol(uow, railway, vault, cast)
     purchase = next(e for e in _stream(cast) if e["type"] == "ticket.purchased")
 
-    results = apply_batch(uow, program=railway, vault=vault, raw_events=[purchase, purchase])
+    results = apply_batch(
+        uow, program=railway, vault=vault, raw_events=[purchase, purchase], received_at=RECEIVED
+    )
 
     assert [r.status for r in results] == ["applied", "duplicate"]
     with uow:
@@ -222,7 +235,9 @@ def test_a_running_campaign_sends_the_batch_one_at_a_time(
     stream = [e for e in _stream(cast) if e["type"].startswith("ticket.")][:40]
 
     with caplog.at_level(logging.WARNING, logger="jifen.services.events.batch"):
-        results = apply_batch(uow, program=railway, vault=vault, raw_events=stream)
+        results = apply_batch(
+            uow, program=railway, vault=vault, raw_events=stream, received_at=RECEIVED
+        )
 
     assert "one at a time" in caplog.text
     bonuses = [r for r in results if r.outcome and r.outcome.get("campaigns")]
@@ -267,6 +282,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
                         program=railway,
                         vault=vault,
                         raw_events=batched,
+                        received_at=RECEIVED,
                         batch_size=25,
                     )
                 ),
@@ -306,7 +322,9 @@ def test_a_frozen_members_events_are_refused_and_the_others_applied(
     at = datetime(2025, 3, 1, tzinfo=SHANGHAI)
     freeze_member(uow, member_id=member.id, reason="test", actor="test", now=at)
 
-    results = apply_batch(uow, program=railway, vault=vault, raw_events=stream)
+    results = apply_batch(
+        uow, program=railway, vault=vault, raw_events=stream, received_at=RECEIVED
+    )
 
     for event, result in zip(stream, results, strict=True):
         mine = event["data"]["passenger"] == frozen

@@ -48,7 +48,9 @@ def test_a_purchase_and_its_travel_sent_at_once_are_both_applied(
 
     results = run_together(
         len(events),
-        lambda i: apply_event(UnitOfWork(wide), program=railway, vault=vault, raw=events[i]),
+        lambda i: apply_event(
+            UnitOfWork(wide), program=railway, vault=vault, raw=events[i], received_at=at(DAY, 16)
+        ),
     )
 
     assert [r.status for r in results] == ["applied"] * len(events), [
@@ -86,7 +88,9 @@ def test_many_tickets_bought_and_travelled_at_once_each_end_travelled_and_credit
 
     results = run_together(
         len(events),
-        lambda i: apply_event(UnitOfWork(wide), program=railway, vault=vault, raw=events[i]),
+        lambda i: apply_event(
+            UnitOfWork(wide), program=railway, vault=vault, raw=events[i], received_at=at(DAY, 16)
+        ),
     )
 
     assert [getattr(r, "status", r) for r in results] == ["applied"] * len(events), [

@@ -40,7 +40,8 @@ def simulate(uow: UnitOfWork, program, vault, member: int, *, until: date) -> di
                     "occurred_at": when.isoformat(),
                     "data": payload,
                 }
-                assert apply_event(uow, program=program, vault=vault, raw=raw).status == "applied"
+                result = apply_event(uow, program=program, vault=vault, raw=raw, received_at=when)
+                assert result.status == "applied"
         run_daily(uow, program=program, as_of=day)
         with uow:
             tiers[day] = uow.members.get(member).tier.code
@@ -111,7 +112,7 @@ def test_running_the_daily_job_twice_for_a_day_changes_nothing(uow, railway, vau
     simulate(uow, railway, vault, member, until=TRIP_DAYS[18])
     before = state(uow, member)
     again = run_daily(uow, program=railway, as_of=TRIP_DAYS[18])
-    assert again.skipped == ("expire", "tiers", "reminders", "beneficiaries", "analytics")
+    assert again.skipped == tuple(again.steps)  # every step had run
     assert state(uow, member) == before
 
 

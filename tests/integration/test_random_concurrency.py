@@ -167,16 +167,21 @@ class World:
 
     # -- earning -------------------------------------------------------------------------------
     def event(self, name: str, type_: str, data: dict[str, Any]) -> Any:
-        raw = {"id": f"ev-{next(self.ids)}", "type": type_, "occurred_at": self.now().isoformat()}
+        when = self.now()  # sent as it happens: it reaches Jifen at its own time
+        raw = {"id": f"ev-{next(self.ids)}", "type": type_, "occurred_at": when.isoformat()}
         raw["data"] = data
-        result = apply_event(self.uow(), program=self.program, vault=self.vault, raw=raw)
+        result = apply_event(
+            self.uow(), program=self.program, vault=self.vault, raw=raw, received_at=when
+        )
         if result.status != "applied":
             assert result.error is not None, result
             self.count(name, result.error["code"])
             return None
 
         def send() -> Any:
-            return apply_event(self.uow(), program=self.program, vault=self.vault, raw=raw)
+            return apply_event(
+                self.uow(), program=self.program, vault=self.vault, raw=raw, received_at=when
+            )
 
         first = result.outcome
         self.remember(Replay(name, send, lambda r: r.status == "duplicate" and r.outcome == first))
@@ -185,7 +190,7 @@ class World:
 
     def buy(self, rng: random.Random) -> None:
         member_id, ticket_id = rng.choice(self.members), f"T{next(self.ids)}"
-        leaves = self.now() + timedelta(days=rng.randint(1, 20))
+        leaves = self.now() - timedelta(hours=rng.randint(1, 20))  # travelled from now on
         outcome = self.event(
             "buy",
             "ticket.purchased",
@@ -217,7 +222,7 @@ class World:
         elif roll < 0.8:
             outcome = self.event("refund", "ticket.refunded", {"ticket_id": trip.id})
         else:
-            new_id, leaves = f"T{next(self.ids)}", self.now() + timedelta(days=rng.randint(1, 9))
+            new_id, leaves = f"T{next(self.ids)}", self.now() - timedelta(hours=rng.randint(1, 9))
             change = {
                 "ticket_id": trip.id,
                 "new_ticket_id": new_id,
@@ -240,7 +245,7 @@ class World:
 
     def endow(self, member_id: int) -> None:
         """A long trip (20,000 ride and upgrade points at 5×) and 3,000 activity points."""
-        leaves = self.now() + timedelta(hours=1)
+        leaves = self.now() - timedelta(hours=6)  # departed: its travel is sent at once
         ticket_id = f"T{next(self.ids)}"
         ticket = {
             "ticket_id": ticket_id,

@@ -36,7 +36,7 @@ def test_orders_earn_a_point_a_yuan_doubled_in_the_birthday_month_and_reviews_ar
 
     def send(event_id, type_, day, data):
         raw = {"id": event_id, "type": type_, "occurred_at": at(day).isoformat(), "data": data}
-        result = apply_event(uow, program=retail, vault=vault, raw=raw)
+        result = apply_event(uow, program=retail, vault=vault, raw=raw, received_at=at(day))
         assert result.status == "applied", result
         return result.outcome["credited"].get("points", 0)
 

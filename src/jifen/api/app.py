@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clock,
         ProgramCache(engine, interval=settings.program_check_seconds),
         reader=reading_engine(engine),
+        event_future_tolerance=settings.event_future_tolerance,
     )
     errors.install(app)
     app.include_router(members.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 import anyio.to_thread
@@ -20,6 +21,7 @@ from jifen.api.clock import Clock
 from jifen.api.program_cache import ProgramCache
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
+from jifen.services.events import FUTURE_TOLERANCE
 from jifen.services.keys import authenticate
 from jifen.services.programs import ServedProgram
 from jifen.storage.crypto import IdentityVault
@@ -49,6 +51,8 @@ class AppState:
     programs: ProgramCache
     reader: Engine | None = None
     """The engine for reads that need no transaction of their own (`engine` when None)."""
+    event_future_tolerance: timedelta = FUTURE_TOLERANCE
+    """How far after the clock an event may be dated (`JIFEN_EVENT_FUTURE_TOLERANCE`)."""
 
 
 async def state(request: Request) -> AppState:

@@ -55,6 +55,8 @@ STATUS: dict[str, int] = {
     "miles_below_minimum": 422,
     "invalid_campaign": 422,
     "not_enough_data": 422,
+    "invalid_event_time": 422,  # event results: a travel or claim dated before departure
+    "event_in_future": 422,  # event results: dated beyond JIFEN_EVENT_FUTURE_TOLERANCE
     "velocity_limit": 429,
     "rate_limited": 429,
     "overloaded": 503,

@@ -176,6 +176,8 @@ def import_events_command(
                 vault=open_vault(settings),
                 path=file,
                 rejects_path=rejects_path,
+                received_at=Clock().now(),
+                future_tolerance=settings.event_future_tolerance,
                 progress=lambda line: bar.update(task, completed=line),
                 batch_size=batch_size,
             )

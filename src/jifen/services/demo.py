@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jifen.domain.calendar import local_date
 from jifen.programs.schema import Program
@@ -73,12 +74,23 @@ def run_demo(
             days += 1
             if progress:
                 progress(str(night + timedelta(days=1)))
-        results = apply_batch(uow, program=program, vault=vault, raw_events=list(todays))
+        results = apply_batch(
+            uow,
+            program=program,
+            vault=vault,
+            raw_events=list(todays),
+            received_at=_day_end(day, program.timezone),
+        )
         outcomes.update(r.status for r in results)
     for night in _days(start + timedelta(days=days), end + timedelta(days=1)):
         run_daily(uow, program=program, as_of=night)
         days += 1
     return DemoSummary(enrolled, outcomes, days)
+
+
+def _day_end(day: date, tz: str) -> datetime:
+    """The simulated day's last moment: a day's events reach Jifen by then, all of them."""
+    return datetime.combine(day, time.max, tzinfo=ZoneInfo(tz))
 
 
 def _days(first: date, until: date) -> Iterator[date]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from jifen.programs.schema import Program
 from jifen.services.bulk import chunked
 from jifen.services.event_files import UNREADABLE, RejectsWriter, read_events
+from jifen.services.events import FUTURE_TOLERANCE
 from jifen.services.events.batch import BATCH_SIZE, apply_batch
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -31,6 +33,8 @@ def import_events(
     vault: IdentityVault,
     path: Path,
     rejects_path: Path,
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportSummary:
@@ -39,7 +43,8 @@ def import_events(
     Batches take the bulk path (`events.batch`): the results are those of applying the events
     one at a time. Memory stays constant whatever the file's size. Rejected lines go to
     `rejects_path` with the reason; importing the same file again applies nothing new (every
-    event is a duplicate).
+    event is a duplicate). The file's events reach Jifen at `received_at` (when the import
+    began): later than that, by more than `future_tolerance`, they are rejected.
     """
     counts = {"applied": 0, "duplicate": 0, "rejected": 0}
     rejects_path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
@@ -48,7 +53,12 @@ def import_events(
             readable = [record for record in chunk if record.event is not None]
             results = iter(
                 apply_batch(
-                    uow, program=program, vault=vault, raw_events=[r.event for r in readable]
+                    uow,
+                    program=program,
+                    vault=vault,
+                    raw_events=[r.event for r in readable],
+                    received_at=received_at,
+                    future_tolerance=future_tolerance,
                 )
             )
             for record in chunk:

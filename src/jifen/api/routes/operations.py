@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from jifen.api import metrics
 from jifen.api.clock import SandboxClock
-from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
+from jifen.api.deps import ClockDep, ProgramDep, StateDep, UowDep, VaultDep, require
 from jifen.api.schemas import (
     ClockIn,
     ClockOut,
@@ -39,11 +39,21 @@ router = APIRouter(prefix="/v1")
     dependencies=[Depends(require("integrator"))],
 )
 def post_events(
-    body: EventBatch, uow: UowDep, program: ProgramDep, vault: VaultDep
+    body: EventBatch, uow: UowDep, program: ProgramDep, vault: VaultDep, app: StateDep
 ) -> EventResults:
-    """Apply a batch of events; each has its own result, and one bad event sinks no other."""
+    """Apply a batch of events; each has its own result, and one bad event sinks no other.
+
+    They reach Jifen now, by the server's clock (the sandbox's, where one is set).
+    """
     apply = apply_batch if len(body.events) > 1 else apply_events  # the bulk path, for batches
-    results = apply(uow, program=program, vault=vault, raw_events=body.events)
+    results = apply(
+        uow,
+        program=program,
+        vault=vault,
+        raw_events=body.events,
+        received_at=app.clock.now(),
+        future_tolerance=app.event_future_tolerance,
+    )
     metrics.count_events(body.events, results)
     return EventResults(
         results=[

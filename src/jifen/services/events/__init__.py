@@ -34,6 +34,7 @@ from jifen.services.events.context import (
     RiderNotMember,
     TicketConflict,
     credit_points,
+    error_body,
     find_rider,
     masked,
     pricing_lines,
@@ -118,11 +119,11 @@ def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
     except JifenError as error:
         event_id = raw.get("id") if isinstance(raw, dict) else None
         return EventResult(
-            event_id if isinstance(event_id, str) else None, "rejected", _error(error)
+            event_id if isinstance(event_id, str) else None, "rejected", error_body(error)
         )
 
 
-def apply_parsed(  # noqa: PLR0913 - the event, where it goes, and when it came
+def apply_parsed(
     uow: UnitOfWork,
     *,
     program: Program,
@@ -142,12 +143,8 @@ def apply_parsed(  # noqa: PLR0913 - the event, where it goes, and when it came
                 if attempt == 2:  # pragma: no cover - the second attempt finds the winner's event
                     raise
     except JifenError as error:
-        return EventResult(event.id, "rejected", _error(error))
+        return EventResult(event.id, "rejected", error_body(error))
     raise AssertionError  # pragma: no cover - the loop always returns or raises
-
-
-def _error(error: JifenError) -> dict[str, Any]:
-    return {"code": error.code, "message": error.message, "details": error.details}
 
 
 def _apply(ctx: Context, data: Any, *, latest: datetime) -> EventResult:

@@ -16,14 +16,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services.bulk import chunked, in_one_batch
 from jifen.services.event_schema import Change, Event, ForMember, Ticket
-from jifen.services.events import EventResult, apply_events, apply_parsed, parse_or_refuse
+from jifen.services.events import (
+    FUTURE_TOLERANCE,
+    EventResult,
+    apply_events,
+    apply_parsed,
+    parse_or_refuse,
+)
 from jifen.storage.batch_repository import Wants
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -48,23 +54,42 @@ def apply_in_batches(
     program: Program,
     vault: IdentityVault,
     raw_events: Iterable[Any],
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
     batch_size: int = BATCH_SIZE,
 ) -> Iterator[EventResult]:
     """Each event's result, in order; events are applied `batch_size` at a time."""
     for chunk in chunked(raw_events, batch_size):
-        yield from apply_batch(uow, program=program, vault=vault, raw_events=chunk)
+        yield from apply_batch(
+            uow,
+            program=program,
+            vault=vault,
+            raw_events=chunk,
+            received_at=received_at,
+            future_tolerance=future_tolerance,
+        )
 
 
 def apply_batch(
-    uow: UnitOfWork, *, program: Program, vault: IdentityVault, raw_events: Sequence[Any]
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    raw_events: Sequence[Any],
+    received_at: datetime,
+    future_tolerance: timedelta = FUTURE_TOLERANCE,
 ) -> list[EventResult]:
-    """Apply `raw_events` in order as one batch; each result is what `apply_event` would give."""
+    """Apply `raw_events` in order as one batch; each result is what `apply_event` would give.
+
+    `received_at` and `future_tolerance` are as `apply_event` takes them.
+    """
     parsed = [_parse(raw) for raw in raw_events]
+    received = {"received_at": received_at, "future_tolerance": future_tolerance}
     try:
-        return _staged(uow, program, vault, parsed)
+        return _staged(uow, program, vault, parsed, received)
     except Exception as error:  # noqa: BLE001 - any surprise is left to the one-by-one path
         log.warning("a batch of %d events is applied one at a time: %r", len(parsed), error)
-    return apply_events(uow, program=program, vault=vault, raw_events=raw_events)
+    return apply_events(uow, program=program, vault=vault, raw_events=raw_events, **received)
 
 
 def _parse(raw: Any) -> _Parsed:
@@ -75,12 +100,23 @@ def _parse(raw: Any) -> _Parsed:
 
 
 def _staged(
-    uow: UnitOfWork, program: Program, vault: IdentityVault, parsed: list[_Parsed]
+    uow: UnitOfWork,
+    program: Program,
+    vault: IdentityVault,
+    parsed: list[_Parsed],
+    received: dict[str, Any],
 ) -> list[EventResult]:
     def work(memory: UnitOfWork) -> list[EventResult]:
         return [
             item.refused
-            or apply_parsed(memory, program=program, vault=vault, event=item.event, data=item.data)  # type: ignore[arg-type]
+            or apply_parsed(
+                memory,
+                program=program,
+                vault=vault,
+                event=item.event,  # type: ignore[arg-type]
+                data=item.data,
+                **received,
+            )
             for item in parsed
         ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from jifen.domain.calendar import local_datetime
@@ -40,6 +40,27 @@ class ClaimTooLate(JifenError):
     code = "claim_too_late"
 
 
+class InvalidEventTime(JifenError):
+    """A travel or claim dated before its ticket's departure: no trip is taken before it leaves."""
+
+    code = "invalid_event_time"
+
+
+class EventInFuture(JifenError):
+    """An event dated further ahead of the server's clock than the tolerance allows."""
+
+    code = "event_in_future"
+
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+"""How far ahead of the server's clock an event may be dated (`JIFEN_EVENT_FUTURE_TOLERANCE`)."""
+
+
+def error_body(error: JifenError) -> dict[str, Any]:
+    """A refusal as an event result gives it: its code, message and details."""
+    return {"code": error.code, "message": error.message, "details": error.details}
+
+
 @dataclass(frozen=True, slots=True)
 class EventResult:
     """What became of one event: `applied`, `duplicate` or `rejected` (with the error)."""
@@ -52,12 +73,17 @@ class EventResult:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What every handler needs: the open unit of work, the program, the vault and the event."""
+    """What every handler needs: the open unit of work, the program, the vault and the event.
+
+    `received_at` is when the event reached Jifen, by the server's clock (never the wall clock
+    read here): the day a claim's window is counted to.
+    """
 
     uow: UnitOfWork
     program: Program
     vault: IdentityVault
     event: Event
+    received_at: datetime
 
     def local(self, moment: datetime) -> datetime:
         """`moment` on the program's clock (its date is the day lots are credited)."""

@@ -1,0 +1,118 @@
+"""A bought ticket's row and its points: priced, promised as pending, then confirmed or voided."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from jifen.domain.rules import Pricing
+from jifen.services import ledger
+from jifen.services.event_schema import Ticket
+from jifen.services.events.context import Context, masked, pricing_lines
+from jifen.services.pricing import Pricer
+from jifen.storage.event_repository import TicketRecord
+from jifen.storage.member_repository import MemberRecord
+
+
+def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | None) -> None:
+    """Open a bought ticket: pending points for each spendable kind, kept on the ticket."""
+    assert ticket.member_id is not None  # noqa: S101 - a bought ticket has its rider
+    lines = pricing_lines(pricing)
+    pending: dict[str, int] = {}
+    for kind, amount in sorted(pricing.points.items()):
+        if not ctx.program.kind(kind).spendable:
+            continue  # tier-only points are credited on travel, never promised
+        posted = ledger.add_pending(
+            ctx.uow,
+            key=f"{ctx.event.id}:{kind}",
+            member_id=ticket.member_id,
+            kind=kind,
+            points=amount,
+            occurred_at=ctx.local(ctx.event.occurred_at),
+            reference=ticket.id,
+            memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
+        )
+        pending[kind] = posted.pending_id  # type: ignore[assignment] - a pending posting has one
+    save_ticket(
+        ctx,
+        ticket,
+        was=was,
+        data={**(ticket.data or {}), "pending": pending},
+        pending_id=next(iter(pending.values()), None),
+    )
+
+
+def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
+    """Confirm (travel) or void (refund, change) a ticket's pending points."""
+    local = ctx.local(ctx.event.occurred_at)
+    for kind, pending_id in sorted((ticket.data or {}).get("pending", {}).items()):
+        key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
+        if confirm:
+            expires_on = ctx.program.kind(kind).expiry.expires_on(local.date())
+            rules = [x for x in ticket.data["pricing"]["lines"] if x["kind"] == kind]
+            ledger.confirm_pending(
+                ctx.uow,
+                key=key,
+                pending_id=pending_id,
+                occurred_at=local,
+                expires_on=expires_on,
+                memo={"event_id": ctx.event.id, "rules": rules},
+            )
+        else:
+            ledger.void_pending(
+                ctx.uow,
+                key=key,
+                pending_id=pending_id,
+                occurred_at=local,
+                memo={"event_id": ctx.event.id},
+            )
+
+
+def new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[TicketRecord, Pricing]:
+    """A bought ticket's row, priced under the rules as a trip on its departure date."""
+    pricing = Pricer(ctx.uow, ctx.program).trip(member, ticket)
+    data = {
+        "ticket": masked(ticket.model_dump(mode="json")),
+        "pricing": {"points": pricing.points, "lines": pricing_lines(pricing)},
+        "pending": {},
+    }
+    record = TicketRecord(
+        ticket.ticket_id,
+        member.id,
+        "purchased",
+        ticket.fare_fen,
+        ticket.departure_at,
+        data,
+        None,
+        None,
+    )
+    return record, pricing
+
+
+def save_ticket(
+    ctx: Context, ticket: TicketRecord, *, was: str | None, **changes: Any
+) -> TicketRecord:
+    """Write the ticket if it is still as this event found it; else the event is retried.
+
+    `was` is its status then, None when it did not exist yet.
+    """
+    updated = replace(ticket, **changes)
+    ctx.uow.events.save_ticket(updated, was=was)
+    return updated
+
+
+def record_confirmed_earnings(
+    ctx: Context, member_id: int, points: dict[str, int], lines: list[dict[str, Any]]
+) -> None:
+    """Record the spendable points a travel confirmed, per rule, for caps and budgets."""
+    spendable = {k for k in points if ctx.program.kind(k).spendable}
+    by_rule: dict[str, int] = {}
+    for line in lines:
+        if line["kind"] in spendable:
+            by_rule[line["rule"]] = by_rule.get(line["rule"], 0) + line["points"]
+    ctx.uow.events.add_earnings(
+        member_id=member_id,
+        day=ctx.local(ctx.event.occurred_at).date(),
+        event_id=f"{ctx.event.id}:confirm",
+        by_rule=by_rule,
+    )
