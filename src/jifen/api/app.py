@@ -30,6 +30,7 @@ from jifen.api.routes import (
     recommendations,
     redemptions,
     reports,
+    segments,
     webhooks,
 )
 from jifen.api.schemas import ErrorBody
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounting.router)
     app.include_router(reports.router)
     app.include_router(program.router)
+    app.include_router(segments.router)
     install_web(app, settings)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     limits = parse_limits(settings.rate_limits)

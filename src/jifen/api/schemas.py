@@ -106,6 +106,10 @@ class MemberOut(BaseModel):
     redemption_unlocked: bool
     expiring: list[Expiring]
     next_tier: NextTier | None
+    segments: list[str] = Field(
+        description="Segments the member is in: set by operators, or the RFM segment of the "
+        "daily job (`champions`, `loyal` …).",
+    )
 
 
 class StatementItem(BaseModel):
@@ -270,3 +274,8 @@ class ClockOut(BaseModel):
 
     now: datetime
     simulated: bool
+
+
+SegmentName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+]  # as earning rules name them in `segment_in`

@@ -30,13 +30,15 @@ class InvalidCampaign(JifenError):
 class Target:
     """Who and which trips earn the bonus; a field left empty (None) does not restrict.
 
-    `member_ids` and `tiers` pick members; `train_prefixes` picks trains by number prefix (`G` is
-    the high-speed category, `G1` train G1 and G1xx); `weekdays` (1 = Monday … 7 = Sunday) and
-    `hours` (`[from, to)`, 0–24) pick off-peak departures on the program's clock.
+    `member_ids`, `tiers` and `segments` (a member in any of them) pick members; `train_prefixes`
+    picks trains by number prefix (`G` is the high-speed category, `G1` train G1 and G1xx);
+    `weekdays` (1 = Monday … 7 = Sunday) and `hours` (`[from, to)`, 0–24) pick off-peak
+    departures on the program's clock.
     """
 
     member_ids: frozenset[int] | None = None
     tiers: frozenset[str] | None = None
+    segments: frozenset[str] | None = None
     train_prefixes: tuple[str, ...] | None = None
     weekdays: frozenset[int] | None = None
     hours: tuple[int, int] | None = None
@@ -60,6 +62,7 @@ class Trip:
     train_number: str
     departure: datetime  # on the program's clock
     base_points: int
+    segments: frozenset[str] = frozenset()  # the rider's
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,7 @@ def check_rules(rules: CampaignRules) -> None:
         problems.append("target.weekdays are 1 (Monday) to 7 (Sunday)")
     if target.hours is not None and not 0 <= target.hours[0] < target.hours[1] <= 24:
         problems.append("target.hours is [from, to) with 0 <= from < to <= 24")
-    for name in ("member_ids", "tiers", "train_prefixes", "weekdays"):
+    for name in ("member_ids", "tiers", "segments", "train_prefixes", "weekdays"):
         value = getattr(target, name)
         if value is not None and not value:
             problems.append(f"target.{name} is empty: leave it out to not restrict")
@@ -111,6 +114,7 @@ def targets(rules: CampaignRules, trip: Trip) -> bool:
         and rules.starts_at <= trip.departure < rules.ends_at
         and (target.member_ids is None or trip.member_id in target.member_ids)
         and (target.tiers is None or trip.tier in target.tiers)
+        and (target.segments is None or not target.segments.isdisjoint(trip.segments))
         and (
             target.train_prefixes is None
             or trip.train_number.upper().startswith(tuple(p.upper() for p in target.train_prefixes))

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from jifen.domain.tiers import TierState, decide_tier
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
-from jifen.services import ledger
+from jifen.services import ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.notifications import outbox
 from jifen.storage.uow import UnitOfWork
@@ -54,6 +54,7 @@ def run_daily(
         ("reminders", _reminders),
         ("beneficiaries", _beneficiaries),
         ("analytics", _analytics),
+        ("segments", segments.score_rfm),
     ):
         with uow:
             done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)

@@ -29,6 +29,7 @@ class MemberSummary:
     redemption_unlocked: bool
     expiring: list[tuple[date, str, int]]
     progress: Progress | None
+    segments: tuple[str, ...] = ()
 
 
 def _member(uow: UnitOfWork, member_id: int) -> MemberRecord:
@@ -55,6 +56,7 @@ def member_summary(
             horizon=today + timedelta(days=EXPIRING_DAYS),
             since=qualifying_window_start(program, today),
         )
+        segments = uow.segments.names(member_id)
     stored = {b.kind: b for b in held}
     points = sum(lots.credited.get(k, 0) for k in tier_kinds)
     tier = member.tier or TierState(program.tiers.join_tier, None)
@@ -70,6 +72,7 @@ def member_summary(
         redemption_unlocked=member.redemption_unlocked_on is not None,
         expiring=[(day, kind, due) for day, kind, due in lots.lapsing if kind in spendable],
         progress=progress(tier_policy(program), current=tier, qualifying_points=points),
+        segments=tuple(sorted(segments)),
     )
 
 

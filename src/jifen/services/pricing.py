@@ -79,11 +79,13 @@ class Pricer:
     def _facts(self, member: MemberRecord, day: datetime) -> MemberFacts:
         today = day.date()
         earned = self.uow.events.earned
+        by_segment = any(r.conditions.segment_in for r in self.program.all_earning_rules())
         return MemberFacts(
             member_id=member.id,
             birth_date=member.birth_date,  # type: ignore[arg-type] - enrolled members have one
             id_type=member.id_type or "",
             tier=member.tier.code if member.tier else None,
+            segments=self.uow.segments.names(member.id) if by_segment else frozenset(),
             earned_today=earned(member_id=member.id, since=today, until=today),
             earned_this_month=earned(member_id=member.id, since=today.replace(day=1), until=today),
         )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Connection,
     Integer,
+    Select,
     Subquery,
     and_,
     case,
@@ -144,11 +145,12 @@ class MemberAnalyticsRepository:
             return literal(end) - last
         return cast(func.julianday(literal(end)) - func.julianday(last), Integer)
 
-    def rfm(self, *, activity: Subquery, end: date) -> list[tuple[str, int, float, float, float]]:
-        """(segment, members, mean recency in days, mean earnings, mean points) of earners."""
+    def _segmented(self, activity: Subquery, end: date) -> Subquery:
+        """Each earner: member_id, recency, frequency, monetary and the segment they score."""
         a = activity.c
         per_member = (
             select(
+                a.member_id,
                 self._recency(end, func.max(a.day)).label("recency"),
                 func.sum(a.earnings).label("frequency"),
                 func.sum(a.points).label("monetary"),
@@ -158,6 +160,7 @@ class MemberAnalyticsRepository:
         )
         p = per_member.c
         scored = select(
+            p.member_id,
             p.recency,
             p.frequency,
             p.monetary,
@@ -166,10 +169,26 @@ class MemberAnalyticsRepository:
         ).subquery()
         s = scored.c
         segment = case(*[(rule(s.r, s.f), name) for name, rule in SEGMENTS], else_="hibernating")
+        return select(
+            s.member_id, s.recency, s.frequency, s.monetary, segment.label("segment")
+        ).subquery()
+
+    def rfm(self, *, activity: Subquery, end: date) -> list[tuple[str, int, float, float, float]]:
+        """(segment, members, mean recency in days, mean earnings, mean points) of earners."""
+        s = self._segmented(activity, end).c
         query = select(
-            segment, func.count(), func.avg(s.recency), func.avg(s.frequency), func.avg(s.monetary)
-        ).group_by(segment)
+            s.segment,
+            func.count(),
+            func.avg(s.recency),
+            func.avg(s.frequency),
+            func.avg(s.monetary),
+        ).group_by(s.segment)
         return [
             (name, int(n), float(r), float(f), float(m))
             for name, n, r, f, m in self.connection.execute(query)
         ]
+
+    def rfm_members(self, *, activity: Subquery, end: date) -> Select[tuple[int, str]]:
+        """(member_id, segment) of every earner, scored as `rfm` scores them."""
+        s = self._segmented(activity, end).c
+        return select(s.member_id, s.segment)

@@ -15,6 +15,7 @@ from jifen.storage.event_repository import StoredEvent, _ticket
 from jifen.storage.ledger_repository import Balance, Pending
 from jifen.storage.member_repository import _record
 from jifen.storage.program_repository import ProgramRepository
+from jifen.storage.segment_repository import SegmentRepository
 from jifen.storage.staged import ID_TABLES, Loaded, NeedsDatabase, Staged
 from jifen.storage.tables import (
     balances,
@@ -102,6 +103,7 @@ class BatchRepository:
             asked_members=frozenset(member_ids | set(found_members)),
             asked_hashes=frozenset(wants.id_hashes),
             redemption_unlock=ProgramRepository(self.connection).redemption_unlock(),
+            segments=SegmentRepository(self.connection).of_members(found_members),
         )
         return Staged(loaded, {t: self._reserve(t, wants.ids_needed[t]) for t in ID_TABLES})
 

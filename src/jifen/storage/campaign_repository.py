@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jifen.storage.ledger_repository import KeyTaken
-from jifen.storage.tables import campaign_trips, campaigns, ledger_entries, members
+from jifen.storage.tables import campaign_trips, campaigns, ledger_entries, member_segments, members
 
 
 class CampaignTaken(Exception):
@@ -192,15 +192,23 @@ class CampaignRepository:
         member_ids: list[int] | None,
         tiers: list[str] | None,
         joined_before: datetime,
+        segments: list[str] | None = None,
         batch: int = 5_000,
     ) -> Iterator[int]:
-        """Ids of the members a campaign was aimed at (by its member list and tiers), streamed.
+        """Ids of the members a campaign was aimed at (member list, tiers, segments), streamed.
+
+        Segments are as they stand now (an RFM segment is rescored every night).
 
         A member list is read in chunks of `batch` ids, within every database's parameter limit.
         """
         query = select(members.c.id).where(members.c.joined_at < joined_before)
         if tiers is not None:
             query = query.where(members.c.tier_code.in_(tiers))
+        if segments is not None:
+            s = member_segments.c
+            query = query.where(
+                exists().where(and_(s.member_id == members.c.id, s.segment.in_(segments)))
+            )
         if member_ids is None:
             result = self.connection.execution_options(yield_per=batch).execute(query)
             yield from (int(member_id) for (member_id,) in result)

@@ -59,6 +59,7 @@ class Loaded:
     asked_members: frozenset[int]
     asked_hashes: frozenset[str]
     redemption_unlock: RedemptionUnlock | None = None  # the active program's
+    segments: dict[int, frozenset[str]] = field(default_factory=dict)  # of the members loaded
 
 
 @dataclass(slots=True)
@@ -373,6 +374,17 @@ class StagedStatements:
             self.staged.put(self.staged.unlocked, member_id, on)
 
 
+class StagedSegments:
+    """The segments of the batch's members, as loaded."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.loaded = staged.loaded
+
+    def names(self, member_id: int) -> frozenset[str]:
+        _require(self.loaded.asked_members, member_id)
+        return self.loaded.segments.get(member_id, frozenset())
+
+
 class StagedPrograms:
     """The active program's redemption threshold, read when the batch was loaded."""
 
@@ -406,6 +418,7 @@ class StagedUnitOfWork:
         self.ledger = StagedLedger(staged)
         self.statements = StagedStatements(staged)
         self.programs = StagedPrograms(staged)
+        self.segments = StagedSegments(staged)
         self.campaigns = StagedCampaigns(staged)
 
     def __enter__(self) -> Self:

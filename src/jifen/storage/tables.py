@@ -626,3 +626,24 @@ portal_sms_codes = Table(
     Column("used_at", UTCDateTime, nullable=True),
     Index("ix_portal_sms_codes_phone_created", "phone_hash", "created_at"),
 )
+
+# Segments a member is in (migration 0014): `operator` ones are set over the API, the `rfm` one is
+# the daily job's. Earning rules (`segment_in`) and campaigns (`target.segments`) read them.
+member_segments = Table(
+    "member_segments",
+    metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("segment", String(64), primary_key=True),
+    Index("ix_member_segments_segment", "segment"),
+)
+
+# Points each budgeted earning rule has promised or given, all members together (migration 0014);
+# the row is locked while an award is taken from it, so concurrent events never overshoot.
+rule_budgets = Table(
+    "rule_budgets",
+    metadata,
+    Column("rule_code", String(64), primary_key=True),
+    Column("spent_points", BigInteger, nullable=False),
+    CheckConstraint("spent_points >= 0", name="spent_not_negative"),
+)

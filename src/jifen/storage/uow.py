@@ -21,6 +21,7 @@ from jifen.storage.member_repository import MemberRepository
 from jifen.storage.program_repository import ProgramRepository
 from jifen.storage.redemption_repository import RedemptionRepository
 from jifen.storage.report_repository import ReportRepository
+from jifen.storage.segment_repository import SegmentRepository
 from jifen.storage.statement_repository import StatementRepository
 
 
@@ -47,6 +48,7 @@ class UnitOfWork:
     console_users: ConsoleUserRepository
     campaigns: CampaignRepository
     batch: BatchRepository
+    segments: SegmentRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -78,6 +80,7 @@ class UnitOfWork:
             self.console_users = ConsoleUserRepository(self._connection)
             self.campaigns = CampaignRepository(self._connection)
             self.batch = BatchRepository(self._connection)
+            self.segments = SegmentRepository(self._connection)
         self.depth += 1
         return self
 

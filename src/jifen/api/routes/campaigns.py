@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas import MemberId, SegmentName
 from jifen.domain.calendar import local_datetime
 from jifen.domain.campaigns import Uplift
 from jifen.programs.schema import Program
@@ -49,6 +49,7 @@ class TargetIn(Body):
 
     member_ids: Annotated[list[MemberId], Field(min_length=1, max_length=100_000)] | None = None
     tiers: Annotated[list[TierCode], Field(min_length=1, max_length=20)] | None = None
+    segments: Annotated[list[SegmentName], Field(min_length=1, max_length=50)] | None = None
     trains: Annotated[list[Prefix], Field(min_length=1, max_length=100)] | None = None
     weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] | None = None
     hours: Hours | None = None

@@ -99,6 +99,7 @@ def get_member(
         next_tier=None
         if view.progress is None
         else NextTier(code=view.progress.next_code, points_needed=view.progress.points_needed),
+        segments=list(view.segments),
     )
 
 

@@ -19,7 +19,7 @@ from jifen.storage.uow import UnitOfWork
 class CampaignDraft:
     """What an operator sends to create a campaign; `target` and `effect` as JSON objects.
 
-    `target`: `member_ids`, `tiers`, `trains` (train number prefixes: `G`, `D`, `G1`),
+    `target`: `member_ids`, `tiers`, `segments`, `trains` (train number prefixes: `G`, `D`, `G1`),
     `weekdays` (1 = Monday … 7 = Sunday), `hours` (`{"from": 10, "to": 16}`, program time).
     `effect`: `kind` (a spendable point kind) and `percent` of the base points or fixed `points`.
     """
@@ -55,6 +55,7 @@ def rules_of(campaign: StoredCampaign) -> CampaignRules:
         target=Target(
             member_ids=as_set("member_ids"),
             tiers=as_set("tiers"),
+            segments=as_set("segments"),
             train_prefixes=None if target.get("trains") is None else tuple(target["trains"]),
             weekdays=as_set("weekdays"),
             hours=None if hours is None else (hours["from"], hours["to"]),

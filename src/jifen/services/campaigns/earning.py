@@ -53,14 +53,18 @@ def award_campaigns(
     repo = repository(ctx.uow)
     departure = ctx.local(ticket.departure_at)
     awarded = []
+    segments: frozenset[str] | None = None  # read once, if a campaign targets segments
     for campaign_id, request_hash in repo.running_at(ticket.departure_at):
         rules, name = _definition(repo, campaign_id, request_hash)
+        if rules.target.segments is not None and segments is None:
+            segments = ctx.uow.segments.names(member.id)
         trip = Trip(
             member_id=member.id,
             tier=member.tier.code if member.tier else None,
             train_number=ticket.train.number,
             departure=departure,
             base_points=points.get(rules.effect.kind, 0),
+            segments=segments or frozenset(),
         )
         if targets(rules, trip):
             given = _award(ctx, repo, rules, trip, fare_fen=ticket.fare_fen, name=name, at=at)

@@ -46,6 +46,7 @@ def campaign_report(uow: UnitOfWork, *, program: Program, campaign_id: str) -> C
             member_ids=target.get("member_ids"),
             tiers=target.get("tiers"),
             joined_before=campaign.ends_at,
+            segments=target.get("segments"),
         )
         arms = split(rules, population, repo.per_member(campaign_id))
         totals = repo.totals(campaign_id)
