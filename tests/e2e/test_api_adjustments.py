@@ -251,7 +251,8 @@ class TestAdjustments:
     def test_the_threshold_itself_needs_no_approval(self, desk: Desk):
         member = desk.enrol()
         assert desk.adjust(member, body("t1", "goodwill", 10_000)).status_code == 201
-        assert desk.adjust(member, body("t2", "clawback", -10_000)).status_code == 201
+        # Another key: one key's adjustments to a member add up within 24 hours, not all keys'.
+        assert desk.adjust(member, body("t2", "clawback", -10_000), role="admin").status_code == 201
         assert desk.adjust(member, body("t3", "goodwill", 10_001)).status_code == 202
         assert desk.balances(member)["ride"] == 0
 
@@ -290,10 +291,12 @@ class TestApproval:
             credited_on = connection.execute(select(lots.c.credited_on)).scalar_one()
         assert credited_on == date(2025, 5, 12)
 
-        # The same decision again is its first result; any other decision is refused.
+        # The same decision again is its first result; any other decision is refused, and
+        # another decision under the first decision's id is an idempotency conflict.
         assert desk.decide("big", "approve", "operator2", decision="d2").json() == out
-        error(desk.decide("big", "reject", "operator2"), 409, "adjustment_decided")
-        error(desk.decide("big", "approve", "admin"), 409, "adjustment_decided")
+        error(desk.decide("big", "reject", "operator2"), 409, "idempotency_conflict")
+        error(desk.decide("big", "reject", "operator2", decision="d3"), 409, "adjustment_decided")
+        error(desk.decide("big", "approve", "admin", decision="d4"), 409, "adjustment_decided")
         assert desk.balances(member)["ride"] == 15_000
         assert desk.count(ledger_transactions) == 1
         queue = desk.api.get(
@@ -306,14 +309,14 @@ class TestApproval:
         desk.second_operator()
         desk.ride(member, "T1")
         written = desk.count(ledger_transactions)
-        held = desk.adjust(member, body("no", "clawback", -20_000))
+        held = desk.adjust(member, body("no", "goodwill", 20_000))
         assert held.status_code == 202
         rejected = desk.decide("no", "reject", "operator2")
         assert rejected.status_code == 200, rejected.text
         assert rejected.json()["status"] == "rejected"
         assert rejected.json()["transaction_id"] is None
         assert desk.decide("no", "reject", "operator2").json() == rejected.json()
-        error(desk.decide("no", "approve", "admin"), 409, "adjustment_decided")
+        error(desk.decide("no", "approve", "admin", decision="d2"), 409, "adjustment_decided")
         assert desk.balances(member)["ride"] == TRIP_POINTS
         assert desk.count(ledger_transactions) == written
         error(desk.decide("nothing-here", "approve", "operator2"), 404, "not_found")
@@ -322,21 +325,24 @@ class TestApproval:
         member = desk.enrol()
         desk.second_operator()
         desk.adjust(member, body("g1", "goodwill", 10_000))
-        assert desk.adjust(member, body("c1", "clawback", -12_000)).status_code == 202
+        assert desk.adjust(member, body("c1", "clawback", -8_000)).status_code == 202
+        # Covered when asked for; then another key's claw-back leaves the member 5,000.
+        assert desk.adjust(member, body("c0", "clawback", -5_000), role="admin").status_code == 201
         error(desk.decide("c1", "approve", "operator2"), 409, "insufficient_points")
         listed = desk.api.get(f"/v1/members/{member}/adjustments", role="operator").json()
         assert {a["adjustment_id"]: a["status"] for a in listed["items"]} == {
             "g1": "applied",
+            "c0": "applied",
             "c1": "pending_approval",
         }
-        desk.adjust(member, body("g2", "goodwill", 5_000))
+        desk.adjust(member, body("g2", "goodwill", 5_000), role="admin")
         approved = desk.decide("c1", "approve", "operator2")
         assert approved.status_code == 200, approved.text
         assert (approved.json()["balance_before"], approved.json()["balance_after"]) == (
-            15_000,
-            3_000,
+            10_000,
+            2_000,
         )
-        assert desk.account_total("program:adjusted") == -3_000
+        assert desk.account_total("program:adjusted") == -2_000
 
 
 # -- freezing and closing --------------------------------------------------------------------------
@@ -502,8 +508,9 @@ class TestAudit:
         assert desk.decide("a-big", "approve", "operator2").status_code == 409  # refused: no row
         desk.adjust(member, body("a-huge", "goodwill", 50_000))
         desk.decide("a-huge", "reject", "operator2")
-        # -3000 is under the threshold, so it applied at once; a claw-back over it waits.
-        desk.adjust(member, body("a-over", "clawback", -10_001))
+        # -3000 is under the threshold, so it applied at once; an adjustment over it waits (a
+        # claw-back of more than the member holds would be refused at once, not audited).
+        desk.adjust(member, body("a-over", "goodwill", 10_001))
         desk.api.post(f"/v1/members/{member}/freeze", {"reason": "Review"}, role="operator")
         desk.api.post(f"/v1/members/{member}/freeze", {"reason": "Again"}, role="operator")
         desk.api.post(f"/v1/members/{member}/unfreeze", {"reason": "Cleared"}, role="admin")

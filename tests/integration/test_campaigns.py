@@ -266,7 +266,7 @@ class TestOverHttp:
         assert created.json()["target"]["hours"] == {"from": 6, "to": 12}
         assert created.json()["remaining_points"] == 2_000
         again = api.post("/v1/campaigns", BODY, role="operator")
-        assert (again.status_code, again.json()) == (200, created.json())
+        assert (again.status_code, again.json()) == (201, created.json())
         changed = api.post("/v1/campaigns", {**BODY, "budget_points": 5}, role="operator")
         assert changed.status_code == 409
         assert changed.json()["error"]["code"] == "idempotency_conflict"

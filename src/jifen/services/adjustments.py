@@ -1,20 +1,29 @@
 """Operator adjustments (积分调整): audited, idempotent, approved by a second operator when large.
 
 An adjustment adds points (a new lot, expiring as its point kind says, credited on the day it is
-posted) or claws them back (a spend, oldest expiry first), both against `program:adjusted`. One of
-more than the program's `risk.adjustment_approval_threshold` points either way is stored
-`pending_approval` and posts nothing until a different key approves it; a rejection posts nothing.
-Every request and decision writes an audit row in the same transaction.
+posted) or claws them back (a spend, oldest expiry first), both against `program:adjusted`. An
+adjustment is stored `pending_approval` and posts nothing until a different key approves it when
+the requesting key's adjustments to the member within 24 hours (pending and applied, either way,
+this one included) come to more than the program's `risk.adjustment_approval_threshold`, or when
+its point kind counts toward tiers and cannot be spent (railway `upgrade`); a rejection posts
+nothing. A claw-back of more than the member holds is refused at once. Every request and
+decision writes an audit row in the same transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from jifen.domain.calendar import local_datetime
-from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
+from jifen.domain.errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidRequest,
+    JifenError,
+    NotFound,
+)
 from jifen.programs.schema import Program
 from jifen.services import audit, ledger
 from jifen.services.member_status import MemberClosed
@@ -30,6 +39,7 @@ SIGNS = {"goodwill": 1, "compensation": 1, "clawback": -1, "correction": 0}
 AdjustmentStatus = Literal["applied", "pending_approval", "rejected"]
 STATUSES: tuple[str, ...] = get_args(AdjustmentStatus)
 MAX_POINTS = 1_000_000_000
+DAY = timedelta(hours=24)  # the window over which one operator's adjustments to a member add up
 
 
 class SameApprover(JifenError):
@@ -136,14 +146,47 @@ def _request(uow: UnitOfWork, program: Program, new: AdjustmentRecord) -> Adjust
                 raise IdempotencyConflict(new.id)
             return stored
         _require_open_member(uow, new.member_id)
-        if abs(new.points) > program.risk.adjustment_approval_threshold:
-            record, action = new, "adjustment.requested"
+        # Every balance of the member, in the order a close takes them: one member's
+        # adjustments queue here, so each reads the operator's earlier ones whole.
+        for point_kind in sorted(program.kind_codes):
+            uow.ledger.lock_balance(new.member_id, point_kind)
+        why = _why_approval(uow, program, new)
+        if why is not None:
+            record, action, extra = new, "adjustment.requested", {"approval_needed": why}
         else:
-            record, action = _post(uow, program, new, at=new.requested_at), "adjustment.applied"
+            record = _post(uow, program, new, at=new.requested_at)
+            action, extra = "adjustment.applied", None
         uow.audit_log.add_adjustment(record)
-        _audit(uow, record, action=action, actor=new.requested_by, at=new.requested_at)
+        _audit(uow, record, action=action, actor=new.requested_by, at=new.requested_at, extra=extra)
         uow.commit()
     return record
+
+
+def _why_approval(uow: UnitOfWork, program: Program, new: AdjustmentRecord) -> str | None:
+    """Why the adjustment waits for a second operator, or None when it may post now.
+
+    A claw-back of more than the member holds is refused here (`InsufficientPoints`), not
+    queued. A tier-qualifying kind always waits; any other once the operator's adjustments to
+    the member in the last 24 hours, this one included, come to more than the threshold.
+    """
+    if new.points < 0:
+        available = uow.ledger.lock_balance(new.member_id, new.point_kind).available
+        if -new.points > available:
+            raise InsufficientPoints(
+                member_id=new.member_id,
+                kind=new.point_kind,
+                needed=-new.points,
+                available=available,
+            )
+    kind = program.kind(new.point_kind)
+    if kind.counts_toward_tiers and not kind.spendable:
+        return "tier_kind"
+    earlier = uow.audit_log.points_requested(
+        member_id=new.member_id, requested_by=new.requested_by, since=new.requested_at - DAY
+    )
+    if earlier + abs(new.points) > program.risk.adjustment_approval_threshold:
+        return "over_threshold"
+    return None
 
 
 def decide_adjustment(
@@ -159,8 +202,11 @@ def decide_adjustment(
 ) -> AdjustmentRecord:
     """Approve (post it now) or reject (post nothing) an adjustment held for approval.
 
-    The key that asked for it may not decide it (`SameApprover`). Deciding again as decided
-    before, by the same key, returns the adjustment as it stands; any other decision of a
+    The key that asked for it may not decide it (`SameApprover`). `decision_id` is the
+    idempotency key of the decision on this adjustment: the same decision again returns the
+    adjustment as it stands, another (approve for reject, another note) under it raises
+    `IdempotencyConflict`. Deciding again as decided before, by the same key, returns the
+    adjustment as it stands too; any other decision of a
     decided adjustment raises `AdjustmentDecided`. Approving a claw-back the member can no
     longer cover raises `InsufficientPoints` and leaves it pending.
     """
@@ -192,10 +238,17 @@ def _decide(
     now: datetime,
 ) -> AdjustmentRecord:
     wanted = "applied" if approve else "rejected"
+    decision_hash = ledger.fingerprint(
+        {"adjustment_id": adjustment_id, "approve": approve, "note": note}
+    )
     with uow:
         record = uow.audit_log.get_adjustment(adjustment_id, lock=True)
         if record is None:
             raise NotFound(f"No adjustment {adjustment_id!r}.", adjustment_id=adjustment_id)
+        if record.decision_id == decision_id:  # a decision id is scoped to its adjustment
+            if record.decision_hash != decision_hash:
+                raise IdempotencyConflict(decision_id)
+            return record
         if record.status != "pending_approval":
             if record.status == wanted and record.decided_by == actor:
                 return record
@@ -215,7 +268,9 @@ def _decide(
             record = _post(uow, program, record, at=now)
         else:
             record = replace(record, status="rejected", decided_at=now)
-        record = replace(record, decided_by=actor)
+        record = replace(
+            record, decided_by=actor, decision_id=decision_id, decision_hash=decision_hash
+        )
         uow.audit_log.decide_adjustment(record)
         extra = {"decision_id": decision_id, "note": note}
         action = "adjustment.approved" if approve else "adjustment.rejected"

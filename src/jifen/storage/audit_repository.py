@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, true, update
+from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from jifen.storage.ledger_repository import Pending
@@ -36,6 +36,8 @@ class AdjustmentRecord:
     transaction_id: int | None = None
     balance_before: int | None = None
     balance_after: int | None = None
+    decision_id: str | None = None  # the decider's id for the approval or rejection
+    decision_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ def _adjustment(row: Any) -> AdjustmentRecord:
         row.transaction_id,
         row.balance_before,
         row.balance_after,
+        row.decision_id,
+        row.decision_hash,
     )
 
 
@@ -125,8 +129,24 @@ class AuditRepository:
                 transaction_id=record.transaction_id,
                 balance_before=record.balance_before,
                 balance_after=record.balance_after,
+                decision_id=record.decision_id,
+                decision_hash=record.decision_hash,
             )
         )
+
+    def points_requested(self, *, member_id: int, requested_by: str, since: datetime) -> int:
+        """The points, either way, `requested_by` asked to adjust the member by after `since`.
+
+        Applied and pending adjustments count; rejected ones moved nothing and do not.
+        """
+        a = adjustments.c
+        query = select(func.coalesce(func.sum(func.abs(a.points)), 0)).where(
+            a.member_id == member_id,
+            a.requested_by == requested_by,
+            a.requested_at > since,
+            a.status != "rejected",
+        )
+        return int(self.connection.execute(query).scalar_one())
 
     def list_adjustments(
         self, *, member_id: int | None, status: str | None, limit: int

@@ -301,6 +301,11 @@ class MallRepository:
         )
         return [_coupon(r) for r in self.connection.execute(query)]
 
+    def coupons_from(self, source: str) -> list[Coupon]:
+        """Every member's coupons from one `source` (a grant's id, an order), oldest first."""
+        query = select(coupons).where(coupons.c.source == source).order_by(coupons.c.code)
+        return [_coupon(r) for r in self.connection.execute(query)]
+
     def use_coupon(self, code: str, *, at: datetime, used_by: str) -> bool:
         """Mark an unused coupon used; False if it was used already (by anyone)."""
         result = self.connection.execute(

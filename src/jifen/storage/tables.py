@@ -331,7 +331,9 @@ coupons = Table(
     Column("code", String(32), primary_key=True),
     Column("type", String(64), nullable=False),
     Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
-    Column("source", String(200), nullable=False),  # the order id or the benefit that issued it
+    # The order id or the benefit that issued it (indexed in migration 0015: a grant's id is
+    # looked up across members).
+    Column("source", String(200), nullable=False, index=True),
     Column("issued_at", UTCDateTime, nullable=False),
     Column("valid_until", Date, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
@@ -370,8 +372,8 @@ adjustments = Table(
     Column("balance_after", BigInteger, nullable=True),
     Column("requested_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=True),
-    # The approver's or rejecter's id for the decision and its hash (migration 0015).
-    Column("decision_id", String(200), nullable=True, unique=True),
+    # The decider's id for the approval or rejection and its hash (migration 0015).
+    Column("decision_id", String(200), nullable=True),
     Column("decision_hash", String(64), nullable=True),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
@@ -190,9 +190,8 @@ def post_campaign(
     uow: UowDep,
     program: ProgramDep,
     clock: ClockDep,
-    response: Response,
 ) -> CampaignOut:
-    """Create a campaign (201); the same `id` and body again returns it (200)."""
+    """Create a campaign; the same `id` and body again answers as the first time (201)."""
     draft = campaigns.CampaignDraft(
         id=body.id,
         name=body.name,
@@ -203,10 +202,9 @@ def post_campaign(
         target=body.target.model_dump(by_alias=True),
         control_percent=body.control_percent,
     )
-    stored, created = campaigns.create_campaign(
+    stored, _created = campaigns.create_campaign(
         uow, program=program, draft=draft, actor=key.prefix, now=clock.now()
     )
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _out(stored, program)
 
 

@@ -92,18 +92,23 @@ def grant_coupon(
 ) -> Coupon:
     """Give a member one coupon without points (a tier benefit, a goodwill gesture).
 
-    `source` is the idempotency key (e.g. `grant:<caller id>` or `benefit:birthday:2025`): a
-    second grant from the same source to the member returns the first coupon; one with another
-    type or validity raises `IdempotencyConflict`. `now` is in the program's time zone.
+    `source` is the idempotency key (e.g. `grant:<caller id>`, `benefit:birthday:2025:<member>`): a
+    second grant from the same source to the member returns the first coupon; one to another
+    member or with another type or validity raises `IdempotencyConflict`. `now` is in the
+    program's time zone.
     """
     with uow:
         if not uow.mall.lock_member(member_id):
             raise NotFound(f"No member {member_id}.", member_id=member_id)
-        require_active_member(uow, member_id)
-        for coupon in uow.mall.coupons_of(member_id, source=source):
-            if (coupon.type, _valid_days(coupon, now)) != (type, valid_days):
+        for coupon in uow.mall.coupons_from(source):
+            if (coupon.member_id, coupon.type, _valid_days(coupon, now)) != (
+                member_id,
+                type,
+                valid_days,
+            ):
                 raise IdempotencyConflict(source)
             return coupon
+        require_active_member(uow, member_id)
         [coupon] = issue_coupons(
             uow,
             member_id=member_id,

@@ -35,15 +35,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_beneficiary_requests")),
     )
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_coupons_source"), ["source"], unique=False)
     with op.batch_alter_table("adjustments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("decision_id", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("decision_hash", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_adjustments_decision_id"), ["decision_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("adjustments", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_adjustments_decision_id"), type_="unique")
         batch_op.drop_column("decision_hash")
         batch_op.drop_column("decision_id")
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coupons_source"))
     op.drop_table("beneficiary_requests")
