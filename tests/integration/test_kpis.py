@@ -185,14 +185,16 @@ def program(
     return cast
 
 
-# (members total, new, active, repeat), (issued, redeemed, expired, forfeited, outstanding)
+# (members total, new, active, repeat),
+# (issued, redeemed, expired, forfeited, outstanding, opening); no hold is open at any month's end
 MONTHS = {
-    (date(2025, 1, 1), date(2025, 1, 31)): ((1, 1, 1, 0), (1000, 0, 0, 0, 1000)),
-    (date(2025, 2, 1), date(2025, 2, 28)): ((2, 1, 2, 0), (1300, 300, 1000, 0, 1000)),
-    (date(2025, 3, 1), date(2025, 3, 31)): ((4, 2, 1, 1), (2400, 600, 0, 500, 2300)),
-    (date(2025, 1, 1), date(2025, 3, 31)): ((4, 4, 3, 2), (4700, 900, 1000, 500, 2300)),
+    (date(2025, 1, 1), date(2025, 1, 31)): ((1, 1, 1, 0), (1000, 0, 0, 0, 1000, 0)),
+    # February opens with A's 1,000 ride points; March with A's 500 and B's 800 − 300.
+    (date(2025, 2, 1), date(2025, 2, 28)): ((2, 1, 2, 0), (1300, 300, 1000, 0, 1000, 1000)),
+    (date(2025, 3, 1), date(2025, 3, 31)): ((4, 2, 1, 1), (2400, 600, 0, 500, 2300, 1000)),
+    (date(2025, 1, 1), date(2025, 3, 31)): ((4, 4, 3, 2), (4700, 900, 1000, 500, 2300, 0)),
     # Part of January and all of February: A earned once in each, so A bought again.
-    (date(2025, 1, 10), date(2025, 2, 28)): ((2, 1, 2, 1), (2300, 300, 1000, 0, 1000)),
+    (date(2025, 1, 10), date(2025, 2, 28)): ((2, 1, 2, 1), (2300, 300, 1000, 0, 1000, 0)),
 }
 
 
@@ -207,29 +209,33 @@ def test_each_kpi_matches_the_hand_count(
     (start, end), (people, points) = period, expected
     k = kpis(uow, program=railway, start=start, end=end)
     assert (k.members_total, k.members_new, k.members_active, k.members_repeat) == people
-    assert (k.issued, k.redeemed, k.expired, k.forfeited, k.outstanding) == points
+    assert (k.issued, k.redeemed, k.expired, k.forfeited, k.outstanding, k.opening) == points
+    assert k.held == 0
     assert k.repurchase_rate == (float(Fraction(people[3], people[2])) if people[2] else 0.0)
     assert k.redemption_rate == points[1] / points[0]
     gone = points[1] + points[2]
     breakage = Fraction(points[2], gone) if gone else Fraction(0)
     assert k.breakage_rate == float(breakage)
-    assert k.liability_fen == round(points[4] * (1 - breakage))  # 100 points = ¥1 = 100 fen
+    # No breakage estimate is stored, so every point held at the end is a liability of 1 fen
+    # (100 points = ¥1), whatever the period's own breakage.
+    assert k.liability_fen == points[4]
 
 
 def test_february_rates_and_liability(program: Cast, uow: UnitOfWork, railway: Program) -> None:
     k = kpis(uow, program=railway, start=date(2025, 2, 1), end=date(2025, 2, 28))
     assert k.redemption_rate == 300 / 1300
     assert k.breakage_rate == 1000 / 1300
-    assert k.liability_fen == 231  # 1,000 × 300 / 1,300 = 230.8
+    assert k.liability_fen == 1000  # 1,000 points held on 28 February, no estimate stored
     assert k.repurchase_rate == 0.0
 
 
 def test_outstanding_agrees_with_the_ledger(
     program: Cast, uow: UnitOfWork, railway: Program, engine: Engine
 ) -> None:
-    """issued − redeemed − expired − forfeited since the start = outstanding = the balances."""
+    """issued − redeemed − expired − forfeited − held since the start = outstanding = balances."""
     k = kpis(uow, program=railway, start=date(2024, 1, 1), end=date(2025, 12, 31))
-    assert k.issued - k.redeemed - k.expired - k.forfeited == k.outstanding == 2300
+    assert k.opening == k.held == 0
+    assert k.issued - k.redeemed - k.expired - k.forfeited - k.held == k.outstanding == 2300
     b = balances.c
     with engine.connect() as connection:
         held = connection.execute(
@@ -269,14 +275,19 @@ def test_days_are_the_programs_local_days(program: Cast, uow: UnitOfWork, railwa
     assert sum(d.redeemed for d in days.values()) == 300
 
 
-def test_a_hold_counts_as_redeemed_until_released(
+def test_a_hold_is_held_not_redeemed_until_released(
     program: Cast, uow: UnitOfWork, railway: Program
 ) -> None:
     march = {
         d.day: d
         for d in daily_series(uow, program=railway, start=date(2025, 3, 1), end=date(2025, 3, 31))
     }
-    assert (march[date(2025, 3, 10)].redeemed, march[date(2025, 3, 12)].redeemed) == (500, -500)
+    assert (march[date(2025, 3, 10)].held, march[date(2025, 3, 12)].held) == (500, -500)
+    assert (march[date(2025, 3, 10)].redeemed, march[date(2025, 3, 12)].redeemed) == (0, 0)
+    held = kpis(uow, program=railway, start=date(2025, 3, 1), end=date(2025, 3, 11))
+    # March opens with 1,000 (A's 500, B's 500); C earns 2,000 + 400 and holds 500 of them.
+    assert (held.opening, held.held, held.redeemed) == (1000, 500, 0)
+    assert held.outstanding == 1000 + 2000 + 400 - 500
     assert march[date(2025, 3, 15)].forfeited == 500
     assert march[date(2025, 3, 6)].issued == 2000
 

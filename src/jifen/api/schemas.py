@@ -242,12 +242,21 @@ class MemberCounts(BaseModel):
 
 
 class PointTotals(BaseModel):
-    """Spendable points issued, redeemed and expired in the period; outstanding at its end."""
+    """Spendable points over the period; they add up exactly (definitions in docs/metrics.md).
+
+    `opening + issued − redeemed − expired − forfeited − held = outstanding`.
+    """
 
     issued: int
-    redeemed: int
+    redeemed: int = Field(description="Committed redemptions and donations, net of refunds.")
     expired: int
-    outstanding: int
+    outstanding: int = Field(description="Members' spendable balances at the period's end.")
+    forfeited: int = Field(description="Points of members closed in the period.")
+    held: int = Field(description="Points held by open redemptions at the period's end.")
+    opening: int = Field(
+        description="Points members held (spendable or held) when the period began; 0 from "
+        "the program's first day."
+    )
 
 
 class SummaryOut(BaseModel):

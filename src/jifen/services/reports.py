@@ -32,28 +32,36 @@ class Summary:
     breakage_rate: float
     liability_fen: int
     tiers: dict[str, int]
+    forfeited: int
+    held: int
+    opening: int
 
 
 def summary(uow: UnitOfWork, *, program: Program, start: date, end: date) -> Summary:
     """Members, points and rates for `start`..`end` (program-local days, both included).
 
-    Liability values the points outstanding at the end at the redemption value (100 points =
-    ¥1 in the presets), less the share the period's breakage says will never be redeemed.
-    `tiers` counts members per tier now, as SPEC §12 says.
+    The points add up: `opening + issued − redeemed − expired − forfeited − held =
+    outstanding`. Liability is the balance sheet's at the end of `end` (what members hold then,
+    spendable or held, at redemption value less the stored breakage estimate in force), the
+    same figure as `GET /v1/accounting/liability?as_of=end`. `tiers` counts members per tier
+    now, as SPEC §12 says.
     """
     k = kpis(uow, program=program, start=start, end=end)
     with uow:
         tiers = uow.reports.tier_counts()
     return Summary(
-        k.members_total,
-        k.members_new,
-        k.members_active,
-        k.issued,
-        k.redeemed,
-        k.expired,
-        k.outstanding,
-        k.repurchase_rate,
-        k.breakage_rate,
-        k.liability_fen,
-        {level.code: tiers.get(level.code, 0) for level in program.tiers.levels},
+        members_total=k.members_total,
+        members_new=k.members_new,
+        members_active=k.members_active,
+        issued=k.issued,
+        redeemed=k.redeemed,
+        expired=k.expired,
+        outstanding=k.outstanding,
+        repurchase_rate=k.repurchase_rate,
+        breakage_rate=k.breakage_rate,
+        liability_fen=k.liability_fen,
+        tiers={level.code: tiers.get(level.code, 0) for level in program.tiers.levels},
+        forfeited=k.forfeited,
+        held=k.held,
+        opening=k.opening,
     )

@@ -89,12 +89,22 @@ def get_summary(
     start: Annotated[date, Query(alias="from", ge=date(1900, 1, 1), le=date(2200, 12, 31))],
     end: Annotated[date, Query(alias="to", ge=date(1900, 1, 1), le=date(2200, 12, 31))],
 ) -> SummaryOut:
-    """Members, points issued/redeemed/expired/outstanding, rates and liability for a period."""
+    """Members, points issued/redeemed/expired/forfeited/held/outstanding, rates and liability.
+
+    The points add up: `opening + issued − redeemed − expired − forfeited − held = outstanding`;
+    `liability_fen` is `GET /v1/accounting/liability?as_of=` the period's last day.
+    """
     s = summary(uow, program=program, start=start, end=end)
     return SummaryOut(
         members=MemberCounts(total=s.members_total, new=s.members_new, active=s.members_active),
         points=PointTotals(
-            issued=s.issued, redeemed=s.redeemed, expired=s.expired, outstanding=s.outstanding
+            issued=s.issued,
+            redeemed=s.redeemed,
+            expired=s.expired,
+            outstanding=s.outstanding,
+            forfeited=s.forfeited,
+            held=s.held,
+            opening=s.opening,
         ),
         repurchase_rate=s.repurchase_rate,
         breakage_rate=s.breakage_rate,

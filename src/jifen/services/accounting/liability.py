@@ -36,7 +36,22 @@ def liability(uow: UnitOfWork, *, program: Program, as_of: date) -> LiabilityRep
     with uow:
         repo = AccountingRepository(uow.connection)
         held = repo.points_held(kinds=kinds, until=end_of_day(program, as_of))
-        used = in_force(repo.estimates(through=as_of), as_of)
-    ppy = program.redemption.points_per_yuan
-    figures = measure_liability(held, points_per_yuan=ppy, bps=used.rate_bps if used else 0)
-    return LiabilityReport(as_of, tuple(kinds), ppy, figures, used)
+        figures, used = value_points(repo, program=program, as_of=as_of, points=held)
+    return LiabilityReport(as_of, tuple(kinds), program.redemption.points_per_yuan, figures, used)
+
+
+def value_points(
+    repo: AccountingRepository, *, program: Program, as_of: date, points: int
+) -> tuple[Liability, StoredEstimate | None]:
+    """`points` members hold at the end of `as_of`, valued with the estimate in force that day.
+
+    The one valuation of the balance sheet: the liability report and the summary report's
+    `liability_fen` both come from here, so they agree to the fen.
+    """
+    used = in_force(repo.estimates(through=as_of), as_of)
+    figures = measure_liability(
+        points,
+        points_per_yuan=program.redemption.points_per_yuan,
+        bps=used.rate_bps if used else 0,
+    )
+    return figures, used

@@ -8,11 +8,11 @@ transaction written since the last refresh — so they are current whether or no
 
 Public functions:
 
-- `kpis(uow, program=, start=, end=) -> Kpis` — members total/new/active/repeat; points issued,
-  redeemed, expired, forfeited, outstanding; redemption, breakage and repurchase rates;
-  liability in fen.
+- `kpis(uow, program=, start=, end=) -> Kpis` — members total/new/active/repeat; points
+  opening, issued, redeemed, expired, forfeited, held, outstanding (which add up exactly);
+  redemption, breakage and repurchase rates; the balance sheet's liability in fen at `end`.
 - `daily_series(uow, program=, start=, end=) -> tuple[DayFigures, ...]` — one row per day:
-  points issued/redeemed/expired/forfeited, new members, active members.
+  points issued/redeemed/expired/forfeited/held, new members, active members.
 - `tier_mix(uow, program=, on=) -> tuple[TierShare, ...]` — members per tier at the end of a day.
 - `tier_movement(uow, program=, start=, end=) -> TierMovement` — tier the day before `start` ×
   tier at `end` (`TierMove` rows; `from_code` None for members who joined in the period).
