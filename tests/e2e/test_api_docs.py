@@ -210,7 +210,7 @@ EXPECTED = [
     '"status":"duplicate"',  # the batch sent again
     '"balances":{"ride":5285,"activity":500,"pending":0',  # 2768 + 1500 + 617 + 400
     '"next_cursor":',
-    '"skipped":["expire","tiers","reminders","beneficiaries","analytics"]',  # the daily job twice
+    '"skipped":["no_shows","stale_holds","expire","tiers",',  # the daily job twice
     "This server runs on real time",  # POST /v1/clock on a normal server: 404
     '{"now":"2026-12-01T01:00:00Z","simulated":true}',
     '"expiring":[{"date":"2027-01-20","kind":"ride","points":2768}]',

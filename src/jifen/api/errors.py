@@ -29,6 +29,8 @@ STATUS: dict[str, int] = {
     "beneficiary_limit": 409,
     "beneficiary_not_effective": 409,
     "change_not_allowed": 409,
+    "departure_passed": 409,
+    "cancel_window_closed": 409,
     "invalid_redemption_state": 409,
     "seat_upgrade_not_allowed": 409,
     "out_of_stock": 409,

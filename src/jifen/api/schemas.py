@@ -113,7 +113,14 @@ class MemberOut(BaseModel):
 
 
 class StatementItem(BaseModel):
-    """One movement on the member's accounts (`account`: available or pending)."""
+    """One movement on the member's accounts (`account`: available or pending).
+
+    `reason` says why points were voided or given back: `not_travelled` (a ticket's pending
+    points voided once no claim could confirm it; `ticket_id` names it), `departure_passed` (a
+    hold released by the daily job after its train left), `force_majeure` or `railway_fault`
+    (a cancelled ticket), or the operator's reason for an adjustment or a closure;
+    `redemption_id` names the redemption a hold, release or cancel is of.
+    """
 
     at: datetime
     kind: str
@@ -123,6 +130,9 @@ class StatementItem(BaseModel):
     transaction_id: int
     event_id: str | None = None
     rules: list[dict[str, Any]] = []
+    reason: str | None = None
+    ticket_id: str | None = None
+    redemption_id: str | None = None
 
 
 class Statement(BaseModel):

@@ -168,6 +168,8 @@ class Redemption(Frozen):
     """Point kinds that pay in the points mall, for coupons and donations, in this order."""
     cancellation_valid_months: Annotated[int, Field(ge=1, le=120)] = 12
     """How long the new lot lasts when a cancelled ticket's points come back."""
+    cancel_window_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    """How many days after its departure date the railway may still cancel a redeemed ticket."""
 
 
 class Charity(Frozen):

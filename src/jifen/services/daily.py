@@ -1,4 +1,4 @@
-"""The daily job for a date: expire lots, evaluate tiers, queue reminders, activate beneficiaries.
+"""The daily job for a date: housekeeping, expire lots, evaluate tiers, reminders, beneficiaries.
 
 Each step works in chunks that commit on their own, so a crash loses at most one chunk and a
 rerun picks up where it stopped; a finished step is recorded with its figures and skipped when
@@ -7,7 +7,9 @@ the job runs again for the same date. Running the job twice for a day changes no
 The steps are set-based so that a night over a million members fits in minutes: due lots are
 expired a chunk at a time in a few statements (`JobRepository.expire_lots`, the same rows
 `ledger.expire_lot` writes lot by lot), the tier candidates are found in one pass over the lots,
-and reminders are queued with one `INSERT … SELECT`.
+and reminders are queued with one `INSERT … SELECT`. Housekeeping comes first (`housekeeping`):
+tickets no claim can confirm any more are voided as not travelled, holds whose train has left are
+released (before expiry, so points released into a lapsed lot expire the same night).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from zoneinfo import ZoneInfo
 from jifen.domain.tiers import TierState, decide_tier
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
-from jifen.services import ledger, segments
+from jifen.services import housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.notifications import outbox
 from jifen.storage.uow import UnitOfWork
@@ -49,6 +51,8 @@ def run_daily(
     steps: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for name, step in (
+        ("no_shows", housekeeping.void_no_shows),
+        ("stale_holds", housekeeping.release_stale_holds),
         ("expire", _expire),
         ("tiers", _tiers),
         ("reminders", _reminders),

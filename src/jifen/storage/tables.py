@@ -160,6 +160,8 @@ tickets = Table(
     Column("data", JSON, nullable=True),
     Column("pending_id", Id, ForeignKey("pending_points.id"), nullable=True),
     Column("travelled_at", UTCDateTime, nullable=True),
+    # The daily job finds tickets still awaiting travel whose claim window has closed.
+    Index("ix_tickets_status_departure", "status", "departure_at"),
 )
 
 earnings = Table(
@@ -276,6 +278,8 @@ redemptions = Table(
     Column("changes", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_redemptions_member_created", "member_id", "created_at"),
+    # The daily job finds holds whose train has left.
+    Index("ix_redemptions_status_departure", "status", "departure_at"),
 )
 
 redemption_actions = Table(

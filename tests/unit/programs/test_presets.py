@@ -59,6 +59,7 @@ def test_railway_redemption_and_beneficiaries(railway: Program) -> None:
     assert redemption.eligibility_threshold == 10_000
     assert redemption.points_per_yuan == 100
     assert redemption.change_fee_points == 1_000
+    assert redemption.cancel_window_days == 30
     assert redemption.whole_ticket_only is True
     assert redemption.cash_offset_max_percent is None
     assert (railway.beneficiaries.max_count, railway.beneficiaries.wait_days) == (8, 60)

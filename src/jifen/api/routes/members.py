@@ -123,6 +123,9 @@ def get_ledger(
             transaction_id=line.transaction_id,
             event_id=line.memo.get("event_id"),
             rules=line.memo.get("rules", []),
+            reason=line.memo.get("reason"),
+            ticket_id=line.memo.get("ticket_id"),
+            redemption_id=line.memo.get("redemption_id"),
         )
         for line in lines
     ]

@@ -199,9 +199,9 @@ CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not_found (member, beneficiary or ticket)"},
     409: {
         "description": "insufficient_points, beneficiary_not_effective, "
-        "seat_upgrade_not_allowed, idempotency_conflict"
+        "seat_upgrade_not_allowed, departure_passed, idempotency_conflict"
     },
-    422: {"description": "train_not_redeemable, departure_passed, passenger_not_allowed"},
+    422: {"description": "train_not_redeemable, passenger_not_allowed"},
     429: {"description": "velocity_limit"},
 }
 
@@ -292,7 +292,10 @@ def _key(redemption_id: str, action: str, body: StepIn | None) -> str:
     "/{redemption_id}/commit",
     response_model=Committed,
     dependencies=[WRITERS],
-    responses=STEP_ERRORS,
+    responses={
+        **STEP_ERRORS,
+        409: {"description": "invalid_redemption_state, departure_passed, idempotency_conflict"},
+    },
 )
 def commit_redemption(
     redemption_id: RedemptionPath,
@@ -301,7 +304,7 @@ def commit_redemption(
     clock: ClockDep,
     body: Annotated[StepIn | None, Body()] = None,
 ) -> Committed:
-    """The ticket is issued: the held points are redeemed."""
+    """The ticket is issued: the held points are redeemed (not once the train has left)."""
     result = redemption.commit(
         uow,
         program=program,
@@ -342,8 +345,10 @@ def release_redemption(
     dependencies=[WRITERS],
     responses={
         **STEP_ERRORS,
-        409: {"description": "change_not_allowed, insufficient_points, idempotency_conflict"},
-        422: {"description": "departure_passed"},
+        409: {
+            "description": "change_not_allowed, insufficient_points, departure_passed, "
+            "idempotency_conflict"
+        },
     },
 )
 def change_redemption(
@@ -366,12 +371,17 @@ def change_redemption(
     "/{redemption_id}/cancel",
     response_model=Cancelled,
     dependencies=[WRITERS],
-    responses=STEP_ERRORS,
+    responses={
+        **STEP_ERRORS,
+        409: {
+            "description": "invalid_redemption_state, cancel_window_closed, idempotency_conflict"
+        },
+    },
 )
 def cancel_redemption(
     redemption_id: RedemptionPath, body: CancelIn, uow: UowDep, program: ProgramDep, clock: ClockDep
 ) -> Cancelled:
-    """The railway cancelled the train: every point comes back as a new lot."""
+    """The railway cancelled the train (in the program's window): the points come back."""
     result = redemption.cancel_ticket(
         uow,
         program=program,

@@ -9,7 +9,13 @@ first result and changes nothing; the same key with another request raises
 
 from __future__ import annotations
 
-from jifen.services.ledger.earning import add_pending, confirm_pending, credit, void_pending
+from jifen.services.ledger.earning import (
+    add_pending,
+    confirm_pending,
+    credit,
+    void_pending,
+    void_request,
+)
 from jifen.services.ledger.posting import Posted, fingerprint
 from jifen.services.ledger.spending import expire_lot, reverse, spend, transfer
 
@@ -24,4 +30,5 @@ __all__ = [
     "spend",
     "transfer",
     "void_pending",
+    "void_request",
 ]

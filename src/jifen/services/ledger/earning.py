@@ -206,7 +206,7 @@ def void_pending(
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Withdraw pending points (a ticket refunded before travel)."""
-    request = {"op": "void", "pending_id": pending_id, "occurred_at": occurred_at, "memo": memo}
+    request = void_request(pending_id=pending_id, occurred_at=occurred_at, memo=memo)
 
     def post(uow: UnitOfWork, request_hash: str) -> Posted:
         transaction_id, header, leg, points = _settle(
@@ -222,3 +222,10 @@ def void_pending(
         return apply_entries(uow, transaction_id, header, entries)
 
     return idempotent(uow, key, request, post)
+
+
+def void_request(
+    *, pending_id: int, occurred_at: datetime, memo: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What `void_pending` fingerprints: a bulk void with the same request is the same posting."""
+    return {"op": "void", "pending_id": pending_id, "occurred_at": occurred_at, "memo": memo}

@@ -24,6 +24,7 @@ from jifen.services.redemption.seat_upgrade import (
     upgrade_seat,
 )
 from jifen.services.redemption.tickets import (
+    CancelWindowClosed,
     ChangeNotAllowed,
     PassengerNotAllowed,
     TicketRequest,
@@ -37,6 +38,7 @@ from jifen.services.redemption.tickets import (
 
 __all__ = [
     "PROGRAM_HELD",
+    "CancelWindowClosed",
     "ChangeNotAllowed",
     "DeparturePassed",
     "InvalidRedemptionState",

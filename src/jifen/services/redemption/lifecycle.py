@@ -53,7 +53,7 @@ class RedemptionNotOffered(JifenError):
 
 
 class DeparturePassed(JifenError):
-    """The train leaves before now: nothing can be redeemed or changed for it any more."""
+    """The train has left: nothing can be redeemed, changed or committed for it any more."""
 
     code = "departure_passed"
 
@@ -291,6 +291,7 @@ def commit(
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
         require_status(record, "commit", "held")
+        _require_not_departed(record, at)
         for kind, points in paid_for(uow, record.id, "hold").items():
             transfer(
                 uow,
@@ -309,11 +310,33 @@ def commit(
     return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
 
 
+def _require_not_departed(record: RedemptionRecord, at: datetime) -> None:
+    """Refuse to issue a ticket for a train that has left (its hold can only be released)."""
+    if record.departure_at <= at:
+        departure = record.departure_at.astimezone(at.tzinfo)
+        raise DeparturePassed(
+            f"Redemption {record.id}'s train left at {departure.isoformat()}; a hold cannot be "
+            "committed after departure. Release it (the daily job releases it otherwise).",
+            redemption_id=record.id,
+            departure_at=departure.isoformat(),
+        )
+
+
 def release(
-    uow: UnitOfWork, *, program: Program, redemption_id: str, key: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    redemption_id: str,
+    key: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> Result:
-    """No ticket after all: the hold is reversed, back into the lots it was taken from."""
+    """No ticket after all: the hold is reversed, back into the lots it was taken from.
+
+    `reason` (the daily job's `departure_passed`) is kept in the release's memo and result.
+    """
     at = local_datetime(now, program.timezone)
+    because = {} if reason is None else {"reason": reason}
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
         require_status(record, "release", "held")
@@ -325,16 +348,17 @@ def release(
                 key=f"redemption:{record.id}:release:{kind}",
                 transaction_id=held.id,
                 occurred_at=at,
-                memo={"redemption_id": record.id, "step": "release"},
+                memo={"redemption_id": record.id, "step": "release", **because},
             )
         uow.redemptions.update(record.id, status="released")
         return {
             "redemption_id": record.id,
             "points_returned": record.points,
             "status": "released",
+            **because,
         }
 
-    step = Step(key, redemption_id, "release", {}, at)
+    step = Step(key, redemption_id, "release", because, at)
     return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
 
 

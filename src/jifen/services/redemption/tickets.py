@@ -51,6 +51,12 @@ class PassengerNotAllowed(JifenError):
     code = "passenger_not_allowed"
 
 
+class CancelWindowClosed(JifenError):
+    """The railway's cancellation comes later than the program's window after departure."""
+
+    code = "cancel_window_closed"
+
+
 class ChangeNotAllowed(JifenError):
     """The ticket cannot be changed: not issued, changed already, departed, or a seat upgrade."""
 
@@ -248,6 +254,7 @@ def cancel_ticket(
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
         require_status(record, "cancel", "committed")
+        _require_cancel_window(record, at, program)
         expires_on = lot_expiry(
             at.date(), months_after_credit=program.redemption.cancellation_valid_months
         )
@@ -275,3 +282,20 @@ def cancel_ticket(
 
     step = Step(key, redemption_id, "cancel", {"reason": reason}, at)
     return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+
+
+def _require_cancel_window(record: RedemptionRecord, at: datetime, program: Program) -> None:
+    """Refuse a cancellation more than `cancel_window_days` after the departure date."""
+    window = program.redemption.cancel_window_days
+    departed = local_datetime(record.departure_at, program.timezone).date()
+    days = (at.date() - departed).days
+    if days > window:
+        raise CancelWindowClosed(
+            f"Redemption {record.id}'s train left on {departed.isoformat()}, {days} days ago; "
+            f"the railway can cancel up to {window} days after departure. Correct the member's "
+            "points with an adjustment instead.",
+            redemption_id=record.id,
+            departure_date=departed.isoformat(),
+            days=days,
+            window_days=window,
+        )

@@ -40,8 +40,20 @@ ID_TYPES = (
     N_("residence_permit"),
     N_("passport"),
 )
-JOB_STEPS = (N_("expire"), N_("tiers"), N_("reminders"), N_("beneficiaries"), N_("analytics"))
+JOB_STEPS = (
+    N_("no_shows"),
+    N_("stale_holds"),
+    N_("expire"),
+    N_("tiers"),
+    N_("reminders"),
+    N_("beneficiaries"),
+    N_("analytics"),
+)
 JOB_FIGURES = (
+    N_("tickets_not_travelled"),
+    N_("points_voided"),
+    N_("holds_released"),
+    N_("points_released"),
     N_("lots_expired"),
     N_("points_expired"),
     N_("window_start"),

@@ -11,6 +11,7 @@ from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import InvalidRequest
 from jifen.services import member_view
+from jifen.storage.statement_repository import StatementLine
 from jifen.web.labels import N_
 from jifen.web.portal.context import gettext, page, words
 from jifen.web.session import PortalMemberDep
@@ -27,6 +28,18 @@ WHAT = {
     "expiry": N_("Expired"),
     "transfer": N_("Transferred"),
 }
+RELEASED = N_("Hold released")
+REASONS = {  # why points were voided or given back; an operator's own words are not shown
+    "not_travelled": N_("Not travelled: no claim can confirm the ticket any more"),
+    "departure_passed": N_("The train had left"),
+    "force_majeure": N_("Force majeure"),
+    "railway_fault": N_("Railway fault"),
+}
+
+
+def _what(line: StatementLine) -> str | None:
+    """The message id for what a line is; a hold given back reads as released, not reversed."""
+    return RELEASED if line.memo.get("step") == "release" else WHAT.get(line.type)
 
 
 @router.get("/history")
@@ -53,8 +66,9 @@ def history(
             "at": local_datetime(line.at, program.timezone),
             "kind": line.kind,
             "points": line.points,
-            "what": _(WHAT[line.type]) if line.type in WHAT else line.type,
+            "what": _(what) if (what := _what(line)) else line.type,
             "rules": [r.get("rule", "") for r in line.memo.get("rules", [])],
+            "reason": _(reason) if (reason := REASONS.get(line.memo.get("reason", ""))) else None,
         }
         for line in lines
         # A confirmation also takes the points off the pending account: the member sees one line.

@@ -1,0 +1,113 @@
+"""The daily job's housekeeping: tickets nobody travelled on are voided, stale holds released.
+
+A ticket bought and never travelled can still be confirmed by its travel or a claim (补登) up
+to `claims.window_days` after its departure date; from the day after, nothing can, so its pending
+points are voided (reason `not_travelled`) and the ticket marked `not_travelled`: a travel or claim
+arriving later is a `ticket_conflict`. A redemption still held once its train has left can no
+longer be committed (`departure_passed`), so it is released as a member's release is: its points
+go back into the lots they came from (reason `departure_passed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jifen.programs.schema import Program
+from jifen.services import ledger, redemption
+from jifen.storage.housekeeping_repository import NOT_TRAVELLED, HousekeepingRepository
+from jifen.storage.uow import UnitOfWork
+
+CHUNK = 500
+PAGE = 100 * CHUNK  # due tickets read per query; each page is voided a chunk per transaction
+DEPARTURE_PASSED = "departure_passed"
+Progress = Callable[[str, int], None]
+
+
+def _start_of(program: Program, day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(program.timezone))
+
+
+def void_no_shows(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Void the pending points of tickets no claim can confirm any more, a chunk at a time."""
+    at = _start_of(program, as_of)
+    departed_before = _start_of(program, as_of - timedelta(days=program.claims.window_days))
+
+    def memo(ticket_id: str) -> dict[str, Any]:
+        return {
+            "job": "daily",
+            "as_of": str(as_of),
+            "reason": NOT_TRAVELLED,
+            "ticket_id": ticket_id,
+        }
+
+    def request_hash(pending_id: int, memo: dict[str, Any]) -> str:  # as `void_pending` hashes
+        return ledger.fingerprint(
+            ledger.void_request(pending_id=pending_id, occurred_at=at, memo=memo)
+        )
+
+    voided = points = 0
+    after = ""
+    while True:
+        with uow:
+            page = HousekeepingRepository(uow.connection).no_shows(
+                departed_before=departed_before, after_id=after, limit=PAGE
+            )
+        for start in range(0, len(page), CHUNK):
+            chunk = page[start : start + CHUNK]
+            with uow:
+                done, amount = HousekeepingRepository(uow.connection).void_no_shows(
+                    chunk,
+                    departed_before=departed_before,
+                    at=at,
+                    memo=memo,
+                    request_hash=request_hash,
+                )
+                uow.commit()
+            voided += done
+            points += amount
+            progress("no_shows", len(chunk))
+        if len(page) < PAGE:
+            return {"tickets_not_travelled": voided, "points_voided": points}
+        after = page[-1]
+
+
+def release_stale_holds(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Release every hold whose train has left, each as a member's release, in its own transaction.
+
+    Holds are few (most are committed or released within minutes), so each goes through
+    `redemption.release`: the same keys and rows, the redemption's row locked against a
+    concurrent commit or release (one that got there first is skipped).
+    """
+    at = _start_of(program, as_of)
+    released = points = 0
+    after = ""
+    while True:
+        with uow:
+            page = HousekeepingRepository(uow.connection).stale_holds(
+                departed_by=at, after_id=after, limit=CHUNK
+            )
+        for redemption_id in page:
+            try:
+                result = redemption.release(
+                    uow,
+                    program=program,
+                    redemption_id=redemption_id,
+                    key=f"daily:{as_of}",
+                    now=at,
+                    reason=DEPARTURE_PASSED,
+                )
+            except redemption.InvalidRedemptionState:
+                continue  # committed or released since the page was read
+            released += 1
+            points += result["points_returned"]
+        progress("stale_holds", len(page))
+        if len(page) < CHUNK:
+            return {"holds_released": released, "points_released": points}
+        after = page[-1]

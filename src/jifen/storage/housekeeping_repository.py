@@ -1,0 +1,202 @@
+"""Set-based SQL for the daily job's housekeeping: tickets nobody travelled on, stale holds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
+
+from jifen.domain.ledger import (
+    MEMBER_PENDING,
+    PROGRAM_ISSUED,
+    Entry,
+    TransactionType,
+    check_balanced,
+)
+from jifen.storage.ledger_repository import entry_row, transaction_row
+from jifen.storage.tables import (
+    balances,
+    ledger_entries,
+    ledger_transactions,
+    pending_points,
+    redemptions,
+    tickets,
+)
+
+NOT_TRAVELLED = "not_travelled"
+"""The status of a ticket whose pending points were voided, and the void's reason."""
+
+
+def not_travelled_key(pending_id: int) -> str:
+    """The idempotency key of the void of pending points whose ticket was never travelled."""
+    return f"{NOT_TRAVELLED}:{pending_id}"
+
+
+class HousekeepingRepository:
+    """Queries of the daily job's housekeeping steps, each over the whole program at once."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def no_shows(self, *, departed_before: datetime, after_id: str, limit: int) -> list[str]:
+        """Ids of tickets still awaiting travel whose train left before `departed_before`."""
+        t = tickets.c
+        query = (
+            select(t.id)
+            .where(and_(t.status == "purchased", t.departure_at < departed_before, t.id > after_id))
+            .order_by(t.id)
+            .limit(limit)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def void_no_shows(
+        self,
+        ticket_ids: Sequence[str],
+        *,
+        departed_before: datetime,
+        at: datetime,
+        memo: Callable[[str], dict[str, Any]],
+        request_hash: Callable[[int, dict[str, Any]], str],
+    ) -> tuple[int, int]:
+        """Mark these tickets `not_travelled` and void their open pending points.
+
+        One `void` transaction per pending item, with the rows `ledger.void_pending` writes item
+        by item (key `not_travelled:{pending}`, the member's pending leg, `program:issued`, the
+        item voided, the balance's pending moved and its version bumped once per transaction),
+        in a few statements. The owners' balances are locked first, in member and kind order, and
+        the tickets re-read under the locks: one travelled, refunded or changed meanwhile is left
+        alone. `memo` gives a ticket's memo. Returns `(tickets, points)`.
+        """
+        if not ticket_ids:
+            return 0, 0
+        t, p = tickets.c, pending_points.c
+        self._lock_owners(
+            select(p.member_id, p.kind)
+            .where(and_(p.reference.in_(list(ticket_ids)), p.status == "open"))
+            .distinct()
+        )
+        due = list(
+            self.connection.execute(
+                select(t.id).where(
+                    and_(
+                        t.id.in_(list(ticket_ids)),
+                        t.status == "purchased",
+                        t.departure_at < departed_before,
+                    )
+                )
+            ).scalars()
+        )
+        if not due:
+            return 0, 0
+        items = self.connection.execute(
+            select(p.id, p.member_id, p.kind, p.points, p.reference)
+            .where(and_(p.reference.in_(due), p.status == "open"))
+            .order_by(p.id)
+        ).all()
+        points = self._void(items, at=at, memo=memo, request_hash=request_hash)
+        self.connection.execute(
+            update(tickets)
+            .where(and_(t.id.in_(due), t.status == "purchased"))
+            .values(status=NOT_TRAVELLED)
+        )
+        return len(due), points
+
+    def _lock_owners(self, owners_query: Any) -> None:
+        owners = self.connection.execute(owners_query).all()
+        if not owners:
+            return
+        b = balances.c
+        # A superset of the pairs, which an index scan finds at once, locked in one order.
+        self.connection.execute(
+            select(b.member_id)
+            .where(
+                and_(
+                    b.member_id.in_(sorted({m for m, _k in owners})),
+                    b.kind.in_(sorted({k for _m, k in owners})),
+                )
+            )
+            .order_by(b.member_id, b.kind)
+            .with_for_update()
+        ).all()
+
+    def _void(
+        self,
+        items: Sequence[Any],
+        *,
+        at: datetime,
+        memo: Callable[[str], dict[str, Any]],
+        request_hash: Callable[[int, dict[str, Any]], str],
+    ) -> int:
+        """Post one `void` per pending item whose key is free; returns the points voided."""
+        tx = ledger_transactions.c
+        keys = [not_travelled_key(item.id) for item in items]
+        taken = set(
+            self.connection.execute(
+                select(tx.idempotency_key).where(tx.idempotency_key.in_(keys))
+            ).scalars()
+        )
+        items = [item for item, key in zip(items, keys, strict=True) if key not in taken]
+        if not items:
+            return 0
+        memos = [memo(item.reference) for item in items]
+        headers = [
+            transaction_row(
+                key=not_travelled_key(item.id),
+                request_hash=request_hash(item.id, item_memo),
+                type_=TransactionType.VOID.value,
+                member_id=item.member_id,
+                occurred_at=at,
+                memo=item_memo,
+                reverses_id=None,
+            )
+            for item, item_memo in zip(items, memos, strict=True)
+        ]
+        ids = self.connection.execute(
+            insert(ledger_transactions).returning(tx.id, sort_by_parameter_order=True), headers
+        ).scalars()
+        entries: list[dict[str, Any]] = []
+        moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for item, transaction_id in zip(items, ids, strict=True):
+            legs = [
+                Entry(MEMBER_PENDING, item.kind, -item.points, item.member_id, pending_id=item.id),
+                Entry(PROGRAM_ISSUED, item.kind, item.points),
+            ]
+            check_balanced(legs)
+            entries += [entry_row(transaction_id, leg) for leg in legs]
+            move = moves[(item.member_id, item.kind)]
+            move[0] += item.points
+            move[1] += 1
+        self.connection.execute(insert(ledger_entries), entries)
+        self.connection.execute(
+            update(pending_points)
+            .where(pending_points.c.id.in_([item.id for item in items]))
+            .values(status="voided")
+        )
+        b = balances.c
+        self.connection.execute(
+            update(balances)
+            .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
+            .values(
+                pending=b.pending - bindparam("points"),
+                version=b.version + bindparam("postings"),
+            ),
+            [
+                {"owner": m, "point_kind": k, "points": points, "postings": postings}
+                for (m, k), (points, postings) in moves.items()
+            ],
+        )
+        return sum(item.points for item in items)
+
+    def stale_holds(self, *, departed_by: datetime, after_id: str, limit: int) -> list[str]:
+        """Ids of redemptions still holding points whose train left at or before `departed_by`."""
+        r = redemptions.c
+        query = (
+            select(r.id)
+            .where(and_(r.status == "held", r.departure_at <= departed_by, r.id > after_id))
+            .order_by(r.id)
+            .limit(limit)
+        )
+        return list(self.connection.execute(query).scalars())
