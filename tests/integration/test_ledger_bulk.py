@@ -140,7 +140,6 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
         set(members),
         (),
         date.max,
-        (),
         {"ledger_transactions": 10, "lots": 10, "pending_points": 0},
     )
     bulk = threading.Thread(target=in_one_batch, args=(UnitOfWork(engine), wants, post_then_wait))

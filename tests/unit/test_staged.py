@@ -23,7 +23,6 @@ def _staged() -> Staged:
         pending={},
         earnings={},
         earnings_since=date(2025, 3, 1),
-        budgets={},
         campaign_windows=[],
         asked_events=frozenset(),
         asked_tickets=frozenset(),

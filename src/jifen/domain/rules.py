@@ -6,7 +6,8 @@ records (only read here, so this module needs no schema import at run time).
 
 Pricing runs in two stages. Rules that earn on their own (rate per yuan, fixed bonus, points the
 event reports) go first; multiplier rules then top up the points the first stage gave in their
-kind. In each stage an exclusive group keeps only its best rule, and caps clip each rule.
+kind. In each stage an exclusive group keeps only its best rule, and caps clip each rule. A rule
+with a budget gives at most what is left of it (`budgets_left`), and nothing once it is spent.
 """
 
 from __future__ import annotations
@@ -98,15 +99,27 @@ class _Award:
     explanation: str
 
 
-def price_event(*, rules: Sequence[EarningRule], event: EventFacts, member: MemberFacts) -> Pricing:
-    """The points `event` earns `member` under `rules`, with one explained line per credit."""
+def price_event(
+    *,
+    rules: Sequence[EarningRule],
+    event: EventFacts,
+    member: MemberFacts,
+    budgets_left: Mapping[str, int] | None = None,
+) -> Pricing:
+    """The points `event` earns `member` under `rules`, with one explained line per credit.
+
+    `budgets_left` holds, by rule code, what is left of the budget of rules that have one.
+    """
+    left = budgets_left or {}
     candidates = [
         (order, rule)
         for order, rule in enumerate(rules)
-        if rule.on == event.type and conditions_hold(rule.conditions, event=event, member=member)
+        if rule.on == event.type
+        and left.get(rule.code, 1) > 0
+        and conditions_hold(rule.conditions, event=event, member=member)
     ]
     earners = [
-        _capped(rule, order, _earn(rule, event), member)
+        _capped(rule, order, _earn(rule, event), member, left)
         for order, rule in candidates
         if rule.effect.multiplier_percent is None
     ]
@@ -115,7 +128,7 @@ def price_event(*, rules: Sequence[EarningRule], event: EventFacts, member: Memb
     for award in earned:
         base[award.rule.effect.kind] += award.points
     multipliers = [
-        _capped(rule, order, _multiply(rule, base[rule.effect.kind]), member)
+        _capped(rule, order, _multiply(rule, base[rule.effect.kind]), member, left)
         for order, rule in candidates
         if rule.effect.multiplier_percent is not None
     ]
@@ -160,8 +173,14 @@ def _multiply(rule: EarningRule, base: int) -> tuple[int, str]:
     return points, f"{percent}% of {_amount(base, rule.effect.kind)}: +{points:,}"
 
 
-def _capped(rule: EarningRule, order: int, earned: tuple[int, str], member: MemberFacts) -> _Award:
-    """The award after the rule's caps per event, per day and per month."""
+def _capped(
+    rule: EarningRule,
+    order: int,
+    earned: tuple[int, str],
+    member: MemberFacts,
+    budgets_left: Mapping[str, int],
+) -> _Award:
+    """The award after the rule's caps per event, per day and per month, and its budget."""
     points, explanation = earned
     caps = rule.caps
     limits = [
@@ -177,6 +196,10 @@ def _capped(rule: EarningRule, order: int, earned: tuple[int, str], member: Memb
             already = f", {used:,} already earned" if used else ""
             explanation += f"; capped at {cap:,} {period}{already}: {room:,}"
             points = room
+    left = budgets_left.get(rule.code)
+    if left is not None and points > left:
+        explanation += f"; cut to the {left:,} left of its budget"
+        points = left
     return _Award(rule, order, points, f"{rule.name.en}: {explanation}")
 
 

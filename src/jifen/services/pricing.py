@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jifen.domain.calendar import local_datetime
-from jifen.domain.rules import EventFacts, MemberFacts, Pricing, price_event
+from jifen.domain.rules import EventFacts, MemberFacts, Pricing, conditions_hold, price_event
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Order, Ticket
 from jifen.storage.member_repository import MemberRecord
@@ -19,11 +19,14 @@ NO_POINTS = Pricing(points={}, lines=())
 class Pricer:
     """Prices events for members under `program`, reading caps and budgets through `uow`.
 
-    Runs inside an open unit of work; writes nothing (the what-if report uses it with a draft).
+    Runs inside an open unit of work. With `charge`, the points budgeted rules give are taken
+    from their budgets, under each budget row's lock until the unit of work ends (events that
+    post what they priced); without it nothing is written (the what-if report, with a draft).
     """
 
     uow: UnitOfWork
     program: Program
+    charge: bool = False
 
     def local(self, moment: datetime) -> datetime:
         """`moment` on the program's clock."""
@@ -64,17 +67,25 @@ class Pricer:
         return self.price(facts, member)
 
     def price(self, facts: EventFacts, member: MemberRecord) -> Pricing:
-        """Apply the program's rules that still have budget to `facts`."""
+        """Apply the program's rules to `facts`, budgeted ones within what is left of them."""
         rules = self.program.all_earning_rules()
-        budgeted = [r.code for r in rules if r.budget_points is not None]
-        if budgeted:
-            spent = self.uow.events.spent_budgets(budgeted)
-            rules = tuple(
-                r
-                for r in rules
-                if r.budget_points is None or spent.get(r.code, 0) < r.budget_points
-            )
-        return price_event(rules=rules, event=facts, member=self._facts(member, facts.occurred_at))
+        member_facts = self._facts(member, facts.occurred_at)
+        budgets = {
+            r.code: r.budget_points
+            for r in rules
+            if r.budget_points is not None
+            and r.on == facts.type
+            and conditions_hold(r.conditions, event=facts, member=member_facts)
+        }
+        if not budgets:
+            return price_event(rules=rules, event=facts, member=member_facts)
+        spent = self.uow.events.spent_budgets(budgets, lock=self.charge)
+        left = {code: max(budget - spent.get(code, 0), 0) for code, budget in budgets.items()}
+        pricing = price_event(rules=rules, event=facts, member=member_facts, budgets_left=left)
+        if self.charge:
+            given = pricing.by_rule()
+            self.uow.events.spend_budgets({code: given.get(code, 0) for code in budgets})
+        return pricing
 
     def _facts(self, member: MemberRecord, day: datetime) -> MemberFacts:
         today = day.date()

@@ -40,7 +40,6 @@ class Wants:
     member_ids: Collection[int]
     id_hashes: Collection[str]
     earnings_since: date
-    budget_rules: Collection[str]
     ids_needed: dict[str, int]  # ids to reserve per table
     ledger_keys: Collection[str] = ()  # keys the batch will post under, when it knows them
 
@@ -96,7 +95,6 @@ class BatchRepository:
             pending=self._pending(pending_ids),
             earnings=self._earnings(sorted(found_members), wants.earnings_since),
             earnings_since=wants.earnings_since,
-            budgets=self._budgets(wants.budget_rules),
             campaign_windows=self._campaign_windows() if wants.event_ids else [],
             asked_events=frozenset(wants.event_ids),
             asked_tickets=frozenset(wants.ticket_ids),
@@ -166,18 +164,6 @@ class BatchRepository:
         for r in self.connection.execute(query):
             found.setdefault(r.member_id, []).append((r.rule_code, r.day, int(r.points)))
         return found
-
-    def _budgets(self, rule_codes: Collection[str]) -> dict[str, int]:
-        spent = dict.fromkeys(rule_codes, 0)
-        if rule_codes:
-            e = earnings.c
-            query = (
-                select(e.rule_code, func.sum(e.points))
-                .where(e.rule_code.in_(list(rule_codes)))
-                .group_by(e.rule_code)
-            )
-            spent.update({rule: int(points) for rule, points in self.connection.execute(query)})
-        return spent
 
     def _reserve(self, table: str, count: int) -> deque[int]:
         """`count` ids of `table` no one else will take: sequence values, or past SQLite's max."""

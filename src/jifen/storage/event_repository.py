@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jifen.storage.ledger_repository import KeyTaken
-from jifen.storage.tables import earnings, events, tickets
+from jifen.storage.tables import earnings, events, rule_budgets, tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +188,60 @@ class EventRepository:
         )
         return {rule: int(points) for rule, points in self.connection.execute(query)}
 
-    def spent_budgets(self, rule_codes: Iterable[str]) -> dict[str, int]:
-        """Points each of these rules has given so far, across all members."""
+    def spent_budgets(self, rule_codes: Iterable[str], *, lock: bool = False) -> dict[str, int]:
+        """Points each of these budgeted rules has promised or given so far, all members together.
+
+        With `lock`, each rule's row is created if missing (from what its earnings show) and
+        locked, in code order, until the transaction ends: concurrent awards queue on it.
+        """
+        codes = sorted(set(rule_codes))
+        b = rule_budgets.c
+        if lock:
+            self._create_budgets(codes)
+        query = select(b.rule_code, b.spent_points).where(b.rule_code.in_(codes))
+        if lock:
+            query = query.order_by(b.rule_code).with_for_update()
+        spent = {rule: int(points) for rule, points in self.connection.execute(query)}
+        missing = [code for code in codes if code not in spent]
+        return {**spent, **self._earned_by_rules(missing)} if missing else spent
+
+    def spend_budgets(self, by_rule: Mapping[str, int]) -> None:
+        """Add points to (or, negative, give them back to) budgets locked by `spent_budgets`.
+
+        Rules without a budget row are left alone; a give-back never takes a budget below 0.
+        """
+        b = rule_budgets.c
+        for rule, points in sorted(by_rule.items()):
+            if points:
+                after = b.spent_points + points
+                self.connection.execute(
+                    update(rule_budgets)
+                    .where(b.rule_code == rule)
+                    .values(spent_points=case((after < 0, 0), else_=after))
+                )
+
+    def _earned_by_rules(self, codes: list[str]) -> dict[str, int]:
         e = earnings.c
         query = (
             select(e.rule_code, func.sum(e.points))
-            .where(e.rule_code.in_(list(rule_codes)))
+            .where(e.rule_code.in_(codes))
             .group_by(e.rule_code)
         )
         return {rule: int(points) for rule, points in self.connection.execute(query)}
+
+    def _create_budgets(self, codes: list[str]) -> None:
+        """Budget rows for rules that have none yet, starting from the points they gave before."""
+        b = rule_budgets.c
+        have = set(
+            self.connection.execute(select(b.rule_code).where(b.rule_code.in_(codes))).scalars()
+        )
+        missing = [code for code in codes if code not in have]
+        if not missing:
+            return
+        earned = self._earned_by_rules(missing)
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        self.connection.execute(
+            dialect.insert(rule_budgets)
+            .values([{"rule_code": code, "spent_points": earned.get(code, 0)} for code in missing])
+            .on_conflict_do_nothing(index_elements=["rule_code"])
+        )

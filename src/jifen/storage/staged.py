@@ -52,7 +52,6 @@ class Loaded:
     pending: dict[int, Pending]
     earnings: dict[int, list[tuple[str, date, int]]]  # member: (rule, day, points) since the day
     earnings_since: date
-    budgets: dict[str, int]  # points given so far by each budgeted rule
     campaign_windows: list[tuple[datetime, datetime]]  # active campaigns: [starts, ends)
     asked_events: frozenset[str]
     asked_tickets: frozenset[str]
@@ -183,8 +182,6 @@ class StagedEvents:
                 "event_id": event_id,
             }
             self.staged.append(self.staged.earnings, row)
-            if rule in self.loaded.budgets:
-                self.staged.put(self.loaded.budgets, rule, self.loaded.budgets[rule] + points)
 
     def earned(self, *, member_id: int, since: date, until: date) -> dict[str, int]:
         if since < self.loaded.earnings_since:
@@ -196,12 +193,11 @@ class StagedEvents:
                 totals[rule] = totals.get(rule, 0) + points
         return totals
 
-    def spent_budgets(self, rule_codes: Iterable[str]) -> dict[str, int]:
-        budgets = self.loaded.budgets
-        codes = list(rule_codes)
-        if any(code not in budgets for code in codes):
-            raise NeedsDatabase(f"budgets of {codes} were not all loaded")
-        return {code: budgets[code] for code in codes if budgets[code]}
+    def spent_budgets(self, rule_codes: Iterable[str], *, lock: bool = False) -> dict[str, int]:
+        raise NeedsDatabase(f"budgeted rules {sorted(rule_codes)} apply: their rows are locks")
+
+    def spend_budgets(self, by_rule: Mapping[str, int]) -> None:
+        raise NeedsDatabase(f"budgets of {sorted(by_rule)} change: their rows are locks")
 
 
 class StagedLedger:

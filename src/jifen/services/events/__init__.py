@@ -195,7 +195,9 @@ def _in_future(ctx: Context, latest: datetime) -> EventInFuture:
 def activity_completed(ctx: Context, activity: Activity) -> Outcome:
     """An activity done: activity points credited into a lot, within the rules' caps."""
     member = find_rider(ctx, activity.rider)
-    pricing = Pricer(ctx.uow, ctx.program).activity(member, activity, ctx.event.occurred_at)
+    pricing = Pricer(ctx.uow, ctx.program, charge=True).activity(
+        member, activity, ctx.event.occurred_at
+    )
     lines = pricing_lines(pricing)
     credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
     return member.id, {"credited": pricing.points, "rules": lines}
@@ -204,7 +206,7 @@ def activity_completed(ctx: Context, activity: Activity) -> Outcome:
 def order_paid(ctx: Context, order: Order) -> Outcome:
     """A shop order paid: points on the amount, with tier and birthday multipliers."""
     member = find_rider(ctx, order.rider)
-    pricing = Pricer(ctx.uow, ctx.program).order(member, order, ctx.event.occurred_at)
+    pricing = Pricer(ctx.uow, ctx.program, charge=True).order(member, order, ctx.event.occurred_at)
     lines = pricing_lines(pricing)
     credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
     return member.id, {"order_id": order.order_id, "credited": pricing.points, "rules": lines}

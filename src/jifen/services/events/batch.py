@@ -159,7 +159,6 @@ def _wants(program: Program, vault: IdentityVault, parsed: list[_Parsed]) -> Wan
         member_ids=member_ids,
         id_hashes=id_hashes,
         earnings_since=min(days, default=date.max).replace(day=1),
-        budget_rules=[r.code for r in program.all_earning_rules() if r.budget_points is not None],
         ids_needed={
             "ledger_transactions": 4 * count + 8,
             "lots": 3 * count + 8,

@@ -43,8 +43,14 @@ def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | 
 
 
 def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
-    """Confirm (travel) or void (refund, change) a ticket's pending points."""
+    """Confirm (travel) or void (refund, change) a ticket's pending points.
+
+    A void gives what the ticket was promised back to the budgets of its rules, first: budget
+    rows are always locked before the member's balance rows.
+    """
     local = ctx.local(ctx.event.occurred_at)
+    if not confirm:
+        _give_back(ctx, ticket)
     for kind, pending_id in sorted((ticket.data or {}).get("pending", {}).items()):
         key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
         if confirm:
@@ -68,9 +74,20 @@ def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
             )
 
 
+def _give_back(ctx: Context, ticket: TicketRecord) -> None:
+    """Return a voided ticket's points to the budgets of the rules that promised them."""
+    budgeted = {r.code for r in ctx.program.all_earning_rules() if r.budget_points is not None}
+    promised: dict[str, int] = {}
+    for line in ((ticket.data or {}).get("pricing") or {}).get("lines", []):
+        if line["rule"] in budgeted and line.get("mirrored") is not True:
+            promised[line["rule"]] = promised.get(line["rule"], 0) - line["points"]
+    if promised:
+        ctx.uow.events.spend_budgets(promised)
+
+
 def new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[TicketRecord, Pricing]:
     """A bought ticket's row, priced under the rules as a trip on its departure date."""
-    pricing = Pricer(ctx.uow, ctx.program).trip(member, ticket)
+    pricing = Pricer(ctx.uow, ctx.program, charge=True).trip(member, ticket)
     data = {
         "ticket": masked(ticket.model_dump(mode="json")),
         "pricing": {"points": pricing.points, "lines": pricing_lines(pricing)},

@@ -51,7 +51,6 @@ def credit_many(uow: UnitOfWork, batch: Sequence[Credit]) -> list[Posted | Jifen
         member_ids={c.member_id for c in batch},
         id_hashes=(),
         earnings_since=date.max,
-        budget_rules=(),
         ids_needed={"ledger_transactions": len(batch), "lots": len(batch), "pending_points": 0},
         ledger_keys={c.key for c in batch},
     )
