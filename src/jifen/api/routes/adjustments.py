@@ -241,7 +241,10 @@ def _decide(
 DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "forbidden, same_approver"},
     404: {"description": "not_found"},
-    409: {"description": "adjustment_decided, insufficient_points, member_closed"},
+    409: {
+        "description": "adjustment_decided, idempotency_conflict, insufficient_points, "
+        "member_closed"
+    },
 }
 
 
