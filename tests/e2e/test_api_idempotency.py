@@ -386,3 +386,50 @@ def test_the_same_id_gives_the_first_answer_and_another_request_under_it_is_a_co
     else:
         http.refused(other, 409, "idempotency_conflict")
     assert snapshot(engine) == after
+
+
+# Every write endpoint whose body carries the caller's `id` (or `key`), and the events (each event's
+# `id`): a new one fails the test below until it has a case above.
+COVERED = {
+    "/v1/events",
+    "/v1/members/{member_id}/beneficiaries",
+    "/v1/redemptions",
+    "/v1/redemptions/{redemption_id}/commit",
+    "/v1/redemptions/{redemption_id}/release",
+    "/v1/redemptions/{redemption_id}/change",
+    "/v1/redemptions/{redemption_id}/cancel",
+    "/v1/mall/orders",
+    "/v1/mall/orders/{order_id}/cancel",
+    "/v1/members/{member_id}/coupons",
+    "/v1/coupons/{code}/redeem",
+    "/v1/members/{member_id}/donations",
+    "/v1/members/{member_id}/adjustments",
+    "/v1/adjustments/{adjustment_id}/approve",
+    "/v1/adjustments/{adjustment_id}/reject",
+    "/v1/campaigns",
+    "/v1/partner/awards",
+    "/v1/partner/exchanges",
+    "/v1/partner/reversals",
+    "/v1/accounting/estimates",
+}
+
+
+def _fields(spec: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    if "$ref" in schema:
+        return _fields(spec, spec["components"]["schemas"][schema["$ref"].split("/")[-1]])
+    found = set(schema.get("properties", {}))
+    for part in schema.get("oneOf", []) + schema.get("anyOf", []):
+        found |= _fields(spec, part)
+    return found
+
+
+def test_every_write_that_takes_a_caller_id_has_a_case_here(api: Api):
+    spec = api.client.app.openapi()
+    writes = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            fields = set() if body is None else _fields(spec, body["schema"])
+            if method in {"post", "put", "patch", "delete"} and fields & {"id", "key", "events"}:
+                writes.add(path)
+    assert writes == COVERED
