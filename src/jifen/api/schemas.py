@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from jifen.services.event_schema import PRINTABLE, IdTypeField, MemberRef, Moment
+from jifen.services.event_schema import PRINTABLE, IdTypeField, IsoDate, MemberRef, Moment
 
-MemberId = MemberRef
+MemberId = MemberRef  # in a body: a JSON integer, as sent (never `true` or "1")
+MemberPathId = Annotated[int, Field(ge=1, le=2**62)]  # in a path: text, read as a number
 SANE_DATE = {"ge": date(1900, 1, 1), "le": date(2200, 12, 31)}
 
 
@@ -47,7 +48,7 @@ class Enrolment(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=PRINTABLE)]
     id_type: IdTypeField
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    birth_date: Annotated[date, Field(**SANE_DATE)]
+    birth_date: Annotated[IsoDate, Field(**SANE_DATE)]
     phone: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
@@ -232,7 +233,7 @@ class DailyJobIn(BaseModel):
 
     model_config = _examples({"as_of": "2025-12-01"})
 
-    as_of: Annotated[date, Field(**SANE_DATE)]
+    as_of: Annotated[IsoDate, Field(**SANE_DATE)]
 
 
 class DailyJobOut(BaseModel):

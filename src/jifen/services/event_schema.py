@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -11,6 +12,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -25,12 +28,30 @@ Id = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=PRINTABLE),
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PRINTABLE)]
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    """Let through ISO-8601 text (and dates from Python callers), never a number or digits alone.
+
+    Pydantic would read `1735689600` or `"1735689600"` as seconds since 1970.
+    """
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    msg = "give an ISO-8601 date or time as text, e.g. 2025-11-03 or 2025-11-03T08:00:00+08:00"
+    raise ValueError(msg)
+
+
+# Input is taken as sent: no bool, float or text becomes an integer (StrictInt), no 1 or "yes"
+# a boolean (StrictBool), no number a date (IsoDate, Moment): request bodies and events use them.
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 # Times a railway could mean; outside them the calendar arithmetic of expiry would overflow.
 Moment = Annotated[
     AwareDatetime,
+    BeforeValidator(_iso_text),
     Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2200, 12, 31, tzinfo=UTC)),
 ]
-Fen = Annotated[int, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
+Fen = Annotated[StrictInt, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
 EVENT_TYPES = (
     "ticket.purchased",
     "ticket.travelled",
@@ -48,7 +69,7 @@ class InvalidEvent(JifenError):
 
 
 class Shape(BaseModel):
-    """Strict, frozen models: an unknown field is an error, not silently dropped."""
+    """Frozen models: an unknown field is an error; integers, booleans and times are strict."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -58,7 +79,7 @@ def _lowercase(value: Any) -> Any:
 
 
 IdTypeField = Annotated[IdType, BeforeValidator(_lowercase)]
-MemberRef = Annotated[int, Field(ge=1, le=2**62)]
+MemberRef = Annotated[StrictInt, Field(ge=1, le=2**62)]
 
 
 class Passenger(Shape):
@@ -80,9 +101,9 @@ class Train(Shape):
     """The train a ticket is for, with the flags that decide whether it earns."""
 
     number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
-    participating: bool = True
-    international: bool = False
-    tourist: bool = False
+    participating: StrictBool = True
+    international: StrictBool = False
+    tourist: StrictBool = False
 
 
 class Ticket(Shape):
@@ -92,7 +113,7 @@ class Ticket(Shape):
     passenger: Passenger
     fare_fen: Fen
     ticket_type: Literal["adult", "child", "student"] = "adult"
-    real_name: bool = True
+    real_name: StrictBool = True
     payment: Literal["cash", "points"] = "cash"
     issue: Literal["normal", "substitute", "on_board"] = "normal"
     train: Train
@@ -146,7 +167,7 @@ class Activity(ForMember):
     """An activity the member completed; `points` when the source system sets them."""
 
     activity: Text
-    points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
 
 
 class Order(ForMember):

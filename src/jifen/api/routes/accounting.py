@@ -12,7 +12,7 @@ from jifen.api.deps import ProgramDep, UowDep, require
 from jifen.api.schemas import SANE_DATE
 from jifen.domain.accounting import JournalDay, JournalLine
 from jifen.services import accounting
-from jifen.services.event_schema import PRINTABLE
+from jifen.services.event_schema import PRINTABLE, IsoDate
 from jifen.storage.accounting_repository import StoredEstimate
 
 router = APIRouter(prefix="/v1/accounting", tags=["accounting"])
@@ -40,7 +40,7 @@ class EstimateIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"as_of": "2025-06-30"}]}
     )
 
-    as_of: Annotated[date, Field(**SANE_DATE)]
+    as_of: Annotated[IsoDate, Field(**SANE_DATE)]
     key: (
         Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)] | None
     ) = None

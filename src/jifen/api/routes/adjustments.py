@@ -6,10 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import SANE_DATE, MemberId
+from jifen.api.schemas import SANE_DATE, MemberPathId
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import adjustments, audit, member_status
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["corrections"])
 
 Operator = Annotated[StoredKey, Depends(require("operator"))]
 Admin = Annotated[StoredKey, Depends(require())]
-MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 CallerId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
 ]
@@ -48,7 +48,7 @@ class AdjustmentIn(BaseModel):
 
     id: CallerId
     kind: AdjustmentKind
-    points: Annotated[int, Field(ge=-adjustments.MAX_POINTS, le=adjustments.MAX_POINTS)]
+    points: Annotated[StrictInt, Field(ge=-adjustments.MAX_POINTS, le=adjustments.MAX_POINTS)]
     reason: Reason
     point_kind: Annotated[str, StringConstraints(min_length=1, max_length=24)] | None = Field(
         None, description="Defaults to the first kind that pays for tickets (railway: ride)."

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
-from jifen.api.schemas import SANE_DATE, MemberId
+from jifen.api.schemas import SANE_DATE, MemberPathId
 from jifen.domain.calendar import local_date
 from jifen.services import beneficiaries
-from jifen.services.event_schema import PRINTABLE, IdTypeField
+from jifen.services.event_schema import PRINTABLE, IdTypeField, IsoDate
 
 router = APIRouter(prefix="/v1/members", tags=["beneficiaries"])
 WRITERS = Depends(require("operator", "integrator"))
-MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 BeneficiaryPath = Annotated[int, Path(ge=1, le=2**62, description="The beneficiary's id.")]
 
 
@@ -48,7 +48,7 @@ class BeneficiaryIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=PRINTABLE)]
     id_type: IdTypeField
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    birth_date: Annotated[date, Field(**SANE_DATE)] | None = None
+    birth_date: Annotated[IsoDate, Field(**SANE_DATE)] | None = None
 
 
 class BeneficiaryOut(BaseModel):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
 from jifen.api.schemas import MemberId, SegmentName
@@ -27,6 +27,7 @@ CampaignId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,20}$")]
 TierCode = Annotated[str, StringConstraints(min_length=1, max_length=24, pattern=PRINTABLE)]
+Weekday = Annotated[StrictInt, Field(ge=1, le=7)]  # ISO: Monday is 1
 
 
 class Body(BaseModel):
@@ -40,8 +41,8 @@ class Hours(Body):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: Annotated[int, Field(ge=0, le=23, alias="from")]
-    end: Annotated[int, Field(ge=1, le=24, alias="to")]
+    start: Annotated[StrictInt, Field(ge=0, le=23, alias="from")]
+    end: Annotated[StrictInt, Field(ge=1, le=24, alias="to")]
 
 
 class TargetIn(Body):
@@ -51,7 +52,7 @@ class TargetIn(Body):
     tiers: Annotated[list[TierCode], Field(min_length=1, max_length=20)] | None = None
     segments: Annotated[list[SegmentName], Field(min_length=1, max_length=50)] | None = None
     trains: Annotated[list[Prefix], Field(min_length=1, max_length=100)] | None = None
-    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] | None = None
+    weekdays: Annotated[list[Weekday], Field(min_length=1)] | None = None
     hours: Hours | None = None
 
 
@@ -59,8 +60,8 @@ class EffectIn(Body):
     """The bonus: `percent` of the trip's base points of `kind` (half-up), or fixed `points`."""
 
     kind: TierCode = "ride"
-    percent: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    points: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    percent: Annotated[StrictInt, Field(ge=1, le=10_000)] | None = None
+    points: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None
 
 
 class CampaignIn(Body):
@@ -70,10 +71,10 @@ class CampaignIn(Body):
     name: Label
     starts_at: Moment
     ends_at: Moment
-    budget_points: Annotated[int, Field(ge=1, le=10**12)]
+    budget_points: Annotated[StrictInt, Field(ge=1, le=10**12)]
     effect: EffectIn
     target: TargetIn = TargetIn()
-    control_percent: Annotated[int, Field(ge=0, le=50)] = 10
+    control_percent: Annotated[StrictInt, Field(ge=0, le=50)] = 10
 
 
 class CampaignOut(BaseModel):

@@ -7,10 +7,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+)
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas import MemberId, MemberPathId
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import mall
@@ -30,7 +38,7 @@ CallerId = Annotated[
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
-Count = Annotated[int, Field(ge=0, le=10**12)]
+Count = Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
 class Body(BaseModel):
@@ -44,15 +52,15 @@ class ProductIn(Body):
 
     sku: Sku
     name: Label
-    price_points: Count
-    stock: Annotated[int, Field(ge=0, le=10**9)]
-    per_member_limit: Annotated[int, Field(ge=1, le=10**6)] | None = None
+    price_points: Annotated[StrictInt, Field(ge=1, le=10**12)]
+    stock: Annotated[StrictInt, Field(ge=0, le=10**9)]
+    per_member_limit: Annotated[StrictInt, Field(ge=1, le=10**6)] | None = None
     sale_starts_at: Moment | None = None
     sale_ends_at: Moment | None = None
     cash_fen: Count = 0
     kind: Literal["goods", "coupon"] = "goods"
-    coupon_valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
-    active: bool = True
+    coupon_valid_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    active: StrictBool = True
 
 
 class ProductOut(BaseModel):
@@ -83,7 +91,7 @@ class OrderIn(Body):
     id: CallerId
     member_id: MemberId
     sku: Sku
-    quantity: Annotated[int, Field(ge=1, le=100)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=100)]
 
 
 class StepIn(Body):
@@ -141,7 +149,7 @@ class GrantIn(Body):
 
     id: CallerId
     type: Code
-    valid_days: Annotated[int, Field(ge=1, le=3650)]
+    valid_days: Annotated[StrictInt, Field(ge=1, le=3650)]
 
 
 class RedeemIn(Body):
@@ -155,7 +163,7 @@ class DonationIn(Body):
 
     id: CallerId
     charity: Code
-    points: Annotated[int, Field(ge=1, le=10**9)]
+    points: Annotated[StrictInt, Field(ge=1, le=10**9)]
 
 
 class Receipt(BaseModel):
@@ -350,7 +358,7 @@ def warehouse_webhook(
 
 
 # -- coupons ----------------------------------------------------------------------------------
-MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 
 
 @router.get("/members/{member_id}/coupons", response_model=Coupons, dependencies=[SELLERS])

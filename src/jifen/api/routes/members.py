@@ -12,8 +12,8 @@ from jifen.api.schemas import (
     Enrolled,
     Enrolment,
     Expiring,
-    MemberId,
     MemberOut,
+    MemberPathId,
     NextTier,
     Statement,
     StatementItem,
@@ -29,7 +29,7 @@ from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
-MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 READERS = Depends(require("operator", "integrator"))
 
 

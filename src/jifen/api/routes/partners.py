@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, Forbidden, ProgramDep, UowDep, require
 from jifen.api.schemas import MemberId
@@ -30,7 +30,7 @@ CallerId = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 Code = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{1,23}$", description="Partner code.")]
-Points = Annotated[int, Field(ge=1, le=MAX_POINTS)]
+Points = Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2025-11"])]
 
 
@@ -70,7 +70,7 @@ class PartnerIn(BaseModel):
     max_points_per_award: Points
     max_points_per_member_day: Points
     max_points_per_month: Points
-    price_per_1000_points_fen: Annotated[int, Field(ge=0, le=MAX_POINTS)]
+    price_per_1000_points_fen: Annotated[StrictInt, Field(ge=0, le=MAX_POINTS)]
     exchange: Rate | None = None
     min_miles: Points = 1
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas import MemberPathId
 from jifen.services import privacy
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.key_repository import StoredKey
@@ -17,7 +17,7 @@ from jifen.storage.key_repository import StoredKey
 router = APIRouter(prefix="/v1/members", tags=["privacy"])
 Operator = Annotated[StoredKey, Depends(require("operator"))]
 Admin = Annotated[StoredKey, Depends(require())]
-MemberPath = Annotated[MemberId, Path(description="The member's id.")]
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 Rows = list[dict[str, Any]]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas import MemberPathId
 from jifen.domain.calendar import local_date
 from jifen.domain.offpeak import OffPeak
 from jifen.programs.schema import Program
@@ -50,7 +50,7 @@ class RecommendationsOut(BaseModel):
     dependencies=[OPERATORS],
 )
 def get_recommendations(
-    member_id: Annotated[MemberId, Path(description="The member's id.")],
+    member_id: Annotated[MemberPathId, Path(description="The member's id.")],
     *,
     request: Request,
     uow: UowDep,

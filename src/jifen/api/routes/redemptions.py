@@ -6,7 +6,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Body, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
 from jifen.api.schemas import MemberId
@@ -23,8 +31,8 @@ CallerId = Annotated[str, StringConstraints(min_length=1, max_length=100, patter
 RedemptionPath = Annotated[
     str, Path(min_length=1, max_length=100, pattern=CALLER_ID, description="The redemption's id.")
 ]
-Fare = Annotated[int, Field(ge=1, le=10_000_000_00, description="Fare in fen (分).")]
-BeneficiaryId = Annotated[int, Field(ge=1, le=2**62)]
+Fare = Annotated[StrictInt, Field(ge=1, le=10_000_000_00, description="Fare in fen (分).")]
+BeneficiaryId = Annotated[StrictInt, Field(ge=1, le=2**62)]
 
 
 class Strict(BaseModel):
@@ -37,10 +45,10 @@ class TrainIn(Strict):
     """The train: points pay only on a redeemable, participating, domestic train."""
 
     number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PRINTABLE)]
-    redeemable: bool = True
-    participating: bool = True
-    international: bool = False
-    tourist: bool = False
+    redeemable: StrictBool = True
+    participating: StrictBool = True
+    international: StrictBool = False
+    tourist: StrictBool = False
 
 
 class PassengerIn(Strict):
