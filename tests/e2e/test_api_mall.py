@@ -285,12 +285,6 @@ class TestOrders:
         shop.refused(shop.order("b", broke, "LIMITED"), 409, "insufficient_points")
         assert shop.stock("LIMITED") == 4
 
-    def test_a_free_product_needs_no_points(self, shop: Mall):
-        member = shop.member()
-        shop.product("GIFT", price_points=0, stock=1, per_member_limit=1)
-        assert shop.bought("free", member, "GIFT")["points"] == 0
-        shop.refused(shop.order("free-2", member, "GIFT"), 409, "out_of_stock")
-
 
 def test_a_frozen_or_closed_member_can_neither_buy_nor_give(shop: Mall):
     member = shop.member(1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,11 @@ _PASSPORT = re.compile(r"[A-Z\d]{5,20}")
 _MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
 _INTERNATIONAL_PHONE = re.compile(r"\+\d{8,15}")
 _PHONE_SEPARATORS = re.compile(r"[\s-]")
+# Characters a name never holds and a page does not show as they are: controls, and the format
+# characters among which are the bidirectional overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), zero-width characters and direction marks (U+200B-U+200F) and the BOM; with one
+# of them a name shows on the console or the portal as something other than what is stored.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class IdType(StrEnum):
@@ -134,6 +140,14 @@ def _validate_name(name: str) -> str:
     if not name:
         msg = "The name is blank; give the name exactly as printed on the ID document."
         raise InvalidIdentity(msg, field="name")
+    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        code = f"U+{ord(hidden):04X}"
+        msg = (
+            f"The name holds an invisible or text-direction character ({code}); give the name "
+            "exactly as printed on the ID document, without it."
+        )
+        raise InvalidIdentity(msg, field="name", character=code)
     if len(name) > MAX_NAME_LENGTH:
         msg = (
             f"The name has {len(name)} characters; at most {MAX_NAME_LENGTH} are allowed. "

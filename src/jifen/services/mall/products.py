@@ -22,8 +22,10 @@ def check_product(product: Product) -> Product:
     problems = []
     if product.kind not in PRODUCT_KINDS:
         problems.append(f"kind must be one of {', '.join(PRODUCT_KINDS)}")
-    if min(product.price_points, product.cash_fen, product.stock) < 0:
-        problems.append("price_points, cash_fen and stock cannot be negative")
+    if product.price_points < 1:
+        problems.append("price_points is at least 1 (grant a free gift as a coupon instead)")
+    if min(product.cash_fen, product.stock) < 0:
+        problems.append("cash_fen and stock cannot be negative")
     if product.per_member_limit is not None and product.per_member_limit < 1:
         problems.append("per_member_limit is at least 1 (leave it out for no limit)")
     if (product.kind == "coupon") != (product.coupon_valid_days is not None):
