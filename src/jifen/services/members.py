@@ -7,7 +7,13 @@ from datetime import date, datetime
 
 from jifen.domain.calendar import local_date
 from jifen.domain.errors import JifenError, NotFound
-from jifen.domain.identity import InvalidIdentity, check_age, validate_identity, validate_phone
+from jifen.domain.identity import (
+    IdType,
+    InvalidIdentity,
+    check_age,
+    validate_identity,
+    validate_phone,
+)
 from jifen.domain.tiers import TierState
 from jifen.programs.schema import Program
 from jifen.storage.crypto import IdentityVault
@@ -16,7 +22,7 @@ from jifen.storage.uow import UnitOfWork
 
 
 class MemberExists(JifenError):
-    """The identity is already enrolled: one member per identity."""
+    """The ID number is already enrolled, under whichever type: one member per ID number."""
 
     code = "member_exists"
 
@@ -45,7 +51,7 @@ def enrol(
 
     Raises `InvalidIdentity` (bad number, check digit, birth date, phone or an ID type the
     program does not accept), `UnderAge` below the program's minimum age on the joining day, and
-    `MemberExists` when the identity is already a member.
+    `MemberExists` when the ID number is already a member's, under whichever type.
     """
     identity = validate_identity(
         name=name, id_type=id_type, id_number=id_number, birth_date=birth_date
@@ -61,17 +67,21 @@ def enrol(
         minimum=program.enrolment.minimum_age,
     )
     phone = validate_phone(phone) if phone else None
-    id_hash = vault.lookup_hash(identity.id_type, identity.id_number)
+    number_hash = vault.number_hash(identity.id_number)
+    # The number under every type: members enrolled before numbers were hashed alone have no
+    # `number_hash`, and are found by their (type, number) hash.
+    id_hashes = [vault.lookup_hash(kind, identity.id_number) for kind in IdType]
     tier = TierState(program.tiers.join_tier, None)
     try:
         with uow:
-            if uow.members.find_by_identity(id_hash) is not None:
+            if uow.members.find_by_number(number_hash, id_hashes) is not None:
                 raise _exists(identity.masked_number)
             member_id = uow.members.add(
                 name=identity.name,
                 id_type=identity.id_type,
                 id_number_enc=vault.encrypt(identity.id_number),
-                id_hash=id_hash,
+                id_hash=vault.lookup_hash(identity.id_type, identity.id_number),
+                number_hash=number_hash,
                 phone_enc=vault.encrypt(phone) if phone else None,
                 phone_hash=vault.phone_hash(phone) if phone else None,
                 birth_date=birth_date,
@@ -86,8 +96,8 @@ def enrol(
 
 def _exists(masked: str) -> MemberExists:
     return MemberExists(
-        f"A member with ID {masked} is already enrolled; each identity can join once. "
-        "Look the member up instead.",
+        f"A member with ID {masked} is already enrolled; each ID number can join once, "
+        "whatever the ID type. Look the member up instead.",
         id_number=masked,
     )
 

@@ -26,7 +26,7 @@ class IdentityVault:
     indexes, and a new hash key would make every stored hash unfindable.
     """
 
-    __slots__ = ("_fernet", "_hash_key", "_phone_hash_key")
+    __slots__ = ("_fernet", "_hash_key", "_number_hash_key", "_phone_hash_key")
 
     def __init__(self, keys: Sequence[str], hash_key: str) -> None:
         if not keys:
@@ -42,6 +42,7 @@ class IdentityVault:
         self._hash_key = hash_key.encode()
         # A key of its own for phones, so no phone hash can ever equal an identity hash.
         self._phone_hash_key = _hmac(self._hash_key, "jifen phone hash")
+        self._number_hash_key = _hmac(self._hash_key, "jifen id number hash")
 
     @staticmethod
     def generate_key() -> str:
@@ -69,6 +70,10 @@ class IdentityVault:
     def lookup_hash(self, id_type: str, id_number: str) -> str:
         """A deterministic keyed hash (hex) of an identity, fit for a unique index."""
         return _hmac(self._hash_key, f"{id_type}:{normalise_id_number(id_number)}").hex()
+
+    def number_hash(self, id_number: str) -> str:
+        """A keyed hash (hex) of an ID number alone, whatever its type: one member per number."""
+        return _hmac(self._number_hash_key, normalise_id_number(id_number)).hex()
 
     def phone_hash(self, phone: str) -> str:
         """A deterministic keyed hash (hex) of a phone, fit for a lookup index."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -154,18 +156,20 @@ class MemberRepository:
         id_type: str,
         id_number_enc: str,
         id_hash: str,
+        number_hash: str,
         phone_enc: str | None,
         phone_hash: str | None,
         birth_date: date,
         joined_at: datetime,
         tier: TierState,
     ) -> int:
-        """Insert a member; `IdentityTaken` when the identity hash is already enrolled."""
+        """Insert a member; `IdentityTaken` when the identity or the number is already enrolled."""
         statement = insert(members).values(
             name=name,
             id_type=id_type,
             id_number_enc=id_number_enc,
             id_hash=id_hash,
+            number_hash=number_hash,
             phone_enc=phone_enc,
             phone_hash=phone_hash,
             birth_date=birth_date,
@@ -178,7 +182,7 @@ class MemberRepository:
         try:
             result = self.connection.execute(statement)
         except IntegrityError as error:
-            if "id_hash" in str(error.orig):
+            if "id_hash" in str(error.orig) or "number_hash" in str(error.orig):
                 raise IdentityTaken(id_hash) from error
             raise
         return int(result.inserted_primary_key[0])
@@ -226,6 +230,17 @@ class MemberRepository:
     def find_by_identity(self, id_hash: str) -> MemberRecord | None:
         """The member enrolled with this identity hash, if any."""
         row = self.connection.execute(select(members).where(members.c.id_hash == id_hash)).first()
+        return None if row is None else _record(row)
+
+    def find_by_number(self, number_hash: str, id_hashes: Collection[str]) -> MemberRecord | None:
+        """The member enrolled with this ID number under any type, if any.
+
+        `id_hashes` are the number's identity hashes under every type, which find the members
+        enrolled before `number_hash` was stored.
+        """
+        m = members.c
+        query = select(members).where(or_(m.number_hash == number_hash, m.id_hash.in_(id_hashes)))
+        row = self.connection.execute(query.limit(1)).first()
         return None if row is None else _record(row)
 
     def find_by_phone(self, phone_hash: str) -> list[MemberRecord]:

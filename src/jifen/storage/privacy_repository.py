@@ -83,6 +83,7 @@ class PrivacyRepository:
                 id_number_enc=None,
                 phone_enc=None,
                 id_hash=id_hash,
+                number_hash=None,
                 phone_hash=phone_hash,
                 birth_date=None,
             )

@@ -45,6 +45,9 @@ members = Table(
     Column("id_type", String(24), nullable=True),
     Column("id_number_enc", Text, nullable=True),
     Column("id_hash", String(64), nullable=True, unique=True),
+    # The number alone, whatever type it was claimed under: one member per ID number. Null for
+    # members enrolled before 0011 (enrolment also looks them up by `id_hash` under every type).
+    Column("number_hash", String(64), nullable=True, unique=True, index=True),
     Column("phone_enc", Text, nullable=True),
     Column("phone_hash", String(64), nullable=True, index=True),
     Column("birth_date", Date, nullable=True),
