@@ -203,6 +203,34 @@ class Api:
     def post(self, path: str, body: Any = None, role: str = "admin", **kw: Any) -> Any:
         return self.client.post(path, json=body, headers=self.headers(role), **kw)
 
+    def send_events(self, events: list[Any], role: str = "integrator") -> Any:
+        """POST /v1/events as an integrator sends them: once the batch's last event has happened.
+
+        Jifen refuses events dated after its clock (`event_in_future`), so the sandbox clock is
+        moved on to the last event for the request, then put back where the test had it.
+        """
+        now = datetime.fromisoformat(self.get("/v1/clock").json()["now"])
+        latest = max(event_moments(events), default=now)
+        if latest > now:
+            assert self.post("/v1/clock", {"now": latest.isoformat()}).status_code == 200
+        try:
+            return self.post("/v1/events", {"events": events}, role=role)
+        finally:
+            if latest > now:
+                self.post("/v1/clock", {"now": now.isoformat()})
+
+
+def event_moments(events: list[Any]) -> Iterator[datetime]:
+    """The `occurred_at` of each event that has a sensible one (tests send absurd ones too)."""
+    for event in events:
+        when = event.get("occurred_at") if isinstance(event, dict) else None
+        try:
+            moment = datetime.fromisoformat(when) if isinstance(when, str) else None
+        except ValueError:
+            continue
+        if moment is not None and moment.tzinfo is not None and 1900 < moment.year < 2200:
+            yield moment
+
 
 @pytest.fixture
 def api(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterator[Api]:

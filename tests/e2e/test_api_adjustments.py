@@ -61,7 +61,7 @@ class Desk:
         return response.json()["member_id"]
 
     def events(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
-        response = self.api.post("/v1/events", {"events": list(events)}, role="integrator")
+        response = self.api.send_events(list(events))
         assert response.status_code == 200, response.text
         return response.json()["results"]
 
@@ -639,7 +639,7 @@ def test_a_trip_bought_before_a_freeze_earns_nothing_while_frozen(api):
         "occurred_at": at(day, 7).isoformat(),
         "data": ticket("T1", departure=at(day), passenger={"member_id": member}),
     }
-    assert api.post("/v1/events", {"events": [bought]}).json()["results"][0]["status"] == "applied"
+    assert api.send_events([bought]).json()["results"][0]["status"] == "applied"
     assert api.post(f"/v1/members/{member}/freeze", {"reason": "abuse"}, role="operator").is_success
     travel = {
         "id": "t1",
@@ -647,9 +647,9 @@ def test_a_trip_bought_before_a_freeze_earns_nothing_while_frozen(api):
         "occurred_at": at(day, 16).isoformat(),
         "data": {"ticket_id": "T1"},
     }
-    [result] = api.post("/v1/events", {"events": [travel]}).json()["results"]
+    [result] = api.send_events([travel]).json()["results"]
     assert result["status"] == "rejected"
     assert result["error"]["code"] == "member_not_active"
     api.post(f"/v1/members/{member}/unfreeze", {"reason": "cleared"}, role="operator")
-    [again] = api.post("/v1/events", {"events": [travel]}).json()["results"]
+    [again] = api.send_events([travel]).json()["results"]
     assert again["status"] == "applied"

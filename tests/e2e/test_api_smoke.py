@@ -47,6 +47,7 @@ def test_enrol_send_events_and_see_the_points(api):
             "data": {"ticket_id": "NOPE", "fare_fen": "x"},
         },
     ]
+    api.post("/v1/clock", {"now": at(day, 17).isoformat()})  # the events have happened
     results = api.post("/v1/events", {"events": events}, role="integrator").json()["results"]
     assert [r["status"] for r in results] == ["applied", "applied", "rejected"]
     assert results[2]["error"]["code"] == "invalid_event"

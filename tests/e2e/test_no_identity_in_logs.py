@@ -209,6 +209,7 @@ def _full_run(run: Run) -> None:
     trip = ticket("LOG-1", departure=DAY + timedelta(hours=1), passenger=by_identity)
     claim = ticket("LOG-2", departure=DAY + timedelta(hours=2), passenger=stranger)
     bad = ticket("LOG-3", departure=DAY, passenger={**stranger, "id_type": "library_card"})
+    run.send("POST", "/v1/clock", {"now": (DAY + timedelta(hours=8)).isoformat()})  # trips done
     results = run.events(
         run.event("ticket.purchased", DAY, trip),
         run.event("ticket.travelled", DAY + timedelta(hours=6), {"ticket_id": "LOG-1"}),

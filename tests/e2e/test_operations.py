@@ -64,7 +64,7 @@ def enrol(api: Api, serial: int) -> int:
 
 
 def send(api: Api, events: list[dict[str, Any]]) -> list[str]:
-    response = api.post("/v1/events", {"events": events}, role="integrator")
+    response = api.send_events(events)
     assert response.status_code == 200, response.text
     return [r["status"] for r in response.json()["results"]]
 

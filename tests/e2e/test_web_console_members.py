@@ -48,7 +48,7 @@ class Floor:
         return response.json()["member_id"], number
 
     def events(self, *events: dict[str, Any]) -> None:
-        response = self.api.post("/v1/events", {"events": list(events)}, role="integrator")
+        response = self.api.send_events(list(events))
         assert [r["status"] for r in response.json()["results"]] == ["applied"] * len(events)
 
     def event(self, type_: str, when: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -85,9 +85,47 @@ def _awkward(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
         },
         {"id": "early-buy", "type": "ticket.purchased", "occurred_at": when, "data": early},
         {"id": "again-buy", "type": "ticket.purchased", "occurred_at": when, "data": early},
+        *_out_of_time(purchase["data"], when),
     ]
     middle = len(stream) // 2
     return stream[:middle] + extra + stream[middle:]
+
+
+def _out_of_time(bought: dict[str, Any], when: str) -> list[dict[str, Any]]:
+    """Events dated before departure or in the future; a refund and a change before purchase."""
+    departs = datetime.fromisoformat(bought["departure_at"])
+    before, after = departs - timedelta(hours=1), departs + timedelta(hours=8)
+    change = {
+        "ticket_id": "CHANGED-1",
+        "new_ticket_id": "CHANGED-2",
+        "fare_fen": 10000,
+        "departure_at": after.isoformat(),
+        "arrival_at": (after + timedelta(hours=2)).isoformat(),
+    }
+
+    def event(event_id: str, type_: str, at: Any, data: dict[str, Any]) -> dict[str, Any]:
+        at = at if isinstance(at, str) else at.isoformat()
+        return {"id": event_id, "type": type_, "occurred_at": at, "data": data}
+
+    def ticket(ticket_id: str) -> dict[str, Any]:
+        return {**bought, "ticket_id": ticket_id}
+
+    return [
+        event("time-buy", "ticket.purchased", when, ticket("TIME-1")),
+        event("time-ride", "ticket.travelled", before, {"ticket_id": "TIME-1"}),
+        event("time-claim", "ticket.travelled", before, ticket("CLAIM-1")),
+        event("time-future", "ticket.purchased", RECEIVED.replace(year=2199), ticket("FUTURE-1")),
+        event("refund-first", "ticket.refunded", when, {"ticket_id": "REFUNDED-1"}),
+        event("refund-buy", "ticket.purchased", when, ticket("REFUNDED-1")),
+        event("change-first", "ticket.changed", when, change),
+        event("change-buy", "ticket.purchased", when, ticket("CHANGED-1")),
+        event(
+            "change-ride",
+            "ticket.travelled",
+            after + timedelta(hours=3),
+            {"ticket_id": "CHANGED-2"},
+        ),
+    ]
 
 
 def _stream(cast: list[Any]) -> list[dict[str, Any]]:
@@ -191,6 +229,17 @@ def test_batches_leave_the_rows_and_results_of_one_at_a_time(
     assert not caplog.records, "every batch took the bulk path"
     assert got == expected
     assert {r.status for r in got} == {"applied", "duplicate", "rejected"}
+    seen = {r.id: r for r in got}
+    assert [
+        (seen[i].error or {}).get("code") for i in ("time-ride", "time-claim", "time-future")
+    ] == [
+        "invalid_event_time",
+        "invalid_event_time",
+        "event_in_future",
+    ]
+    assert seen["refund-buy"].outcome["refunded"] is True
+    assert seen["change-buy"].outcome["changed_to"]["ticket_id"] == "CHANGED-2"
+    assert seen["change-ride"].outcome["credited"] == {"ride": 500, "upgrade": 500}
     assert _canonical(engine) == expected_rows
     assert check_ledger(uow).ok
 

@@ -96,7 +96,7 @@ def _open(
     refused = None
     if was == "travelled_early":
         assert early is not None and early.travelled_at is not None  # noqa: S101, PT018
-        refused = _before_departure(ticket.ticket_id, ticket.departure_at, early.travelled_at)
+        refused = _before_departure(ctx, ticket.ticket_id, ticket.departure_at, early.travelled_at)
         if refused is None:
             return _earn_early(
                 ctx, record, pricing, member, ticket, travelled_at=early.travelled_at
@@ -134,10 +134,13 @@ def _keep_early(ctx: Context, ticket_id: str, status: str, **fields: Any) -> Out
     return None, {"ticket_id": ticket_id, "awaiting_purchase": True}
 
 
-def _before_departure(ticket_id: str, departure: datetime, at: datetime) -> InvalidEventTime | None:
+def _before_departure(
+    ctx: Context, ticket_id: str, departure: datetime, at: datetime
+) -> InvalidEventTime | None:
     """The refusal of a travel dated `at`, when that is before the ticket's departure."""
     if at >= departure:
         return None
+    departure, at = ctx.local(departure), ctx.local(at)  # as stored or as sent, alike
     return InvalidEventTime(
         f"Ticket {ticket_id} departs at {departure.isoformat()}; a travel dated {at.isoformat()} "
         "is before it. Send the travel dated when the trip was taken.",
@@ -160,7 +163,7 @@ def travelled(ctx: Context, data: Any) -> Outcome:
         raise _not_open(existing, "travelled")
     assert existing.member_id is not None and existing.data is not None  # noqa: S101, PT018
     assert existing.departure_at is not None  # noqa: S101 - a bought ticket has its departure
-    if refused := _before_departure(existing.id, existing.departure_at, ctx.event.occurred_at):
+    if refused := _before_departure(ctx, existing.id, existing.departure_at, ctx.event.occurred_at):
         raise refused
     member = require_active_member(ctx.uow, existing.member_id)  # a frozen member earns nothing
     settle(ctx, existing, confirm=True)
@@ -187,7 +190,9 @@ def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
     Its window runs from the departure to the later of its own date and the day it reached
     Jifen (by the server's clock): a claim cannot be dated into the window after it has shut.
     """
-    if refused := _before_departure(ticket.ticket_id, ticket.departure_at, ctx.event.occurred_at):
+    if refused := _before_departure(
+        ctx, ticket.ticket_id, ticket.departure_at, ctx.event.occurred_at
+    ):
         raise refused
     window = ctx.program.claims.window_days
     reached = max(ctx.local(ctx.event.occurred_at).date(), ctx.local(ctx.received_at).date())
