@@ -114,6 +114,27 @@ def test_init_import_and_daily_job_from_the_command_line(folder_and_url):
     assert member == 1
 
 
+def test_an_imported_event_dated_after_the_wall_clock_is_rejected_as_in_the_future(folder_and_url):
+    folder, url = folder_and_url
+    assert jifen(folder, url, "init", "--preset", "railway").returncode == 0
+    survey = {"member_id": 404, "activity": "survey", "points": 10}
+    lines = [
+        {"id": "e1", "type": "activity.completed", "occurred_at": "2199-01-01T09:00:00+08:00"},
+        {"id": "e2", "type": "activity.completed", "occurred_at": "2025-05-10T09:00:00+08:00"},
+    ]
+    events = folder / "events.jsonl"
+    events.write_text("\n".join(json.dumps(x | {"data": survey}) for x in lines) + "\n")
+
+    imported = jifen(folder, url, "import", "events", str(events))
+
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    rejects = [json.loads(x) for x in events.with_name("events.jsonl.rejects.jsonl").open()]
+    assert [(r["line"], r["code"]) for r in rejects] == [
+        (1, "event_in_future"),
+        (2, "rider_not_member"),  # dated in the past: applied as ever, to nobody here
+    ]
+
+
 def test_an_invalid_program_file_is_refused_naming_the_field(folder_and_url):
     folder, url = folder_and_url
     program = folder / "draft.yaml"
