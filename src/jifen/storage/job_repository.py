@@ -29,6 +29,7 @@ from jifen.domain.ledger import (
     TransactionType,
     check_balanced,
 )
+from jifen.storage.ledger_repository import lock_member_balances
 from jifen.storage.tables import (
     balances,
     job_runs,
@@ -106,19 +107,7 @@ class JobRepository:
         owners = self.connection.execute(
             select(l_.member_id, l_.kind).where(l_.id.in_(list(lot_ids))).distinct()
         ).all()
-        # The owners' balances of the chunk's kinds (a superset of the pairs, which an index scan
-        # finds at once where a list of pairs would not), locked in one order.
-        self.connection.execute(
-            select(b.member_id)
-            .where(
-                and_(
-                    b.member_id.in_(sorted({m for m, _k in owners})),
-                    b.kind.in_(sorted({k for _m, k in owners})),
-                )
-            )
-            .order_by(b.member_id, b.kind)
-            .with_for_update()
-        ).all()
+        lock_member_balances(self.connection, owners)
         due = self.connection.execute(
             select(l_.id, l_.member_id, l_.kind, l_.remaining)
             .where(and_(l_.id.in_(list(lot_ids)), l_.remaining > 0, l_.expires_on <= as_of))
