@@ -6,13 +6,14 @@ Trips count against the budget when they are promised (bought), and a refund giv
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from jifen.programs.schema import EarningRule, Program
+from jifen.services.daily import run_daily
 from jifen.services.events import apply_event
 from jifen.services.events.batch import apply_batch
 from jifen.services.ledger_check import check_ledger
@@ -153,6 +154,23 @@ def test_a_refund_gives_its_promise_back_to_the_budget(engine, uow, railway, vau
     assert buy(sender, member, "T-2")["pending"] == {}, "the budget is spent"
     sender.send("ticket.refunded", at(DAY, 8), {"ticket_id": "T-1"})
     assert buy(sender, member, "T-3")["pending"]["ride"] == 2_768
+
+
+def test_a_no_show_voided_by_the_daily_job_gives_its_promise_back_to_the_budget(
+    engine, uow, railway, vault, enrol_member
+):
+    program = budgeted_ride(railway, 2_768)
+    sender = Sender(uow, program, vault)
+    member = enrol_member()
+    buy(sender, member, "T-1")
+    assert buy(sender, member, "T-2")["pending"] == {}, "the budget is spent"
+
+    # Nothing can confirm T-1 once the claim window after its departure has passed.
+    report = run_daily(uow, program=program, as_of=DAY + timedelta(days=92))
+
+    assert report.steps["no_shows"]["points_voided"] == 2_768
+    assert buy(sender, member, "T-3")["pending"]["ride"] == 2_768
+    assert check_ledger(uow).ok
 
 
 @pytest.mark.postgres_only

@@ -2,10 +2,11 @@
 
 A ticket bought and never travelled can still be confirmed by its travel or a claim (补登) up
 to `claims.window_days` after its departure date; from the day after, nothing can, so its pending
-points are voided (reason `not_travelled`) and the ticket marked `not_travelled`: a travel or claim
-arriving later is a `ticket_conflict`. A redemption still held once its train has left can no
-longer be committed (`departure_passed`), so it is released as a member's release is: its points
-go back into the lots they came from (reason `departure_passed`).
+points are voided (reason `not_travelled`), what they took of rule budgets is given back, and the
+ticket marked `not_travelled`: a travel or claim arriving later is a `ticket_conflict`. A
+redemption still held once its train has left can no longer be committed (`departure_passed`), so
+it is released as a member's release is: its points go back into the lots they came from (reason
+`departure_passed`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jifen.programs.schema import Program
 from jifen.services import ledger, redemption
+from jifen.services.events.promises import budgeted_rules, given_back
 from jifen.storage.housekeeping_repository import NOT_TRAVELLED, HousekeepingRepository
 from jifen.storage.uow import UnitOfWork
 
@@ -50,6 +52,7 @@ def void_no_shows(
             ledger.void_request(pending_id=pending_id, occurred_at=at, memo=memo)
         )
 
+    budgeted = budgeted_rules(program)
     voided = points = 0
     after = ""
     while True:
@@ -60,15 +63,20 @@ def void_no_shows(
         for start in range(0, len(page), CHUNK):
             chunk = page[start : start + CHUNK]
             with uow:
-                done, amount = HousekeepingRepository(uow.connection).void_no_shows(
+                if budgeted:  # budget rows are locked before balance rows, as events lock them
+                    uow.events.spent_budgets(budgeted, lock=True)
+                repository = HousekeepingRepository(uow.connection)
+                done, amount = repository.void_no_shows(
                     chunk,
                     departed_before=departed_before,
                     at=at,
                     memo=memo,
                     request_hash=request_hash,
                 )
+                if budgeted and done:  # what a no-show was promised goes back to the budgets
+                    uow.events.spend_budgets(given_back(program, repository.tickets_data(done)))
                 uow.commit()
-            voided += done
+            voided += len(done)
             points += amount
             progress("no_shows", len(chunk))
         if len(page) < PAGE:

@@ -16,7 +16,7 @@ from jifen.domain.ledger import (
     TransactionType,
     check_balanced,
 )
-from jifen.storage.ledger_repository import entry_row, transaction_row
+from jifen.storage.ledger_repository import entry_row, lock_member_balances, transaction_row
 from jifen.storage.tables import (
     balances,
     ledger_entries,
@@ -60,7 +60,7 @@ class HousekeepingRepository:
         at: datetime,
         memo: Callable[[str], dict[str, Any]],
         request_hash: Callable[[int, dict[str, Any]], str],
-    ) -> tuple[int, int]:
+    ) -> tuple[list[str], int]:
         """Mark these tickets `not_travelled` and void their open pending points.
 
         One `void` transaction per pending item, with the rows `ledger.void_pending` writes item
@@ -68,10 +68,10 @@ class HousekeepingRepository:
         item voided, the balance's pending moved and its version bumped once per transaction),
         in a few statements. The owners' balances are locked first, in member and kind order, and
         the tickets re-read under the locks: one travelled, refunded or changed meanwhile is left
-        alone. `memo` gives a ticket's memo. Returns `(tickets, points)`.
+        alone. `memo` gives a ticket's memo. Returns `(ticket ids voided, points)`.
         """
         if not ticket_ids:
-            return 0, 0
+            return [], 0
         t, p = tickets.c, pending_points.c
         self._lock_owners(
             select(p.member_id, p.kind)
@@ -90,7 +90,7 @@ class HousekeepingRepository:
             ).scalars()
         )
         if not due:
-            return 0, 0
+            return [], 0
         items = self.connection.execute(
             select(p.id, p.member_id, p.kind, p.points, p.reference)
             .where(and_(p.reference.in_(due), p.status == "open"))
@@ -102,25 +102,16 @@ class HousekeepingRepository:
             .where(and_(t.id.in_(due), t.status == "purchased"))
             .values(status=NOT_TRAVELLED)
         )
-        return len(due), points
+        return due, points
+
+    def tickets_data(self, ticket_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The stored data (pricing, pending items) of these tickets."""
+        t = tickets.c
+        query = select(t.data).where(t.id.in_(list(ticket_ids))).order_by(t.id)
+        return list(self.connection.execute(query).scalars())
 
     def _lock_owners(self, owners_query: Any) -> None:
-        owners = self.connection.execute(owners_query).all()
-        if not owners:
-            return
-        b = balances.c
-        # A superset of the pairs, which an index scan finds at once, locked in one order.
-        self.connection.execute(
-            select(b.member_id)
-            .where(
-                and_(
-                    b.member_id.in_(sorted({m for m, _k in owners})),
-                    b.kind.in_(sorted({k for _m, k in owners})),
-                )
-            )
-            .order_by(b.member_id, b.kind)
-            .with_for_update()
-        ).all()
+        lock_member_balances(self.connection, self.connection.execute(owners_query).all())
 
     def _void(
         self,

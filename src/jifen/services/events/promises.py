@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from jifen.domain.rules import Pricing
+from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.event_schema import Ticket
 from jifen.services.events.context import Context, masked, pricing_lines
@@ -76,13 +78,25 @@ def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
 
 def _give_back(ctx: Context, ticket: TicketRecord) -> None:
     """Return a voided ticket's points to the budgets of the rules that promised them."""
-    budgeted = {r.code for r in ctx.program.all_earning_rules() if r.budget_points is not None}
-    promised: dict[str, int] = {}
-    for line in ((ticket.data or {}).get("pricing") or {}).get("lines", []):
-        if line["rule"] in budgeted and line.get("mirrored") is not True:
-            promised[line["rule"]] = promised.get(line["rule"], 0) - line["points"]
+    promised = given_back(ctx.program, [ticket.data])
     if promised:
         ctx.uow.events.spend_budgets(promised)
+
+
+def budgeted_rules(program: Program) -> list[str]:
+    """The codes of the program's earning rules that have a points budget."""
+    return sorted(r.code for r in program.all_earning_rules() if r.budget_points is not None)
+
+
+def given_back(program: Program, tickets_data: Iterable[dict[str, Any] | None]) -> dict[str, int]:
+    """What voiding these tickets gives back to each budgeted rule (negative points)."""
+    budgeted = set(budgeted_rules(program))
+    promised: dict[str, int] = {}
+    for data in tickets_data:
+        for line in ((data or {}).get("pricing") or {}).get("lines", []):
+            if line["rule"] in budgeted and line.get("mirrored") is not True:
+                promised[line["rule"]] = promised.get(line["rule"], 0) - line["points"]
+    return promised
 
 
 def new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[TicketRecord, Pricing]:
