@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from jifen.domain.ledger import (
     MEMBER_PENDING,
     PROGRAM_ISSUED,
     Entry,
     TransactionType,
-    check_balanced,
 )
-from jifen.storage.ledger_repository import entry_row, lock_member_balances, transaction_row
+from jifen.storage.ledger_repository import (
+    insert_postings,
+    lock_member_balances,
+    taken_keys,
+    transaction_row,
+)
 from jifen.storage.tables import (
-    balances,
-    ledger_entries,
-    ledger_transactions,
     pending_points,
     redemptions,
     tickets,
@@ -122,14 +122,8 @@ class HousekeepingRepository:
         request_hash: Callable[[int, dict[str, Any]], str],
     ) -> int:
         """Post one `void` per pending item whose key is free; returns the points voided."""
-        tx = ledger_transactions.c
-        keys = [not_travelled_key(item.id) for item in items]
-        taken = set(
-            self.connection.execute(
-                select(tx.idempotency_key).where(tx.idempotency_key.in_(keys))
-            ).scalars()
-        )
-        items = [item for item, key in zip(items, keys, strict=True) if key not in taken]
+        taken = taken_keys(self.connection, [not_travelled_key(item.id) for item in items])
+        items = [item for item in items if not_travelled_key(item.id) not in taken]
         if not items:
             return 0
         memos = [memo(item.reference) for item in items]
@@ -145,39 +139,18 @@ class HousekeepingRepository:
             )
             for item, item_memo in zip(items, memos, strict=True)
         ]
-        ids = self.connection.execute(
-            insert(ledger_transactions).returning(tx.id, sort_by_parameter_order=True), headers
-        ).scalars()
-        entries: list[dict[str, Any]] = []
-        moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-        for item, transaction_id in zip(items, ids, strict=True):
-            legs = [
+        legs = [
+            [
                 Entry(MEMBER_PENDING, item.kind, -item.points, item.member_id, pending_id=item.id),
                 Entry(PROGRAM_ISSUED, item.kind, item.points),
             ]
-            check_balanced(legs)
-            entries += [entry_row(transaction_id, leg) for leg in legs]
-            move = moves[(item.member_id, item.kind)]
-            move[0] += item.points
-            move[1] += 1
-        self.connection.execute(insert(ledger_entries), entries)
+            for item in items
+        ]
+        insert_postings(self.connection, headers, legs)
         self.connection.execute(
             update(pending_points)
             .where(pending_points.c.id.in_([item.id for item in items]))
             .values(status="voided")
-        )
-        b = balances.c
-        self.connection.execute(
-            update(balances)
-            .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
-            .values(
-                pending=b.pending - bindparam("points"),
-                version=b.version + bindparam("postings"),
-            ),
-            [
-                {"owner": m, "point_kind": k, "points": points, "postings": postings}
-                for (m, k), (points, postings) in moves.items()
-            ],
         )
         return sum(item.points for item in items)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -11,7 +10,6 @@ from sqlalchemy import (
     Connection,
     Date,
     and_,
-    bindparam,
     case,
     func,
     insert,
@@ -27,14 +25,15 @@ from jifen.domain.ledger import (
     PROGRAM_EXPIRED,
     Entry,
     TransactionType,
-    check_balanced,
 )
-from jifen.storage.ledger_repository import lock_member_balances
+from jifen.storage.ledger_repository import (
+    insert_postings,
+    lock_member_balances,
+    taken_keys,
+    transaction_row,
+)
 from jifen.storage.tables import (
-    balances,
     job_runs,
-    ledger_entries,
-    ledger_transactions,
     lots,
     members,
     reminders,
@@ -103,7 +102,7 @@ class JobRepository:
         """
         if not lot_ids:
             return 0, 0
-        l_, b, t = lots.c, balances.c, ledger_transactions.c
+        l_ = lots.c
         owners = self.connection.execute(
             select(l_.member_id, l_.kind).where(l_.id.in_(list(lot_ids))).distinct()
         ).all()
@@ -113,67 +112,32 @@ class JobRepository:
             .where(and_(l_.id.in_(list(lot_ids)), l_.remaining > 0, l_.expires_on <= as_of))
             .order_by(l_.id)
         ).all()
-        keys = [expiry_key(lot.id, as_of) for lot in due]
-        taken = set(
-            self.connection.execute(
-                select(t.idempotency_key).where(t.idempotency_key.in_(keys))
-            ).scalars()
-        )
-        due = [lot for lot, key in zip(due, keys, strict=True) if key not in taken]
+        taken = taken_keys(self.connection, [expiry_key(lot.id, as_of) for lot in due])
+        due = [lot for lot in due if expiry_key(lot.id, as_of) not in taken]
         if not due:
             return 0, 0
         headers = [
-            {
-                "idempotency_key": expiry_key(lot.id, as_of),
-                "request_hash": request_hash(lot.id),
-                "type": TransactionType.EXPIRY.value,
-                "member_id": lot.member_id,
-                "occurred_at": at,
-                "memo": memo,
-            }
+            transaction_row(
+                key=expiry_key(lot.id, as_of),
+                request_hash=request_hash(lot.id),
+                type_=TransactionType.EXPIRY.value,
+                member_id=lot.member_id,
+                occurred_at=at,
+                memo=memo,
+                reverses_id=None,
+            )
             for lot in due
         ]
-        ids = self.connection.execute(
-            insert(ledger_transactions).returning(t.id, sort_by_parameter_order=True), headers
-        ).scalars()
-        entries: list[dict[str, Any]] = []
-        moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-        for lot, transaction_id in zip(due, ids, strict=True):
-            legs = [
+        legs = [
+            [
                 Entry(MEMBER_AVAILABLE, lot.kind, -lot.remaining, lot.member_id, lot_id=lot.id),
                 Entry(PROGRAM_EXPIRED, lot.kind, lot.remaining),
             ]
-            check_balanced(legs)
-            entries += [
-                {
-                    "transaction_id": transaction_id,
-                    "account": e.account,
-                    "member_id": e.member_id,
-                    "kind": e.kind,
-                    "points": e.points,
-                    "lot_id": e.lot_id,
-                    "pending_id": e.pending_id,
-                }
-                for e in legs
-            ]
-            move = moves[(lot.member_id, lot.kind)]
-            move[0] += lot.remaining
-            move[1] += 1
-        self.connection.execute(insert(ledger_entries), entries)
+            for lot in due
+        ]
+        insert_postings(self.connection, headers, legs)
         self.connection.execute(
             update(lots).where(l_.id.in_([lot.id for lot in due])).values(remaining=0)
-        )
-        self.connection.execute(
-            update(balances)
-            .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
-            .values(
-                available=b.available - bindparam("points"),
-                version=b.version + bindparam("postings"),
-            ),
-            [
-                {"owner": m, "point_kind": k, "points": points, "postings": postings}
-                for (m, k), (points, postings) in moves.items()
-            ],
         )
         return len(due), sum(lot.remaining for lot in due)
 

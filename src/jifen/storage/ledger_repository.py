@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.errors import NotReversible
-from jifen.domain.ledger import Entry, Lot
+from jifen.domain.ledger import Entry, Lot, check_balanced, member_deltas
 from jifen.storage.tables import (
     balances,
     ledger_entries,
@@ -399,3 +400,56 @@ def lock_member_balances(connection: Connection, owners: Sequence[Any]) -> None:
         .order_by(b.member_id, b.kind)
         .with_for_update()
     ).all()
+
+
+def taken_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of these idempotency keys a transaction already holds."""
+    t = ledger_transactions.c
+    query = select(t.idempotency_key).where(t.idempotency_key.in_(list(keys)))
+    return set(connection.execute(query).scalars())
+
+
+def insert_postings(
+    connection: Connection, headers: Sequence[dict[str, Any]], legs: Sequence[Sequence[Entry]]
+) -> None:
+    """Write one transaction per header with its legs, in three statements, for a set-based job.
+
+    The rows a posting at a time writes: the legs checked to balance, each member balance moved
+    by them and its version bumped once per transaction that moves it. The caller has locked the
+    balance rows (`lock_member_balances`) and updates the lots or pending items the legs name.
+    """
+    t = ledger_transactions.c
+    ids = connection.execute(
+        insert(ledger_transactions).returning(t.id, sort_by_parameter_order=True), list(headers)
+    ).scalars()
+    entries: list[dict[str, Any]] = []
+    moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for transaction_id, transaction_legs in zip(ids, legs, strict=True):
+        check_balanced(transaction_legs)
+        entries += [entry_row(transaction_id, leg) for leg in transaction_legs]
+        for owner, (available, pending) in member_deltas(transaction_legs).items():
+            move = moves[owner]
+            move[0] += available
+            move[1] += pending
+            move[2] += 1
+    connection.execute(insert(ledger_entries), entries)
+    b = balances.c
+    connection.execute(
+        update(balances)
+        .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
+        .values(
+            available=b.available + bindparam("available_delta"),
+            pending=b.pending + bindparam("pending_delta"),
+            version=b.version + bindparam("postings"),
+        ),
+        [
+            {
+                "owner": member_id,
+                "point_kind": kind,
+                "available_delta": available,
+                "pending_delta": pending,
+                "postings": postings,
+            }
+            for (member_id, kind), (available, pending, postings) in moves.items()
+        ],
+    )
