@@ -23,6 +23,7 @@ class ProgramRepository:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._unlock: tuple[RedemptionUnlock | None] | None = None  # read once per transaction
 
     def active(self) -> tuple[dict[str, Any], str] | None:
         """The active program's document and source text, if a program was set up."""
@@ -42,7 +43,16 @@ class ProgramRepository:
         return self.connection.execute(query).scalar_one()
 
     def redemption_unlock(self) -> RedemptionUnlock | None:
-        """The active program's redemption threshold and spendable kinds; None without one."""
+        """The active program's redemption threshold and spendable kinds; None without one.
+
+        Read once per unit of work (a repository lives for one transaction), however many
+        postings of the transaction raise a balance.
+        """
+        if self._unlock is None:
+            self._unlock = (self._read_redemption_unlock(),)
+        return self._unlock[0]
+
+    def _read_redemption_unlock(self) -> RedemptionUnlock | None:
         document = programs.c.document
         query = select(
             document[("redemption", "eligibility_threshold")].as_integer(),
@@ -62,6 +72,7 @@ class ProgramRepository:
 
         Installing the document that is already active changes nothing.
         """
+        self._unlock = None
         current = self.connection.execute(
             select(programs.c.version, programs.c.document).where(
                 programs.c.active, programs.c.code == code
