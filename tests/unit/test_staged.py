@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, date, datetime
 
-from jifen.domain.ledger import Entry
+from jifen.services import ledger
 from jifen.storage.ledger_repository import Balance
+from jifen.storage.member_repository import MemberRecord
 from jifen.storage.staged import Loaded, Staged, StagedUnitOfWork
 
 T = datetime(2025, 3, 1, tzinfo=UTC)
@@ -16,7 +17,7 @@ def _staged() -> Staged:
     loaded = Loaded(
         events={},
         tickets={},
-        members={},
+        members={1: MemberRecord(1, "active", T, None, None, None, None, None, None)},
         member_by_hash={},
         unlocked_on={1: None},
         balances={(1, "ride"): Balance(1, "ride", 100, 0, 3)},
@@ -34,16 +35,7 @@ def _staged() -> Staged:
 
 
 def _credit(uow: StagedUnitOfWork, key: str) -> None:
-    tx = uow.ledger.insert_transaction(
-        key=key, request_hash="h", type_="credit", member_id=1, occurred_at=T, memo={}
-    )
-    lot = uow.ledger.insert_lot(
-        member_id=1, kind="ride", credited_on=T.date(), expires_on=None, points=5, transaction_id=tx
-    )
-    uow.ledger.lock_balance(1, "ride")
-    uow.ledger.insert_entries(tx, [Entry("member:available", "ride", 5, 1, lot_id=lot)])
-    uow.ledger.move_lots({lot: 5})
-    uow.ledger.move_balance(1, "ride", available=5, pending=0)
+    ledger.credit(uow, key=key, member_id=1, kind="ride", points=5, occurred_at=T, expires_on=None)  # type: ignore[arg-type]
 
 
 def test_an_event_that_does_not_commit_leaves_nothing_behind() -> None:
@@ -53,10 +45,10 @@ def test_an_event_that_does_not_commit_leaves_nothing_behind() -> None:
     with uow:
         _credit(uow, "a")  # no commit: as if the handler raised
 
-    assert staged.transactions == []
-    assert staged.entries == []
+    assert staged.reserved.headers == []
+    assert staged.reserved.posted == []
+    assert staged.reserved.lots == []
     assert staged.lots == {}
-    assert staged.balances == {}
     assert staged.loaded.balances[(1, "ride")] == Balance(1, "ride", 100, 0, 3)
     assert staged.ids["lots"][0] == 10, "the ids it took are given back"
 
@@ -71,7 +63,7 @@ def test_a_committed_event_stays_when_the_next_one_fails() -> None:
     with uow:
         _credit(uow, "b")
 
-    assert [t["idempotency_key"] for t in staged.transactions] == ["a"]
+    assert [t["idempotency_key"] for t in staged.reserved.headers] == ["a"]
     assert staged.loaded.balances[(1, "ride")] == Balance(1, "ride", 105, 0, 4)
     assert list(staged.lots) == [10]
     assert uow.ledger.find_by_key("a") is not None

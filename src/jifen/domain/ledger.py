@@ -81,6 +81,10 @@ class Lot:
         """Whether the lot still has points that may be spent on `day`."""
         return self.remaining > 0 and (self.expires_on is None or day < self.expires_on)
 
+    def expirable_on(self, day: date) -> bool:
+        """Whether the lot has points left whose expiry date has come by `day`."""
+        return self.remaining > 0 and self.expires_on is not None and self.expires_on <= day
+
 
 @dataclass(frozen=True, slots=True)
 class Allocation:

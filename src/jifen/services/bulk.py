@@ -2,7 +2,8 @@
 
 `in_one_batch` loads the rows a batch can touch (`BatchRepository.load`, locking its members'
 balance rows), runs the ordinary use cases against a unit of work held in memory
-(`storage/staged.py`), and writes what they staged with one statement per table, in one
+(`storage/staged.py`), and writes what they staged with one statement per table (the ledger's
+rows through `LedgerRepository.write_reserved`, the door's storage), in one
 transaction. Callers keep a one-at-a-time path for when it raises: a batch that needs something
 it did not load, or meets a concurrent writer, is rolled back whole.
 """
@@ -25,6 +26,7 @@ def in_one_batch(uow: UnitOfWork, wants: Wants, work: Callable[[UnitOfWork], lis
     with uow:
         staged = uow.batch.load(wants)
         results = work(cast(UnitOfWork, StagedUnitOfWork(staged)))
+        uow.ledger.write_reserved(staged.reserved)
         uow.batch.write(staged)
         uow.commit()
     return results

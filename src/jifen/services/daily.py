@@ -5,11 +5,12 @@ rerun picks up where it stopped; a finished step is recorded with its figures an
 the job runs again for the same date. Running the job twice for a day changes nothing.
 
 The steps are set-based so that a night over a million members fits in minutes: due lots are
-expired a chunk at a time in a few statements (`JobRepository.expire_lots`, the same rows
-`ledger.expire_lot` writes lot by lot), the tier candidates are found in one pass over the lots,
-and reminders are queued with one `INSERT … SELECT`. Housekeeping comes first (`housekeeping`):
-tickets no claim can confirm any more are voided as not travelled, holds whose train has left are
-released (before expiry, so points released into a lapsed lot expire the same night).
+expired a chunk at a time through the ledger's one door in a few statements
+(`ledger.expire_lots`, the postings `ledger.expire_lot` writes one at a time), the tier
+candidates are found in one pass over the lots, and reminders are queued with one
+`INSERT … SELECT`. Housekeeping comes first (`housekeeping`): tickets no claim can confirm any
+more are voided as not travelled, holds whose train has left are released (before expiry, so
+points released into a lapsed lot expire the same night).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.services import housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.notifications import outbox
+from jifen.storage.job_repository import expiry_key
 from jifen.storage.uow import UnitOfWork
 
 JOB = "daily"
@@ -84,11 +86,6 @@ def _expire(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) 
     at = _start_of(program, as_of)
     memo = {"job": JOB, "as_of": str(as_of)}
 
-    def request_hash(lot_id: int) -> str:  # what `ledger.expire_lot` fingerprints
-        return ledger.fingerprint(
-            {"op": "expire", "lot_id": lot_id, "occurred_at": at, "memo": memo}
-        )
-
     lots = points = 0
     after = 0
     while True:
@@ -96,11 +93,16 @@ def _expire(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) 
             page = uow.jobs.due_lots(kinds=kinds, as_of=as_of, after_id=after, limit=PAGE)
         for start in range(0, len(page), CHUNK):
             chunk = page[start : start + CHUNK]
-            with uow:
-                expired, amount = uow.jobs.expire_lots(
-                    chunk, as_of=as_of, at=at, memo=memo, request_hash=request_hash
-                )
-                uow.commit()
+            posted = ledger.expire_lots(
+                uow,
+                chunk,
+                key=lambda lot_id: expiry_key(lot_id, as_of),
+                at=at,
+                memo=memo,
+                skip_spent=True,
+            )
+            written = [w for w in posted if w is not None and not w.replayed]
+            expired, amount = len(written), sum(w.entries[-1].points for w in written)
             lots += expired
             points += amount
             progress("expire", len(chunk))

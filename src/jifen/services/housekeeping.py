@@ -19,7 +19,11 @@ from zoneinfo import ZoneInfo
 from jifen.programs.schema import Program
 from jifen.services import ledger, redemption
 from jifen.services.events.promises import budgeted_rules, given_back
-from jifen.storage.housekeeping_repository import NOT_TRAVELLED, HousekeepingRepository
+from jifen.storage.housekeeping_repository import (
+    NOT_TRAVELLED,
+    HousekeepingRepository,
+    not_travelled_key,
+)
 from jifen.storage.uow import UnitOfWork
 
 CHUNK = 500
@@ -47,11 +51,6 @@ def void_no_shows(
             "ticket_id": ticket_id,
         }
 
-    def request_hash(pending_id: int, memo: dict[str, Any]) -> str:  # as `void_pending` hashes
-        return ledger.fingerprint(
-            ledger.void_request(pending_id=pending_id, occurred_at=at, memo=memo)
-        )
-
     budgeted = budgeted_rules(program)
     voided = points = 0
     after = ""
@@ -66,12 +65,22 @@ def void_no_shows(
                 if budgeted:  # budget rows are locked before balance rows, as events lock them
                     uow.events.spent_budgets(budgeted, lock=True)
                 repository = HousekeepingRepository(uow.connection)
-                done, amount = repository.void_no_shows(
-                    chunk,
-                    departed_before=departed_before,
-                    at=at,
-                    memo=memo,
-                    request_hash=request_hash,
+                uow.ledger.lock_balances(sorted(repository.open_pending_owners(chunk)))
+                done, items = repository.mark_no_shows(chunk, departed_before=departed_before)
+                posted = ledger.post(
+                    uow,
+                    [
+                        ledger.void_item(
+                            item,
+                            key=not_travelled_key(item.id),
+                            at=at,
+                            memo=memo(str(item.reference)),
+                        )
+                        for item in items
+                    ],
+                )
+                amount = sum(
+                    i.points for i, w in zip(items, posted, strict=True) if w and not w.replayed
                 )
                 if budgeted and done:  # what a no-show was promised goes back to the budgets
                     uow.events.spend_budgets(given_back(program, repository.tickets_data(done)))

@@ -6,15 +6,15 @@ from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, text
+from sqlalchemy import Connection, and_, func, or_, select, text
 
 from jifen.storage.event_repository import StoredEvent, _ticket
-from jifen.storage.ledger_repository import Balance, Pending
+from jifen.storage.ledger_repository import Balance, PendingItem
 from jifen.storage.member_repository import _record
 from jifen.storage.program_repository import ProgramRepository
+from jifen.storage.rows import insert_rows, update_rows
 from jifen.storage.segment_repository import SegmentRepository
 from jifen.storage.staged import ID_TABLES, Loaded, NeedsDatabase, Staged
 from jifen.storage.tables import (
@@ -22,9 +22,7 @@ from jifen.storage.tables import (
     campaigns,
     earnings,
     events,
-    ledger_entries,
     ledger_transactions,
-    lots,
     members,
     pending_points,
     tickets,
@@ -140,12 +138,12 @@ class BatchRepository:
         }:
             raise NeedsDatabase("a ticket changed while the batch was loading")
 
-    def _pending(self, pending_ids: set[int]) -> dict[int, Pending]:
+    def _pending(self, pending_ids: set[int]) -> dict[int, PendingItem]:
         if not pending_ids:
             return {}
         query = select(pending_points).where(pending_points.c.id.in_(sorted(pending_ids)))
         return {
-            r.id: Pending(r.id, r.member_id, r.kind, r.points, r.status, r.reference)
+            r.id: PendingItem(r.id, r.member_id, r.kind, r.points, r.status, r.reference)
             for r in self.connection.execute(query)
         }
 
@@ -181,125 +179,32 @@ class BatchRepository:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, staged: Staged) -> None:
-        """Insert and update what the batch's events staged: one statement per table and kind.
+        """Insert and update the tickets, events, earnings and unlocks the batch staged.
 
-        Rows go to the driver as they are (PostgreSQL `COPY`, SQLite `executemany`), each value
-        through its column type's own conversion, as SQLAlchemy would send it.
+        The ledger's rows (the batch's postings) are the ledger's to write
+        (`LedgerRepository.write_reserved`), before these. One statement per table and kind.
         """
-        loaded = staged.loaded
-        self._insert(ledger_transactions, staged.transactions)
-        self._insert(lots, list(staged.lots.values()))
-        self._insert(
-            pending_points,
-            [
-                {
-                    "id": p.id,
-                    "member_id": p.member_id,
-                    "kind": p.kind,
-                    "points": p.points,
-                    "status": p.status,
-                    "reference": p.reference,
-                    **staged.new_pending[p.id],
-                }
-                for p in (loaded.pending[i] for i in staged.new_pending)
-            ],
+        run = self.connection
+        tickets_now = staged.loaded.tickets
+        insert_rows(
+            run,
+            tickets,
+            [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if not old],
         )
-        self._insert(ledger_entries, staged.entries)
-        final = loaded.balances
-        self._insert(
-            balances, [_balance_row(final[k]) for k, old in staged.balances.items() if not old]
-        )
-        self._update(
-            balances,
-            ("member_id", "kind"),
-            [_balance_row(final[k]) for k, old in staged.balances.items() if old],
-        )
-        self._update(
-            pending_points,
-            ("id",),
-            [
-                {"id": i, "status": s}
-                for i, s in staged.settled.items()
-                if i not in staged.new_pending
-            ],
-        )
-        tickets_now = loaded.tickets
-        self._insert(
-            tickets, [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if not old]
-        )
-        self._update(
+        update_rows(
+            run,
             tickets,
             ("id",),
             [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if old],
         )
-        self._insert(events, [_event_row(e) for e in staged.events])
-        self._insert(earnings, staged.earnings)
-        self._update(
+        insert_rows(run, events, [_event_row(e) for e in staged.events])
+        insert_rows(run, earnings, staged.earnings)
+        update_rows(
+            run,
             members,
             ("id",),
             [{"id": m, "redemption_unlocked_on": on} for m, on in staged.unlocked.items()],
         )
-
-    def _converted(
-        self, table: Table, rows: list[dict[str, Any]]
-    ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """The rows' columns, and each row's values as the driver takes them."""
-        columns = list(rows[0])
-        dialect = self.connection.dialect
-        convert = [
-            (i, f)
-            for i, c in enumerate(columns)
-            if (f := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
-        values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-        converted = []
-        for row in rows:
-            line = list(values(row))
-            for i, f in convert:
-                if line[i] is not None:
-                    line[i] = f(line[i])
-            converted.append(tuple(line))
-        return columns, converted
-
-    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        columns, values = self._converted(table, rows)
-        names = ", ".join(columns)
-        if self.postgres:
-            driver = self.connection.connection.dbapi_connection
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
-            ):  # type: ignore[union-attr]
-                for row in values:
-                    copy.write_row(row)
-            return
-        marks = ", ".join("?" * len(columns))
-        statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
-        self.connection.exec_driver_sql(statement, values)
-
-    def _update(self, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-        """Set the other columns of each row found by `keys` (the batch holds its lock)."""
-        if not rows:
-            return
-        columns = [c for c in rows[0] if c not in keys] + list(keys)
-        mark = "%s" if self.postgres else "?"
-        names, values = self._converted(table, [{c: row[c] for c in columns} for row in rows])
-        assignments = ", ".join(f"{c} = {mark}" for c in names[: -len(keys)])
-        where = " AND ".join(f"{c} = {mark}" for c in keys)
-        statement = f"UPDATE {table.name} SET {assignments} WHERE {where}"  # noqa: S608 - schema names
-        self.connection.exec_driver_sql(statement, values)
-
-
-def _balance_row(balance: Balance) -> dict[str, Any]:
-    return {
-        "available": balance.available,
-        "pending": balance.pending,
-        "version": balance.version,
-        "member_id": balance.member_id,
-        "kind": balance.kind,
-    }
 
 
 def _event_row(event: StoredEvent) -> dict[str, Any]:

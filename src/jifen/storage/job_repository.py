@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -16,22 +16,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jifen.domain.ledger import (
-    MEMBER_AVAILABLE,
-    PROGRAM_EXPIRED,
-    Entry,
-    TransactionType,
-)
-from jifen.storage.ledger_repository import (
-    insert_postings,
-    lock_member_balances,
-    taken_keys,
-    transaction_row,
-)
 from jifen.storage.tables import (
     job_runs,
     lots,
@@ -82,64 +69,6 @@ class JobRepository:
             .limit(limit)
         )
         return list(self.connection.execute(query).scalars())
-
-    def expire_lots(
-        self,
-        lot_ids: Sequence[int],
-        *,
-        as_of: date,
-        at: datetime,
-        memo: dict[str, Any],
-        request_hash: Callable[[int], str],
-    ) -> tuple[int, int]:
-        """Expire what is left of these lots: one `expiry` transaction each, in a few statements.
-
-        The same rows as `ledger.expire_lot` lot by lot (key `expire:{lot}:{as_of}`, the member's
-        leg on the lot, `program:expired`, the lot at zero, the balance moved and its version
-        bumped once per transaction). The balances of the lots' owners are locked first, in
-        member and kind order, and the lots re-read under the locks; a lot with nothing left,
-        not due by `as_of`, or whose key is already taken is left alone. Returns `(lots, points)`.
-        """
-        if not lot_ids:
-            return 0, 0
-        l_ = lots.c
-        owners = self.connection.execute(
-            select(l_.member_id, l_.kind).where(l_.id.in_(list(lot_ids))).distinct()
-        ).all()
-        lock_member_balances(self.connection, owners)
-        due = self.connection.execute(
-            select(l_.id, l_.member_id, l_.kind, l_.remaining)
-            .where(and_(l_.id.in_(list(lot_ids)), l_.remaining > 0, l_.expires_on <= as_of))
-            .order_by(l_.id)
-        ).all()
-        taken = taken_keys(self.connection, [expiry_key(lot.id, as_of) for lot in due])
-        due = [lot for lot in due if expiry_key(lot.id, as_of) not in taken]
-        if not due:
-            return 0, 0
-        headers = [
-            transaction_row(
-                key=expiry_key(lot.id, as_of),
-                request_hash=request_hash(lot.id),
-                type_=TransactionType.EXPIRY.value,
-                member_id=lot.member_id,
-                occurred_at=at,
-                memo=memo,
-                reverses_id=None,
-            )
-            for lot in due
-        ]
-        legs = [
-            [
-                Entry(MEMBER_AVAILABLE, lot.kind, -lot.remaining, lot.member_id, lot_id=lot.id),
-                Entry(PROGRAM_EXPIRED, lot.kind, lot.remaining),
-            ]
-            for lot in due
-        ]
-        insert_postings(self.connection, headers, legs)
-        self.connection.execute(
-            update(lots).where(l_.id.in_([lot.id for lot in due])).values(remaining=0)
-        )
-        return len(due), sum(lot.remaining for lot in due)
 
     def tier_candidates(
         self,

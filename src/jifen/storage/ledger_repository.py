@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from jifen.domain.errors import NotReversible
-from jifen.domain.ledger import Entry, Lot, check_balanced, member_deltas
+from jifen.domain.errors import NotFound, NotReversible
+from jifen.domain.ledger import MEMBER_AVAILABLE, Entry, Lot
+from jifen.domain.postings import OpensLot, OpensPending, PendingItem, Posted, Posting
+from jifen.storage.rows import insert_rows
 from jifen.storage.tables import (
     balances,
     ledger_entries,
@@ -54,16 +55,8 @@ class Balance:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """Points promised to a member and not yet spendable."""
-
-    id: int
-    member_id: int
-    kind: str
-    points: int
-    status: str
-    reference: str | None
+Pending = PendingItem
+"""Points promised to a member and not yet spendable, as stored."""
 
 
 def _entry(row: Any) -> Entry:
@@ -104,9 +97,20 @@ _MOVE_BALANCE = (
     .values(
         available=balances.c.available + bindparam("available_delta"),
         pending=balances.c.pending + bindparam("pending_delta"),
-        version=balances.c.version + 1,
+        version=balances.c.version + bindparam("postings"),
     )
 )
+_SETTLE = (
+    update(pending_points)
+    .where(pending_points.c.id == bindparam("pending"))
+    .values(status=bindparam("settled_as"))
+)
+_INSERT = {t.name: insert(t) for t in (ledger_transactions, lots, pending_points, ledger_entries)}
+_RETURNING = {
+    t.name: insert(t).returning(t.c.id, sort_by_parameter_order=True)
+    for t in (ledger_transactions, lots, pending_points)
+}
+T = TypeVar("T")
 _MOVE_LOT = (
     update(lots)
     .where(lots.c.id == bindparam("lot"))
@@ -119,6 +123,7 @@ class LedgerRepository:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.locked: set[tuple[int, str]] = set()  # balance rows this transaction holds
 
     # -- members (the ledger needs only that they exist) -------------------------------------
     def add_member(self, *, joined_at: datetime) -> int:
@@ -135,6 +140,17 @@ class LedgerRepository:
         """The transaction posted under an idempotency key, if any."""
         row = self.connection.execute(_BY_KEY, {"key": key}).first()
         return None if row is None else self._with_entries(row)
+
+    def find_by_keys(self, keys: Sequence[str]) -> dict[str, StoredTransaction]:
+        """The transactions posted under any of these keys, by key: one query when none is."""
+        if len(keys) == 1:
+            found = self.find_by_key(keys[0])
+            return {} if found is None else {keys[0]: found}
+        t = ledger_transactions.c
+        rows = self.connection.execute(
+            select(ledger_transactions).where(t.idempotency_key.in_(list(keys)))
+        ).all()
+        return {row.idempotency_key: self._with_entries(row) for row in rows}
 
     def get_transaction(self, transaction_id: int) -> StoredTransaction | None:
         """A transaction by id, with its entries."""
@@ -164,46 +180,6 @@ class LedgerRepository:
         )
         return self.connection.execute(query).first() is not None
 
-    def insert_transaction(
-        self,
-        *,
-        key: str,
-        request_hash: str,
-        type_: str,
-        member_id: int | None,
-        occurred_at: datetime,
-        memo: dict[str, Any],
-        reverses_id: int | None = None,
-    ) -> int:
-        """Claim the idempotency key with a new transaction header; `KeyTaken` if it is gone."""
-        values = transaction_row(
-            key=key,
-            request_hash=request_hash,
-            type_=type_,
-            member_id=member_id,
-            occurred_at=occurred_at,
-            memo=memo,
-            reverses_id=reverses_id,
-        )
-        try:
-            result = self.connection.execute(insert(ledger_transactions), values)
-        except IntegrityError as error:
-            # Both databases name the violated column or constraint in the message.
-            if "idempotency_key" in str(error.orig):
-                raise KeyTaken(key) from error
-            if "reverses_id" in str(error.orig):
-                raise NotReversible(
-                    f"Transaction {reverses_id} is already reversed.", transaction_id=reverses_id
-                ) from error
-            raise
-        return int(result.inserted_primary_key[0])
-
-    def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
-        """Append the entries of a transaction."""
-        self.connection.execute(
-            insert(ledger_entries), [entry_row(transaction_id, e) for e in entries]
-        )
-
     # -- balances ------------------------------------------------------------------------------
     def lock_balance(self, member_id: int, kind: str) -> Balance:
         """Lock a member's balance row of one kind (creating it at zero) for this transaction.
@@ -214,25 +190,43 @@ class LedgerRepository:
         params = {"balance_member_id": member_id, "balance_kind": kind}
         row = self.connection.execute(_LOCK_BALANCE, params).first()
         if row is None:  # the member's first points of this kind: create the row, then lock it
-            dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-            self.connection.execute(
-                dialect.insert(balances)
-                .values(member_id=member_id, kind=kind)
-                .on_conflict_do_nothing(index_elements=["member_id", "kind"])
-            )
+            self._create_balances([(member_id, kind)])
             row = self.connection.execute(_LOCK_BALANCE, params).one()
+        self.locked.add((member_id, kind))
         return Balance(row.member_id, row.kind, row.available, row.pending, row.version)
 
-    def move_balance(self, member_id: int, kind: str, *, available: int, pending: int) -> None:
-        """Add the deltas to a locked balance row and bump its version."""
+    def lock_balances(self, owners: Sequence[tuple[int, str]]) -> None:
+        """Lock these balance rows (member, kind) in that order, creating missing ones at zero.
+
+        Rows this transaction already holds are skipped. `NotFound` for a member that does not
+        exist. The door passes them sorted, member then kind: the one order every writer takes.
+        """
+        wanted = [o for o in owners if o not in self.locked]
+        if len(wanted) <= 1:
+            for owner in wanted:
+                self.lock_balance(*owner)
+            return
+        b = balances.c
+        query = select(b.member_id, b.kind).order_by(b.member_id, b.kind).with_for_update()
+        pairs = tuple_(b.member_id, b.kind)
+        found = {
+            (r.member_id, r.kind) for r in self.connection.execute(query.where(pairs.in_(wanted)))
+        }
+        missing = [o for o in wanted if o not in found]
+        if missing:
+            self._create_balances(missing)
+            self.connection.execute(query.where(pairs.in_(missing))).all()
+        self.locked.update(wanted)
+
+    def _create_balances(self, owners: Sequence[tuple[int, str]]) -> None:
+        wanted = sorted({m for m, _k in owners})
+        known = self.connection.execute(select(members.c.id).where(members.c.id.in_(wanted)))
+        for member_id in sorted(set(wanted) - set(known.scalars())):
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         self.connection.execute(
-            _MOVE_BALANCE,
-            {
-                "balance_member_id": member_id,
-                "balance_kind": kind,
-                "available_delta": available,
-                "pending_delta": pending,
-            },
+            dialect.insert(balances).on_conflict_do_nothing(index_elements=["member_id", "kind"]),
+            [{"member_id": m, "kind": k} for m, k in owners],
         )
 
     def balances_of(self, member_id: int) -> list[Balance]:
@@ -244,28 +238,6 @@ class LedgerRepository:
         ]
 
     # -- lots ----------------------------------------------------------------------------------
-    def insert_lot(
-        self,
-        *,
-        member_id: int,
-        kind: str,
-        credited_on: date,
-        expires_on: date | None,
-        points: int,
-        transaction_id: int,
-    ) -> int:
-        """Open an empty lot for `points`; the credit entry that follows fills it."""
-        row = lot_row(
-            member_id=member_id,
-            kind=kind,
-            credited_on=credited_on,
-            expires_on=expires_on,
-            points=points,
-            transaction_id=transaction_id,
-        )
-        result = self.connection.execute(insert(lots), row)
-        return int(result.inserted_primary_key[0])
-
     def open_lots(self, member_id: int, kind: str) -> list[Lot]:
         """A member's lots of one kind that still hold points."""
         query = select(lots).where(
@@ -278,71 +250,151 @@ class LedgerRepository:
         row = self.connection.execute(select(lots).where(lots.c.id == lot_id)).first()
         return None if row is None else _lot(row)
 
+    def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
+        """These lots, by id (those that exist)."""
+        query = select(lots).where(lots.c.id.in_(list(lot_ids)))
+        return {r.id: _lot(r) for r in self.connection.execute(query)}
+
     def lots_of(self, member_id: int) -> list[Lot]:
         """Every lot of a member, oldest first."""
         query = select(lots).where(lots.c.member_id == member_id).order_by(lots.c.id)
         return [_lot(r) for r in self.connection.execute(query)]
 
-    def move_lots(self, deltas: dict[int, int]) -> None:
-        """Add each delta to its lot's remaining points."""
-        rows = [{"lot": lot_id, "delta": delta} for lot_id, delta in deltas.items()]
-        if len(rows) == 1:  # one lot (every credit): a plain execute, not an executemany batch
-            self.connection.execute(_MOVE_LOT, rows[0])
-        elif rows:
-            self.connection.execute(_MOVE_LOT, rows)
-
     # -- pending points ------------------------------------------------------------------------
-    def insert_pending(
-        self, *, member_id: int, kind: str, points: int, reference: str | None, transaction_id: int
-    ) -> int:
-        """Record points promised to a member."""
-        result = self.connection.execute(
-            insert(pending_points).values(
-                member_id=member_id,
-                kind=kind,
-                points=points,
-                status="open",
-                reference=reference,
-                transaction_id=transaction_id,
-            )
-        )
-        return int(result.inserted_primary_key[0])
-
-    def get_pending(self, pending_id: int) -> Pending | None:
+    def get_pending(self, pending_id: int) -> PendingItem | None:
         """Pending points by id."""
         query = select(pending_points).where(pending_points.c.id == pending_id)
         row = self.connection.execute(query).first()
         if row is None:
             return None
-        return Pending(row.id, row.member_id, row.kind, row.points, row.status, row.reference)
+        return PendingItem(row.id, row.member_id, row.kind, row.points, row.status, row.reference)
 
-    def settle_pending(self, pending_id: int, status: str) -> None:
-        """Mark pending points confirmed or voided."""
-        self.connection.execute(
-            update(pending_points).where(pending_points.c.id == pending_id).values(status=status)
-        )
+    # -- writing postings (the storage of the one door, `services.ledger.post`) --------------
+    def write(self, postings: Sequence[Posting]) -> list[Posted]:
+        """Write postings whose balances are locked; ids come back from the inserts.
+
+        A statement per table whatever the batch's size: headers (claiming the keys), the lots
+        and pending items they open, the entries, then the settled items, balances and lots
+        moved. `KeyTaken` when a concurrent writer claimed a key first.
+        """
+        if not postings:
+            return []
+        headers = [header_row(p) for p in postings]
+        transaction_ids = self._translated(lambda: self._returning(ledger_transactions, headers))
+        opened: dict[int, int] = {}
+        for opens, table in ((OpensLot, lots), (OpensPending, pending_points)):
+            rows = [
+                (i, opened_row(p, transaction_ids[i]))
+                for i, p in enumerate(postings)
+                if isinstance(p.opens, opens)
+            ]
+            new_ids = self._returning(table, [row for _i, row in rows])
+            opened.update(zip((i for i, _row in rows), new_ids, strict=True))
+        posted = [resolved(p, transaction_ids[i], opened.get(i)) for i, p in enumerate(postings)]
+        self._apply(postings, posted)
+        return posted
+
+    def write_reserved(self, reserved: Reserved) -> None:
+        """Write postings made with reserved ids (the bulk path), each table's rows streamed."""
+        if reserved.new_balances:
+            self._create_balances(reserved.new_balances)
+        connection = self.connection
+        self._translated(lambda: insert_rows(connection, ledger_transactions, reserved.headers))
+        insert_rows(connection, lots, reserved.lots)
+        insert_rows(connection, pending_points, reserved.pending)
+        self._apply(reserved.postings, reserved.posted, bulk=True)
+
+    def _translated(self, write: Callable[[], T]) -> T:
+        try:
+            return write()
+        except IntegrityError as error:
+            # Both databases name the violated column or constraint in the message.
+            if "idempotency_key" in str(error.orig):
+                raise KeyTaken(str(error.orig)) from error
+            if "reverses_id" in str(error.orig):
+                raise NotReversible("That transaction is already reversed.") from error
+            raise
+
+    def _returning(self, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        if len(rows) == 1:
+            result = self.connection.execute(_INSERT[table.name], rows[0])
+            return [int(result.inserted_primary_key[0])]
+        if not rows:
+            return []
+        return list(self.connection.execute(_RETURNING[table.name], rows).scalars())
+
+    def _apply(
+        self, postings: Sequence[Posting], posted: Sequence[Posted], *, bulk: bool = False
+    ) -> None:
+        entries = [entry_row(w.transaction_id, e) for w in posted for e in w.entries]
+        if bulk:
+            insert_rows(self.connection, ledger_entries, entries)
+        else:
+            self.connection.execute(_INSERT["ledger_entries"], entries)
+        settles = [
+            {"pending": p.settles[0], "settled_as": p.settles[1]}
+            for p in postings
+            if p.settles is not None
+        ]
+        self._many(_SETTLE, settles)
+        self._many(_MOVE_BALANCE, balance_moves(postings))
+        self._many(_MOVE_LOT, lot_moves(postings, posted))
+
+    def _many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if len(rows) == 1:
+            self.connection.execute(statement, rows[0])
+        elif rows:
+            self.connection.execute(statement, rows)
 
 
-# -- rows, as written here and by the bulk path (storage/staged.py) -------------------------------
-def transaction_row(
-    *,
-    key: str,
-    request_hash: str,
-    type_: str,
-    member_id: int | None,
-    occurred_at: datetime,
-    memo: dict[str, Any],
-    reverses_id: int | None,
-) -> dict[str, Any]:
-    """The `ledger_transactions` row of a new transaction, without its id."""
+@dataclass(slots=True)
+class Reserved:
+    """Postings made with reserved ids, and the rows they open, waiting to be written."""
+
+    headers: list[dict[str, Any]] = field(default_factory=list)
+    lots: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    postings: list[Posting] = field(default_factory=list)
+    posted: list[Posted] = field(default_factory=list)
+    new_balances: list[tuple[int, str]] = field(default_factory=list)
+
+
+# -- the rows of postings, as the live and the bulk path write them ------------------------------
+def header_row(posting: Posting) -> dict[str, Any]:
+    """The `ledger_transactions` row of a posting, without its id."""
+    header = posting.header
     return {
-        "idempotency_key": key,
-        "request_hash": request_hash,
-        "type": type_,
-        "member_id": member_id,
-        "occurred_at": occurred_at,
-        "memo": memo,
-        "reverses_id": reverses_id,
+        "idempotency_key": header.key,
+        "request_hash": header.request_hash,
+        "type": str(posting.type),
+        "member_id": posting.member_id,
+        "occurred_at": header.occurred_at,
+        "memo": dict(header.memo or {}),
+        "reverses_id": posting.reverses_id,
+    }
+
+
+def opened_row(posting: Posting, transaction_id: int) -> dict[str, Any]:
+    """The `lots` or `pending_points` row a posting opens, without its id, funded in full."""
+    leg = posting.legs[posting.funding_leg()]
+    if isinstance(posting.opens, OpensLot):
+        return {
+            "member_id": leg.member_id,
+            "kind": leg.kind,
+            "credited_on": posting.opens.credited_on,
+            "expires_on": posting.opens.expires_on,
+            "original": leg.points,
+            "remaining": leg.points,
+            "transaction_id": transaction_id,
+        }
+    assert isinstance(posting.opens, OpensPending)  # noqa: S101 - only called when it opens one
+    return {
+        "member_id": leg.member_id,
+        "kind": leg.kind,
+        "points": leg.points,
+        "status": "open",
+        "reference": posting.opens.reference,
+        "transaction_id": transaction_id,
     }
 
 
@@ -359,97 +411,47 @@ def entry_row(transaction_id: int, entry: Entry) -> dict[str, Any]:
     }
 
 
-def lot_row(
-    *,
-    member_id: int,
-    kind: str,
-    credited_on: date,
-    expires_on: date | None,
-    points: int,
-    transaction_id: int,
-) -> dict[str, Any]:
-    """The `lots` row of a new lot, without its id; the entry that funds it sets `remaining`."""
-    return {
-        "member_id": member_id,
-        "kind": kind,
-        "credited_on": credited_on,
-        "expires_on": expires_on,
-        "original": points,
-        "remaining": 0,
-        "transaction_id": transaction_id,
-    }
+def resolved(posting: Posting, transaction_id: int, opened_id: int | None) -> Posted:
+    """The posting as written: its funding leg names the lot or pending item it opened."""
+    legs = posting.legs
+    if opened_id is not None:
+        i = posting.funding_leg()
+        if isinstance(posting.opens, OpensLot):
+            leg = replace(legs[i], lot_id=opened_id)
+        else:
+            leg = replace(legs[i], pending_id=opened_id)
+        legs = (*legs[:i], leg, *legs[i + 1 :])
+    return Posted(transaction_id, str(posting.type), posting.member_id, legs)
 
 
-def lock_member_balances(connection: Connection, owners: Sequence[Any]) -> None:
-    """Lock the balance rows of `owners` (member id, kind pairs) in one order, for a set-based job.
-
-    Locks a superset of the pairs (their members' rows of their kinds), which an index scan finds at
-    once where a list of pairs would not; member then kind, the order every posting locks in.
-    """
-    if not owners:
-        return
-    b = balances.c
-    connection.execute(
-        select(b.member_id)
-        .where(
-            and_(
-                b.member_id.in_(sorted({m for m, _k in owners})),
-                b.kind.in_(sorted({k for _m, k in owners})),
-            )
-        )
-        .order_by(b.member_id, b.kind)
-        .with_for_update()
-    ).all()
-
-
-def taken_keys(connection: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of these idempotency keys a transaction already holds."""
-    t = ledger_transactions.c
-    query = select(t.idempotency_key).where(t.idempotency_key.in_(list(keys)))
-    return set(connection.execute(query).scalars())
+def balance_moves(postings: Iterable[Posting]) -> list[dict[str, Any]]:
+    """Each member balance's deltas, and how many postings moved it (its version's step)."""
+    moves: dict[tuple[int, str], list[int]] = {}
+    for p in postings:
+        for owner in p.locks:
+            moves.setdefault(owner, [0, 0, 0])[2] += 1
+        for leg in p.legs:
+            if leg.member_id is not None:
+                move = moves[(leg.member_id, leg.kind)]
+                move[0 if leg.account == MEMBER_AVAILABLE else 1] += leg.points
+    return [
+        {
+            "balance_member_id": member_id,
+            "balance_kind": kind,
+            "available_delta": available,
+            "pending_delta": pending,
+            "postings": count,
+        }
+        for (member_id, kind), (available, pending, count) in moves.items()
+    ]
 
 
-def insert_postings(
-    connection: Connection, headers: Sequence[dict[str, Any]], legs: Sequence[Sequence[Entry]]
-) -> None:
-    """Write one transaction per header with its legs, in three statements, for a set-based job.
-
-    The rows a posting at a time writes: the legs checked to balance, each member balance moved
-    by them and its version bumped once per transaction that moves it. The caller has locked the
-    balance rows (`lock_member_balances`) and updates the lots or pending items the legs name.
-    """
-    t = ledger_transactions.c
-    ids = connection.execute(
-        insert(ledger_transactions).returning(t.id, sort_by_parameter_order=True), list(headers)
-    ).scalars()
-    entries: list[dict[str, Any]] = []
-    moves: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for transaction_id, transaction_legs in zip(ids, legs, strict=True):
-        check_balanced(transaction_legs)
-        entries += [entry_row(transaction_id, leg) for leg in transaction_legs]
-        for owner, (available, pending) in member_deltas(transaction_legs).items():
-            move = moves[owner]
-            move[0] += available
-            move[1] += pending
-            move[2] += 1
-    connection.execute(insert(ledger_entries), entries)
-    b = balances.c
-    connection.execute(
-        update(balances)
-        .where(and_(b.member_id == bindparam("owner"), b.kind == bindparam("point_kind")))
-        .values(
-            available=b.available + bindparam("available_delta"),
-            pending=b.pending + bindparam("pending_delta"),
-            version=b.version + bindparam("postings"),
-        ),
-        [
-            {
-                "owner": member_id,
-                "point_kind": kind,
-                "available_delta": available,
-                "pending_delta": pending,
-                "postings": postings,
-            }
-            for (member_id, kind), (available, pending, postings) in moves.items()
-        ],
-    )
+def lot_moves(postings: Sequence[Posting], posted: Sequence[Posted]) -> list[dict[str, Any]]:
+    """How each lot's remaining points move; a lot opened by a posting is written full."""
+    moves: dict[int, int] = {}
+    for p, w in zip(postings, posted, strict=True):
+        funding = p.funding_leg() if isinstance(p.opens, OpensLot) else -1
+        for i, leg in enumerate(w.entries):
+            if leg.lot_id is not None and i != funding:
+                moves[leg.lot_id] = moves.get(leg.lot_id, 0) + leg.points
+    return [{"lot": lot_id, "delta": delta} for lot_id, delta in moves.items() if delta]

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from jifen.domain.ledger import Entry
+from jifen.domain.errors import NotFound
+from jifen.domain.ledger import Lot
+from jifen.domain.postings import OpensLot, PendingItem, Posted, Posting
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import (
     Balance,
     KeyTaken,
-    Pending,
+    Reserved,
     StoredTransaction,
-    entry_row,
-    lot_row,
-    transaction_row,
+    balance_moves,
+    header_row,
+    lot_moves,
+    opened_row,
+    resolved,
 )
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.program_repository import RedemptionUnlock
@@ -49,7 +53,7 @@ class Loaded:
     member_by_hash: dict[str, int]
     unlocked_on: dict[int, date | None]
     balances: dict[tuple[int, str], Balance]
-    pending: dict[int, Pending]
+    pending: dict[int, PendingItem]
     earnings: dict[int, list[tuple[str, date, int]]]  # member: (rule, day, points) since the day
     earnings_since: date
     campaign_windows: list[tuple[datetime, datetime]]  # active campaigns: [starts, ends)
@@ -69,13 +73,9 @@ class Staged:
     ids: dict[str, deque[int]]  # reserved ids per table, taken from the front
     events: list[StoredEvent] = field(default_factory=list)
     tickets: dict[str, bool] = field(default_factory=dict)  # changed ticket: existed before?
-    transactions: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    by_key: dict[str, int] = field(default_factory=dict)  # idempotency key → index in transactions
-    lots: dict[int, dict[str, Any]] = field(default_factory=dict)
-    new_pending: dict[int, dict[str, Any]] = field(default_factory=dict)
-    settled: dict[int, str] = field(default_factory=dict)
-    balances: dict[tuple[int, str], bool] = field(default_factory=dict)  # changed: existed before?
+    reserved: Reserved = field(default_factory=Reserved)  # the postings, for the ledger to write
+    by_key: dict[str, int] = field(default_factory=dict)  # idempotency key → index in reserved
+    lots: dict[int, tuple[int, int]] = field(default_factory=dict)  # new lot: remaining, original
     earnings: list[dict[str, Any]] = field(default_factory=list)
     unlocked: dict[int, date] = field(default_factory=dict)
     _undo: list[tuple[Any, Any, Any]] = field(default_factory=list)
@@ -201,7 +201,7 @@ class StagedEvents:
 
 
 class StagedLedger:
-    """Transactions, entries, lots, pending points and balances, staged with reserved ids."""
+    """The door's storage in memory: postings written with reserved ids, balances moved here."""
 
     def __init__(self, staged: Staged) -> None:
         self.staged = staged
@@ -215,14 +215,8 @@ class StagedLedger:
         index = self.staged.by_key.get(key)
         if index is None:
             return None  # a key taken in the database fails the batch's write; it then falls back
-        row = self.staged.transactions[index]
-        entries = tuple(
-            Entry(
-                e["account"], e["kind"], e["points"], e["member_id"], e["lot_id"], e["pending_id"]
-            )
-            for e in self.staged.entries
-            if e["transaction_id"] == row["id"]
-        )
+        row = self.staged.reserved.headers[index]
+        posted = self.staged.reserved.posted[index]
         return StoredTransaction(
             row["id"],
             key,
@@ -232,120 +226,106 @@ class StagedLedger:
             row["occurred_at"],
             row["reverses_id"],
             row["memo"],
-            entries,
+            posted.entries,
         )
 
-    def insert_transaction(
-        self,
-        *,
-        key: str,
-        request_hash: str,
-        type_: str,
-        member_id: int | None,
-        occurred_at: datetime,
-        memo: dict[str, Any],
-        reverses_id: int | None = None,
-    ) -> int:
-        if key in self.staged.by_key:
-            raise KeyTaken(key)
-        transaction_id = self.staged.take_id("ledger_transactions")
-        row = {
-            "id": transaction_id,
-            **transaction_row(
-                key=key,
-                request_hash=request_hash,
-                type_=type_,
-                member_id=member_id,
-                occurred_at=occurred_at,
-                memo=memo,
-                reverses_id=reverses_id,
-            ),
-        }
-        self.staged.put(self.staged.by_key, key, len(self.staged.transactions))
-        self.staged.append(self.staged.transactions, row)
-        return transaction_id
-
-    def insert_entries(self, transaction_id: int, entries: Sequence[Entry]) -> None:
-        for e in entries:
-            self.staged.append(self.staged.entries, entry_row(transaction_id, e))
+    def find_by_keys(self, keys: Sequence[str]) -> dict[str, StoredTransaction]:
+        found = {key: self.find_by_key(key) for key in keys}
+        return {key: stored for key, stored in found.items() if stored is not None}
 
     def lock_balance(self, member_id: int, kind: str) -> Balance:
         _require(self.loaded.asked_members, member_id)
+        if member_id not in self.loaded.members:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
         balance = self.loaded.balances.get((member_id, kind))
         if balance is None:
             balance = Balance(member_id, kind, 0, 0, 0)
             self.staged.put(self.loaded.balances, (member_id, kind), balance)
-            self.staged.put(self.staged.balances, (member_id, kind), False)
+            self.staged.append(self.staged.reserved.new_balances, (member_id, kind))
         return balance
 
-    def move_balance(self, member_id: int, kind: str, *, available: int, pending: int) -> None:
-        was = self.loaded.balances[(member_id, kind)]
-        now = Balance(
-            member_id, kind, was.available + available, was.pending + pending, was.version + 1
-        )
-        if now.available < 0 or now.pending < 0:
-            raise NeedsDatabase("a balance would go negative")
-        if (member_id, kind) not in self.staged.balances:
-            self.staged.put(self.staged.balances, (member_id, kind), True)
-        self.staged.put(self.loaded.balances, (member_id, kind), now)
+    def lock_balances(self, owners: Sequence[tuple[int, str]]) -> None:
+        for owner in owners:
+            self.lock_balance(*owner)
 
-    def insert_lot(
-        self,
-        *,
-        member_id: int,
-        kind: str,
-        credited_on: date,
-        expires_on: date | None,
-        points: int,
-        transaction_id: int,
-    ) -> int:
-        lot_id = self.staged.take_id("lots")
-        row = {
-            "id": lot_id,
-            **lot_row(
-                member_id=member_id,
-                kind=kind,
-                credited_on=credited_on,
-                expires_on=expires_on,
-                points=points,
-                transaction_id=transaction_id,
-            ),
-        }
-        self.staged.put(self.staged.lots, lot_id, row)
-        return lot_id
+    def open_lots(self, member_id: int, kind: str) -> list[Lot]:
+        raise NeedsDatabase(f"lots of member {member_id} were not loaded")
 
-    def move_lots(self, deltas: dict[int, int]) -> None:
-        for lot_id, delta in deltas.items():
-            row = self.staged.lots.get(lot_id)
-            if row is None:
-                raise NeedsDatabase(f"lot {lot_id} was not loaded")
-            remaining = row["remaining"] + delta
-            if not 0 <= remaining <= row["original"]:
-                raise NeedsDatabase(f"lot {lot_id} would leave its range")
-            self.staged.put(self.staged.lots, lot_id, {**row, "remaining": remaining})
+    def get_lot(self, lot_id: int) -> Lot | None:
+        raise NeedsDatabase(f"lot {lot_id} was not loaded")
 
-    def insert_pending(
-        self, *, member_id: int, kind: str, points: int, reference: str | None, transaction_id: int
-    ) -> int:
-        pending_id = self.staged.take_id("pending_points")
-        pending = Pending(pending_id, member_id, kind, points, "open", reference)
-        self.staged.put(self.loaded.pending, pending_id, pending)
-        self.staged.put(self.staged.new_pending, pending_id, {"transaction_id": transaction_id})
-        return pending_id
+    def get_transaction(self, transaction_id: int) -> StoredTransaction | None:
+        raise NeedsDatabase(f"transaction {transaction_id} was not loaded")
 
-    def get_pending(self, pending_id: int) -> Pending | None:
+    def get_pending(self, pending_id: int) -> PendingItem | None:
         pending = self.loaded.pending.get(pending_id)
         if pending is None:
             raise NeedsDatabase(f"pending points {pending_id} were not loaded")
         return pending
 
-    def settle_pending(self, pending_id: int, status: str) -> None:
-        pending = self.loaded.pending[pending_id]
-        settled = Pending(
-            pending.id, pending.member_id, pending.kind, pending.points, status, pending.reference
-        )
-        self.staged.put(self.loaded.pending, pending_id, settled)
-        self.staged.put(self.staged.settled, pending_id, status)
+    def write(self, postings: Sequence[Posting]) -> list[Posted]:
+        return [self._write(p) for p in postings]
+
+    def _write(self, posting: Posting) -> Posted:
+        staged, reserved = self.staged, self.staged.reserved
+        if posting.key in staged.by_key:
+            raise KeyTaken(posting.key)
+        transaction_id = staged.take_id("ledger_transactions")
+        opened_id = None
+        if posting.opens is not None:
+            table = "lots" if isinstance(posting.opens, OpensLot) else "pending_points"
+            opened_id = staged.take_id(table)
+            row = {"id": opened_id, **opened_row(posting, transaction_id)}
+            if table == "lots":
+                staged.append(reserved.lots, row)
+                staged.put(staged.lots, opened_id, (row["remaining"], row["original"]))
+            else:
+                staged.append(reserved.pending, row)
+                item = PendingItem(
+                    opened_id,
+                    row["member_id"],
+                    row["kind"],
+                    row["points"],
+                    "open",
+                    row["reference"],
+                )
+                staged.put(self.loaded.pending, opened_id, item)
+        posted = resolved(posting, transaction_id, opened_id)
+        self._project(posting, posted)
+        staged.put(staged.by_key, posting.key, len(reserved.headers))
+        staged.append(reserved.headers, {"id": transaction_id, **header_row(posting)})
+        staged.append(reserved.postings, posting)
+        staged.append(reserved.posted, posted)
+        return posted
+
+    def _project(self, posting: Posting, posted: Posted) -> None:
+        """Move the balances, lots and pending items held in memory as the writes will."""
+        for move in balance_moves([posting]):
+            owner = (move["balance_member_id"], move["balance_kind"])
+            was = self.loaded.balances[owner]
+            now = Balance(
+                *owner,
+                was.available + move["available_delta"],
+                was.pending + move["pending_delta"],
+                was.version + move["postings"],
+            )
+            if now.available < 0 or now.pending < 0:
+                raise NeedsDatabase("a balance would go negative")
+            self.staged.put(self.loaded.balances, owner, now)
+        for move in lot_moves([posting], [posted]):
+            remaining, original = self.staged.lots.get(move["lot"], (None, 0))
+            if remaining is None:
+                raise NeedsDatabase(f"lot {move['lot']} was not loaded")
+            if not 0 <= remaining + move["delta"] <= original:
+                raise NeedsDatabase(f"lot {move['lot']} would leave its range")
+            self.staged.put(self.staged.lots, move["lot"], (remaining + move["delta"], original))
+        if posting.settles is not None:
+            pending_id, status = posting.settles
+            self.staged.put(
+                self.loaded.pending,
+                pending_id,
+                replace(self.loaded.pending[pending_id], status=status),
+            )
 
 
 class StagedStatements:

@@ -4,31 +4,40 @@ Every use case takes a unit of work, an idempotency `key` chosen by the caller, 
 movement happens (`occurred_at`, an aware datetime in the program's time zone: its date is the
 day lots are credited, spent and expired on). The same key with the same request returns the
 first result and changes nothing; the same key with another request raises
-`IdempotencyConflict`.
+`IdempotencyConflict`. Each builds a `domain.postings.Posting` and writes it through the one
+door, `post` (`posting.py`), which callers with many postings use directly.
 """
 
 from __future__ import annotations
 
+from jifen.domain.postings import Posted
 from jifen.services.ledger.earning import (
     add_pending,
     confirm_pending,
     credit,
+    credit_posting,
+    void_item,
     void_pending,
-    void_request,
 )
-from jifen.services.ledger.posting import Posted, fingerprint
-from jifen.services.ledger.spending import expire_lot, reverse, spend, transfer
+from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
+from jifen.services.ledger.spending import expire_lot, expire_lots, reverse, spend, transfer
 
 __all__ = [
     "Posted",
+    "Request",
     "add_pending",
     "confirm_pending",
     "credit",
+    "credit_posting",
     "expire_lot",
+    "expire_lots",
     "fingerprint",
+    "post",
+    "post_one",
+    "ready",
     "reverse",
     "spend",
     "transfer",
+    "void_item",
     "void_pending",
-    "void_request",
 ]

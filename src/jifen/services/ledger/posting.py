@@ -1,53 +1,49 @@
-"""How every ledger write is made: idempotent by key, balanced, with balances and lots moved."""
+"""The ledger's one door: `post(uow, requests)` writes a batch of postings, idempotent by key.
+
+Every write of points comes through here, a single posting being a batch of one (as
+TigerBeetle's `create_transfers`). For the whole batch the door checks the keys in one query (a
+key posted before replays its first result, or conflicts if the request differs), locks every
+member balance the batch touches in one canonical order (member, then kind), builds each
+posting under those locks (the pure builders of `domain.postings`, fed what the locks protect),
+writes them set-based, and opens redemption for members the batch lifted to the threshold.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from jifen.domain.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
-    NotFound,
-)
-from jifen.domain.ledger import (
-    MEMBER_ACCOUNTS,
-    Entry,
-    TransactionType,
-    check_balanced,
-    lot_deltas,
-    member_deltas,
-)
+from jifen.domain.errors import IdempotencyConflict, InvalidRequest
+from jifen.domain.ledger import MEMBER_AVAILABLE
+from jifen.domain.postings import Header, Posted, Posting
 from jifen.storage.ledger_repository import KeyTaken, StoredTransaction
 from jifen.storage.uow import UnitOfWork
 
+Owner = tuple[int, str]
+
 
 @dataclass(frozen=True, slots=True)
-class Posted:
-    """The result of a ledger write: the transaction and its entries (`replayed` on a repeat)."""
+class Request:
+    """A posting asked for: its header, the balances it touches, and how to build it.
 
-    transaction_id: int
-    type: str
-    member_id: int | None
-    entries: tuple[Entry, ...]
-    replayed: bool = False
+    `owners` and `build` run inside the door's transaction, only for a key not posted before:
+    `owners` may read rows whose owner never changes (a pending item's member and kind), `build`
+    runs once every owner of the batch is locked and may read what those locks protect (lots,
+    the pending item's status). `build` returns None when there is nothing left to post.
+    """
 
-    @property
-    def lot_ids(self) -> list[int]:
-        """The lots this transaction touched, in entry order."""
-        return [e.lot_id for e in self.entries if e.lot_id is not None]
-
-    @property
-    def pending_id(self) -> int | None:
-        """The pending item this transaction created or settled, if any."""
-        return next((e.pending_id for e in self.entries if e.pending_id is not None), None)
+    header: Header
+    owners: Callable[[], Iterable[Owner]]
+    build: Callable[[], Posting | None]
 
 
-Post = Callable[[UnitOfWork, str], Posted]
+def ready(posting: Posting) -> Request:
+    """The request of a posting that needs nothing read under the locks."""
+    return Request(posting.header, lambda: posting.locks, lambda: posting)
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -56,102 +52,86 @@ def fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _posted(stored: StoredTransaction, *, replayed: bool) -> Posted:
-    return Posted(stored.id, stored.type, stored.member_id, stored.entries, replayed)
+def post_one(uow: UnitOfWork, request: Request) -> Posted:
+    """`post` for one request, which always posts something."""
+    (posted,) = post(uow, [request])
+    assert posted is not None  # noqa: S101 - builders of single requests never return None
+    return posted
 
 
-def idempotent(uow: UnitOfWork, key: str, request: dict[str, Any], post: Post) -> Posted:
-    """Run `post` once per key; a repeat gets the first result, another request a conflict."""
-    if not key or len(key) > 200:
-        raise InvalidRequest("An idempotency key of 1 to 200 characters is required.")
-    request_hash = fingerprint(request)
+def post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
+    """Write a batch of postings in one transaction; each result in the order asked.
+
+    A key posted before gets its first result (`replayed`), or `IdempotencyConflict` if it was
+    another request; any error refuses the whole batch and changes nothing. When a concurrent
+    writer claims one of the keys first, the batch is rolled back and, if this is the outermost
+    unit of work, asked again (the raced key then replays); inside another use case the
+    `KeyTaken` goes up so that use case retries as a whole.
+    """
+    keys = [r.header.key for r in requests]
+    if len(set(keys)) != len(keys):
+        raise InvalidRequest("A batch of postings names each idempotency key once.")
     outermost = uow.depth == 0
     try:
         with uow:
-            stored = uow.ledger.find_by_key(key)
-            if stored is None:
-                posted = post(uow, request_hash)
-                uow.commit()
-                return posted
+            results = _post(uow, requests)
+            uow.commit()
+            return results
     except KeyTaken:
         if not outermost:
-            raise  # the enclosing use case's transaction is spoilt; it retries as a whole
-        # A concurrent writer committed this key first; ours was rolled back. Read theirs.
-        with uow:
-            stored = uow.ledger.find_by_key(key)
-    assert stored is not None  # noqa: S101 - the key is taken, so its transaction exists
-    if stored.request_hash != request_hash:
-        raise IdempotencyConflict(key)
-    return _posted(stored, replayed=True)
+            raise
+    return post(uow, requests)
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
-    """What every transaction records besides its entries."""
-
-    key: str
-    request_hash: str
-    type: TransactionType
-    member_id: int | None
-    occurred_at: datetime
-    memo: dict[str, Any] | None
-    reverses_id: int | None = None
-
-
-def open_transaction(uow: UnitOfWork, header: Header) -> int:
-    """Write the transaction header, claiming the idempotency key; returns its id."""
-    return uow.ledger.insert_transaction(
-        key=header.key,
-        request_hash=header.request_hash,
-        type_=header.type,
-        member_id=header.member_id,
-        occurred_at=header.occurred_at,
-        memo=header.memo or {},
-        reverses_id=header.reverses_id,
-    )
+def _post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
+    taken = uow.ledger.find_by_keys([r.header.key for r in requests])
+    for r in requests:
+        stored = taken.get(r.header.key)
+        if stored is not None and stored.request_hash != r.header.request_hash:
+            raise IdempotencyConflict(r.header.key)
+    fresh = [r for r in requests if r.header.key not in taken]
+    if fresh:
+        owners = {owner for r in fresh for owner in r.owners()}
+        uow.ledger.lock_balances(sorted(owners))
+        postings = [p for p in (r.build() for r in fresh) if p is not None]
+        for p in postings:
+            if not owners.issuperset(p.locks):  # locking now would break the canonical order
+                raise RuntimeError(f"Posting {p.key} touches balances its request did not name.")
+        written = {p.key: w for p, w in zip(postings, uow.ledger.write(postings), strict=True)}
+        unlock_redemption(uow, postings)
+    return [
+        _replayed(taken[r.header.key]) if r.header.key in taken else written.get(r.header.key)
+        for r in requests
+    ]
 
 
-def apply_entries(
-    uow: UnitOfWork, transaction_id: int, header: Header, entries: list[Entry]
-) -> Posted:
-    """Append balanced entries and move the member balances and lots they touch.
-
-    The caller has locked every member balance the entries touch.
-    """
-    check_balanced(entries)
-    uow.ledger.insert_entries(transaction_id, entries)
-    raised: dict[int, set[str]] = {}
-    for (owner, kind), (available, pending) in member_deltas(entries).items():
-        uow.ledger.move_balance(owner, kind, available=available, pending=pending)
-        if available > 0:
-            raised.setdefault(owner, set()).add(kind)
-    uow.ledger.move_lots(lot_deltas(entries))
-    if raised:
-        unlock_redemption(uow, raised, on=header.occurred_at.date())
-    return Posted(transaction_id, header.type, header.member_id, tuple(entries))
+def _replayed(stored: StoredTransaction) -> Posted:
+    return Posted(stored.id, stored.type, stored.member_id, stored.entries, replayed=True)
 
 
-def unlock_redemption(uow: UnitOfWork, raised: dict[int, set[str]], *, on: date) -> None:
-    """Open redemption for members whose spendable balance this posting lifted to the threshold.
+def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+    """Open redemption for members whose spendable balance these postings lifted to the threshold.
 
     Every posting passes here, whatever its source (events, partners, adjustments, campaigns, a
     cancellation's return, a refund), so the unlock commits with the points that earned it.
     """
+    raised: dict[int, set[str]] = {}
+    for p in postings:
+        for leg in p.legs:
+            if leg.member_id is not None and leg.account == MEMBER_AVAILABLE and leg.points > 0:
+                raised.setdefault(leg.member_id, set()).add(leg.kind)
+    if not raised:
+        return
     rule = uow.programs.redemption_unlock()
     if rule is None:
         return
+    on: date = postings[0].header.occurred_at.date()
+    by_member = {p.member_id: p.header.occurred_at.date() for p in postings}
     for member_id, kinds in sorted(raised.items()):
         if not kinds.isdisjoint(rule.kinds):
             uow.statements.unlock_redemption(
-                member_id, kinds=sorted(rule.kinds), threshold=rule.threshold, on=on
+                member_id,
+                kinds=sorted(rule.kinds),
+                threshold=rule.threshold,
+                on=by_member.get(member_id, on),
             )
-
-
-def require_member(uow: UnitOfWork, member_id: int) -> None:
-    if not uow.ledger.member_exists(member_id):
-        raise NotFound(f"No member {member_id}.", member_id=member_id)
-
-
-def require_system_account(account: str) -> None:
-    if account in MEMBER_ACCOUNTS or not account.count(":") == 1:
-        raise InvalidRequest(f"{account!r} is not a system account such as 'program:issued'.")

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from jifen.domain.errors import (
-    InsufficientPoints,
-    InvalidRequest,
-    LotNotExpirable,
-    NotFound,
-    NotReversible,
-)
-from jifen.domain.ledger import (
-    MEMBER_AVAILABLE,
-    MEMBER_PENDING,
-    PROGRAM_EXPIRED,
-    PROGRAM_REDEEMED,
-    Entry,
-    TransactionType,
-    allocate,
-    lot_deltas,
-    member_deltas,
-    require_positive,
-    spend_entries,
-)
-from jifen.services.ledger.posting import (
-    Header,
-    Posted,
-    apply_entries,
-    idempotent,
-    open_transaction,
-    require_member,
-    require_system_account,
-)
+from jifen.domain import postings
+from jifen.domain.errors import InsufficientPoints, NotFound
+from jifen.domain.ledger import PROGRAM_REDEEMED, Lot, require_positive
+from jifen.domain.postings import Header, Posted, Posting
+from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
 from jifen.storage.uow import UnitOfWork
 
 
@@ -54,7 +31,7 @@ def spend(
     job has expired them. Raises `InsufficientPoints` when the member has too few.
     """
     require_positive(points)
-    require_system_account(to_account)
+    postings.require_system_account(to_account)
     request = {
         "op": "spend",
         "member_id": member_id,
@@ -64,27 +41,24 @@ def spend(
         "to_account": to_account,
         "memo": memo,
     }
+    header = Header(key, fingerprint(request), occurred_at, memo)
 
-    def post(uow: UnitOfWork, request_hash: str) -> Posted:
-        require_member(uow, member_id)
-        balance = uow.ledger.lock_balance(member_id, kind)
-        if balance.available < points:
+    def build() -> Posting:
+        available = uow.ledger.lock_balance(member_id, kind).available
+        if available < points:
             raise InsufficientPoints(
-                member_id=member_id, kind=kind, needed=points, available=balance.available
+                member_id=member_id, kind=kind, needed=points, available=available
             )
-        allocations = allocate(
+        return postings.spend(
+            header,
             uow.ledger.open_lots(member_id, kind),
             member_id=member_id,
             kind=kind,
             points=points,
-            on=occurred_at.date(),
+            to_account=to_account,
         )
-        header = Header(key, request_hash, TransactionType.SPEND, member_id, occurred_at, memo)
-        transaction_id = open_transaction(uow, header)
-        entries = spend_entries(allocations, member_id=member_id, kind=kind, to_account=to_account)
-        return apply_entries(uow, transaction_id, header, entries)
 
-    return idempotent(uow, key, request, post)
+    return post_one(uow, Request(header, lambda: [(member_id, kind)], build))
 
 
 def reverse(
@@ -106,48 +80,30 @@ def reverse(
         "occurred_at": occurred_at,
         "memo": memo,
     }
+    header = Header(key, fingerprint(request), occurred_at, memo)
 
-    def post(uow: UnitOfWork, request_hash: str) -> Posted:
-        original = uow.ledger.get_transaction(transaction_id)
-        if original is None:
+    def original() -> Any:
+        found = uow.ledger.get_transaction(transaction_id)
+        if found is None:
             raise NotFound(f"No transaction {transaction_id}.", transaction_id=transaction_id)
-        if original.type == TransactionType.REVERSAL or any(
-            e.account == MEMBER_PENDING for e in original.entries
-        ):
-            raise NotReversible(
-                f"A {original.type} transaction cannot be reversed.",
-                transaction_id=transaction_id,
-                type=original.type,
-            )
-        entries = [e.reversed() for e in original.entries]
-        for owner, kind in sorted(member_deltas(entries)):
-            uow.ledger.lock_balance(owner, kind)
-        _require_lots_can_take(uow, entries, transaction_id)
-        header = Header(
-            key,
-            request_hash,
-            TransactionType.REVERSAL,
-            original.member_id,
-            occurred_at,
-            memo,
-            reverses_id=transaction_id,
+        return found
+
+    def owners() -> set[tuple[int, str]]:
+        return {(e.member_id, e.kind) for e in original().entries if e.member_id is not None}
+
+    def build() -> Posting:
+        found = original()
+        lot_ids = {e.lot_id for e in found.entries if e.lot_id is not None}
+        return postings.reversal(
+            header,
+            transaction_id=transaction_id,
+            type_=found.type,
+            member_id=found.member_id,
+            legs=found.entries,
+            lots={i: uow.ledger.get_lot(i) for i in sorted(lot_ids)},
         )
-        return apply_entries(uow, open_transaction(uow, header), header, entries)
 
-    return idempotent(uow, key, request, post)
-
-
-def _require_lots_can_take(uow: UnitOfWork, entries: list[Entry], transaction_id: int) -> None:
-    for lot_id, delta in lot_deltas(entries).items():
-        lot = uow.ledger.get_lot(lot_id)
-        assert lot is not None  # noqa: S101 - entries point only at existing lots
-        if not 0 <= lot.remaining + delta <= lot.original:
-            raise NotReversible(
-                f"Lot {lot_id} has {lot.remaining} points left of {lot.original}; "
-                f"reversing transaction {transaction_id} would move it by {delta}.",
-                transaction_id=transaction_id,
-                lot_id=lot_id,
-            )
+    return post_one(uow, Request(header, owners, build))
 
 
 def expire_lot(
@@ -159,30 +115,53 @@ def expire_lot(
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Expire what is left of a lot whose expiry date has come by `occurred_at`'s date."""
-    request = {"op": "expire", "lot_id": lot_id, "occurred_at": occurred_at, "memo": memo}
+    (posted,) = expire_lots(uow, [lot_id], key=lambda _lot: key, at=occurred_at, memo=memo)
+    assert posted is not None  # noqa: S101 - a lot with nothing to expire raises
+    return posted
 
-    def post(uow: UnitOfWork, request_hash: str) -> Posted:
-        lot = uow.ledger.get_lot(lot_id)
-        if lot is None:
-            raise NotFound(f"No lot {lot_id}.", lot_id=lot_id)
-        uow.ledger.lock_balance(lot.member_id, lot.kind)
-        lot = uow.ledger.get_lot(lot_id)  # re-read under the member's lock
-        assert lot is not None  # noqa: S101 - lots are never deleted
-        day = occurred_at.date()
-        if lot.remaining == 0 or lot.expires_on is None or lot.expires_on > day:
-            raise LotNotExpirable(
-                f"Lot {lot_id} (expires {lot.expires_on}, {lot.remaining} left) "
-                f"has nothing to expire on {day}.",
-                lot_id=lot_id,
-            )
-        header = Header(key, request_hash, TransactionType.EXPIRY, lot.member_id, occurred_at, memo)
-        entries = [
-            Entry(MEMBER_AVAILABLE, lot.kind, -lot.remaining, lot.member_id, lot_id=lot_id),
-            Entry(PROGRAM_EXPIRED, lot.kind, lot.remaining),
-        ]
-        return apply_entries(uow, open_transaction(uow, header), header, entries)
 
-    return idempotent(uow, key, request, post)
+def expire_lots(
+    uow: UnitOfWork,
+    lot_ids: Sequence[int],
+    *,
+    key: Callable[[int], str],
+    at: datetime,
+    memo: dict[str, Any] | None,
+    skip_spent: bool = False,
+) -> list[Posted | None]:
+    """Expire many lots in one batch through the door, reading them in one query each side.
+
+    Each lot's posting is keyed `key(lot_id)` and fingerprinted as `expire_lot` does. With
+    `skip_spent` (the daily job), a lot that has nothing left to expire by then (spent or
+    expired meanwhile) gets None instead of `LotNotExpirable`.
+    """
+    under_locks: dict[int, Lot] = {}
+
+    def current(lot_id: int) -> Lot:
+        if not under_locks:  # the first build runs with every owner locked: read them all once
+            under_locks.update(uow.ledger.lots_by_id(lot_ids))
+        return under_locks[lot_id]
+
+    def request(lot: Lot) -> Request:
+        fields = {"op": "expire", "lot_id": lot.id, "occurred_at": at, "memo": memo}
+        header = Header(key(lot.id), fingerprint(fields), at, memo)
+
+        def build() -> Posting | None:
+            now = current(lot.id)
+            if skip_spent and not now.expirable_on(at.date()):
+                return None
+            return postings.expiry(header, now)
+
+        return Request(header, lambda: [(lot.member_id, lot.kind)], build)
+
+    with uow:
+        owners = uow.ledger.lots_by_id(lot_ids)  # a lot's member and kind never change
+        for lot_id in lot_ids:
+            if lot_id not in owners:
+                raise NotFound(f"No lot {lot_id}.", lot_id=lot_id)
+        results = post(uow, [request(owners[i]) for i in lot_ids])
+        uow.commit()
+    return results
 
 
 def transfer(
@@ -200,11 +179,6 @@ def transfer(
 
     No member balance moves, so nothing is locked: a hot system account never serialises.
     """
-    require_positive(points)
-    require_system_account(from_account)
-    require_system_account(to_account)
-    if from_account == to_account:
-        raise InvalidRequest(f"A transfer needs two accounts, not {from_account!r} twice.")
     request = {
         "op": "transfer",
         "from_account": from_account,
@@ -214,10 +188,8 @@ def transfer(
         "occurred_at": occurred_at,
         "memo": memo,
     }
-
-    def post(uow: UnitOfWork, request_hash: str) -> Posted:
-        header = Header(key, request_hash, TransactionType.TRANSFER, None, occurred_at, memo)
-        entries = [Entry(from_account, kind, -points), Entry(to_account, kind, points)]
-        return apply_entries(uow, open_transaction(uow, header), header, entries)
-
-    return idempotent(uow, key, request, post)
+    header = Header(key, fingerprint(request), occurred_at, memo)
+    posting = postings.transfer(
+        header, from_account=from_account, to_account=to_account, kind=kind, points=points
+    )
+    return post_one(uow, ready(posting))

@@ -1,0 +1,69 @@
+"""Many rows in one statement: PostgreSQL `COPY` or SQLite `executemany`, and keyed updates.
+
+Each value goes through its column type's own conversion, as SQLAlchemy would send it, so a
+row written here reads back exactly as one inserted through Core.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+
+def converted(
+    connection: Connection, table: Table, rows: list[dict[str, Any]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The rows' columns, and each row's values as the driver takes them."""
+    columns = list(rows[0])
+    dialect = connection.dialect
+    convert = [
+        (i, f)
+        for i, c in enumerate(columns)
+        if (f := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    result = []
+    for row in rows:
+        line = list(values(row))
+        for i, f in convert:
+            if line[i] is not None:
+                line[i] = f(line[i])
+        result.append(tuple(line))
+    return columns, result
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (all with the same columns) in one statement."""
+    if not rows:
+        return
+    columns, values = converted(connection, table, rows)
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.dbapi_connection
+        with (
+            driver.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+        ):
+            for row in values:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608 - schema names
+    connection.exec_driver_sql(statement, values)
+
+
+def update_rows(
+    connection: Connection, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]
+) -> None:
+    """Set the other columns of each row found by `keys` (the caller holds the rows' locks)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in keys] + list(keys)
+    mark = "%s" if connection.dialect.name == "postgresql" else "?"
+    names, values = converted(connection, table, [{c: row[c] for c in columns} for row in rows])
+    assignments = ", ".join(f"{c} = {mark}" for c in names[: -len(keys)])
+    where = " AND ".join(f"{c} = {mark}" for c in keys)
+    statement = f"UPDATE {table.name} SET {assignments} WHERE {where}"  # noqa: S608 - schema names
+    connection.exec_driver_sql(statement, values)
