@@ -22,7 +22,6 @@ from jifen.storage.tables import (
     campaigns,
     earnings,
     events,
-    ledger_transactions,
     members,
     pending_points,
     tickets,
@@ -39,7 +38,6 @@ class Wants:
     id_hashes: Collection[str]
     earnings_since: date
     ids_needed: dict[str, int]  # ids to reserve per table
-    ledger_keys: Collection[str] = ()  # keys the batch will post under, when it knows them
 
 
 class BatchRepository:
@@ -70,11 +68,6 @@ class BatchRepository:
             )
         ).all()
         found_members = {r.id: _record(r) for r in rows}
-        if wants.ledger_keys:
-            t = ledger_transactions.c
-            query = select(t.id).where(t.idempotency_key.in_(list(wants.ledger_keys))).limit(1)
-            if run(query).first() is not None:
-                raise NeedsDatabase("a key was posted before: a resend, replayed one at a time")
         locked = self._lock_balances(sorted(found_members))
         if self.postgres:  # under the locks: a freeze committed meanwhile wins, as one by one
             self._recheck(found_members, found_tickets)

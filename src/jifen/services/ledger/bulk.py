@@ -1,9 +1,9 @@
 """Many credits at once: the ledger's bulk path, for files of awards and balance migrations.
 
-The credits run through `credit` itself against the batch's rows held in memory and are written
-with one statement per table (`services/bulk.py`); the ledger ends exactly as if each had been
-posted on its own. A batch with a key posted before (a resend) or a surprise is posted one credit
-at a time instead, so repeats replay and conflicts are reported as `credit` reports them.
+The credits go through the one door as one batch: one key check, the members' balances locked
+in one statement, a statement per table for the rows. A batch the door refuses as a whole (a
+member that does not exist, a key repeated in the batch, a concurrent writer) is posted one
+credit at a time instead, so that each gets its own result as `credit` reports it.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from typing import Any
 
 from jifen.domain.errors import JifenError
 from jifen.domain.ledger import PROGRAM_ISSUED
-from jifen.services.bulk import in_one_batch
-from jifen.services.ledger.earning import credit
-from jifen.services.ledger.posting import Posted
-from jifen.storage.batch_repository import Wants
+from jifen.domain.postings import Posted
+from jifen.services.ledger.earning import credit, credit_posting
+from jifen.services.ledger.posting import Request, post, ready
 from jifen.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,41 +37,44 @@ class Credit:
     source: str = PROGRAM_ISSUED
     memo: dict[str, Any] | None = None
 
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "member_id": self.member_id,
+            "kind": self.kind,
+            "points": self.points,
+            "occurred_at": self.occurred_at,
+            "expires_on": self.expires_on,
+            "source": self.source,
+            "memo": self.memo,
+        }
+
 
 def credit_many(uow: UnitOfWork, batch: Sequence[Credit]) -> list[Posted | JifenError]:
     """Post `batch` in one transaction; each result is its posting or the error refusing it."""
-
-    def post_all(target: UnitOfWork) -> list[Posted | JifenError]:
-        return [_post(target, c) for c in batch]
-
-    wants = Wants(
-        event_ids=(),
-        ticket_ids=(),
-        member_ids={c.member_id for c in batch},
-        id_hashes=(),
-        earnings_since=date.max,
-        ids_needed={"ledger_transactions": len(batch), "lots": len(batch), "pending_points": 0},
-        ledger_keys={c.key for c in batch},
-    )
+    results: list[Posted | JifenError | None] = []
+    requests: list[Request] = []
+    for c in batch:
+        try:
+            requests.append(ready(credit_posting(**c.arguments())))
+            results.append(None)
+        except JifenError as error:  # refused before anything is read: the others go on
+            results.append(error)
     try:
-        return in_one_batch(uow, wants, post_all)
+        posted = iter(post(uow, requests))
     except Exception as error:  # noqa: BLE001 - the one-by-one path decides
         log.warning("%d credits are posted one at a time: %r", len(batch), error)
-    return post_all(uow)
+        return [_one(uow, c) for c in batch]
+    return [r if r is not None else _written(next(posted)) for r in results]
 
 
-def _post(uow: UnitOfWork, c: Credit) -> Posted | JifenError:
+def _written(posted: Posted | None) -> Posted:
+    assert posted is not None  # noqa: S101 - a credit always posts
+    return posted
+
+
+def _one(uow: UnitOfWork, c: Credit) -> Posted | JifenError:
     try:
-        return credit(
-            uow,
-            key=c.key,
-            member_id=c.member_id,
-            kind=c.kind,
-            points=c.points,
-            occurred_at=c.occurred_at,
-            expires_on=c.expires_on,
-            source=c.source,
-            memo=c.memo,
-        )
+        return credit(uow, **c.arguments())
     except JifenError as error:
         return error
