@@ -135,6 +135,11 @@ class LedgerRepository:
         """Whether a member with this id exists."""
         return self.connection.execute(_MEMBER_EXISTS, {"member_id": member_id}).first() is not None
 
+    def members_known(self, member_ids: Iterable[int]) -> set[int]:
+        """Which of these members exist."""
+        query = select(members.c.id).where(members.c.id.in_(sorted(member_ids)))
+        return set(self.connection.execute(query).scalars())
+
     # -- transactions --------------------------------------------------------------------------
     def find_by_key(self, key: str) -> StoredTransaction | None:
         """The transaction posted under an idempotency key, if any."""

@@ -81,6 +81,14 @@ class StatementRepository:
             .values(redemption_unlocked_on=on)
         )
 
+    def spendable(self, member_id: int, kinds: Sequence[str]) -> int:
+        """The member's available points of these kinds, as stored."""
+        b = balances.c
+        query = select(func.coalesce(func.sum(b.available), 0)).where(
+            and_(b.member_id == member_id, b.kind.in_(list(kinds)))
+        )
+        return int(self.connection.execute(query).scalar_one())
+
     def unlocked_on(self, member_id: int) -> date | None:
         """The day the member could first redeem, if they can."""
         query = select(members.c.redemption_unlocked_on).where(members.c.id == member_id)

@@ -148,17 +148,26 @@ def credit_points(
 ) -> None:
     """Credit each kind into a lot that expires as the kind says; record the rules behind it."""
     local = ctx.local(at)
-    for kind, amount in sorted(points.items()):
-        ledger.credit(
-            ctx.uow,
-            key=f"{ctx.event.id}:{kind}",
-            member_id=member_id,
-            kind=kind,
-            points=amount,
-            occurred_at=local,
-            expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
-            memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
-        )
+    ledger.post(
+        ctx.uow,
+        [
+            ledger.ready(
+                ledger.credit_posting(
+                    key=f"{ctx.event.id}:{kind}",
+                    member_id=member_id,
+                    kind=kind,
+                    points=amount,
+                    occurred_at=local,
+                    expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
+                    memo={
+                        "event_id": ctx.event.id,
+                        "rules": [x for x in lines if x["kind"] == kind],
+                    },
+                )
+            )
+            for kind, amount in sorted(points.items())
+        ],
+    )
     by_rule: dict[str, int] = {}
     for line in lines:
         if line["kind"] in points and line.get("mirrored") is not True:

@@ -20,21 +20,28 @@ def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | 
     """Open a bought ticket: pending points for each spendable kind, kept on the ticket."""
     assert ticket.member_id is not None  # noqa: S101 - a bought ticket has its rider
     lines = pricing_lines(pricing)
-    pending: dict[str, int] = {}
-    for kind, amount in sorted(pricing.points.items()):
-        if not ctx.program.kind(kind).spendable:
-            continue  # tier-only points are credited on travel, never promised
-        posted = ledger.add_pending(
-            ctx.uow,
-            key=f"{ctx.event.id}:{kind}",
-            member_id=ticket.member_id,
-            kind=kind,
-            points=amount,
-            occurred_at=ctx.local(ctx.event.occurred_at),
-            reference=ticket.id,
-            memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
-        )
-        pending[kind] = posted.pending_id  # type: ignore[assignment] - a pending posting has one
+    kinds = [k for k in sorted(pricing.points) if ctx.program.kind(k).spendable]
+    posted = ledger.post(  # tier-only points are credited on travel, never promised
+        ctx.uow,
+        [
+            ledger.ready(
+                ledger.pending_posting(
+                    key=f"{ctx.event.id}:{kind}",
+                    member_id=ticket.member_id,
+                    kind=kind,
+                    points=pricing.points[kind],
+                    occurred_at=ctx.local(ctx.event.occurred_at),
+                    reference=ticket.id,
+                    memo={
+                        "event_id": ctx.event.id,
+                        "rules": [x for x in lines if x["kind"] == kind],
+                    },
+                )
+            )
+            for kind in kinds
+        ],
+    )
+    pending = {kind: w.pending_id for kind, w in zip(kinds, posted, strict=True) if w is not None}
     save_ticket(
         ctx,
         ticket,
@@ -53,27 +60,26 @@ def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
     local = ctx.local(ctx.event.occurred_at)
     if not confirm:
         _give_back(ctx, ticket)
+    requests = []
     for kind, pending_id in sorted((ticket.data or {}).get("pending", {}).items()):
         key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
         if confirm:
-            expires_on = ctx.program.kind(kind).expiry.expires_on(local.date())
             rules = [x for x in ticket.data["pricing"]["lines"] if x["kind"] == kind]
-            ledger.confirm_pending(
+            request = ledger.confirm_request(
                 ctx.uow,
                 key=key,
                 pending_id=pending_id,
                 occurred_at=local,
-                expires_on=expires_on,
+                expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
                 memo={"event_id": ctx.event.id, "rules": rules},
             )
         else:
-            ledger.void_pending(
-                ctx.uow,
-                key=key,
-                pending_id=pending_id,
-                occurred_at=local,
-                memo={"event_id": ctx.event.id},
+            memo = {"event_id": ctx.event.id}
+            request = ledger.void_request(
+                ctx.uow, key=key, pending_id=pending_id, occurred_at=local, memo=memo
             )
+        requests.append(request)
+    ledger.post(ctx.uow, requests)
 
 
 def _give_back(ctx: Context, ticket: TicketRecord) -> None:

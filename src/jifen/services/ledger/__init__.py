@@ -14,10 +14,13 @@ from jifen.domain.postings import Posted
 from jifen.services.ledger.earning import (
     add_pending,
     confirm_pending,
+    confirm_request,
     credit,
     credit_posting,
+    pending_posting,
     void_item,
     void_pending,
+    void_request,
 )
 from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
 from jifen.services.ledger.spending import expire_lot, expire_lots, reverse, spend, transfer
@@ -27,11 +30,13 @@ __all__ = [
     "Request",
     "add_pending",
     "confirm_pending",
+    "confirm_request",
     "credit",
     "credit_posting",
     "expire_lot",
     "expire_lots",
     "fingerprint",
+    "pending_posting",
     "post",
     "post_one",
     "ready",
@@ -40,4 +45,5 @@ __all__ = [
     "transfer",
     "void_item",
     "void_pending",
+    "void_request",
 ]

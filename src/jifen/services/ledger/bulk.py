@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from jifen.domain.errors import JifenError
+from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_ISSUED
 from jifen.domain.postings import Posted
 from jifen.services.ledger.earning import credit, credit_posting
@@ -52,20 +52,27 @@ class Credit:
 
 def credit_many(uow: UnitOfWork, batch: Sequence[Credit]) -> list[Posted | JifenError]:
     """Post `batch` in one transaction; each result is its posting or the error refusing it."""
-    results: list[Posted | JifenError | None] = []
-    requests: list[Request] = []
-    for c in batch:
-        try:
-            requests.append(ready(credit_posting(**c.arguments())))
-            results.append(None)
-        except JifenError as error:  # refused before anything is read: the others go on
-            results.append(error)
     try:
-        posted = iter(post(uow, requests))
+        with uow:
+            known = uow.ledger.members_known({c.member_id for c in batch})
+            results = [_refused(c, known) for c in batch]
+            requests = [r for r in results if isinstance(r, Request)]
+            posted = iter(post(uow, requests))
+            uow.commit()
     except Exception as error:  # noqa: BLE001 - the one-by-one path decides
         log.warning("%d credits are posted one at a time: %r", len(batch), error)
         return [_one(uow, c) for c in batch]
-    return [r if r is not None else _written(next(posted)) for r in results]
+    return [_written(next(posted)) if isinstance(r, Request) else r for r in results]
+
+
+def _refused(c: Credit, known: set[int]) -> Request | JifenError:
+    """The credit's request, or the error refusing it before anything is locked."""
+    try:
+        if c.member_id not in known:
+            raise NotFound(f"No member {c.member_id}.", member_id=c.member_id)
+        return ready(credit_posting(**c.arguments()))
+    except JifenError as error:
+        return error
 
 
 def _written(posted: Posted | None) -> Posted:

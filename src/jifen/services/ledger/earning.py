@@ -84,6 +84,29 @@ def add_pending(
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Promise points that are not yet spendable (a ticket bought, the trip not yet taken)."""
+    posting = pending_posting(
+        key=key,
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        occurred_at=occurred_at,
+        reference=reference,
+        memo=memo,
+    )
+    return post_one(uow, ready(posting))
+
+
+def pending_posting(
+    *,
+    key: str,
+    member_id: int,
+    kind: str,
+    points: int,
+    occurred_at: datetime,
+    reference: str | None = None,
+    memo: dict[str, Any] | None = None,
+) -> Posting:
+    """The posting `add_pending` writes, for callers that post many at once."""
     request = {
         "op": "pending",
         "member_id": member_id,
@@ -94,10 +117,9 @@ def add_pending(
         "memo": memo,
     }
     header = Header(key, fingerprint(request), occurred_at, memo)
-    posting = postings.pending(
+    return postings.pending(
         header, member_id=member_id, kind=kind, points=points, reference=reference
     )
-    return post_one(uow, ready(posting))
 
 
 def settling(
@@ -128,6 +150,29 @@ def confirm_pending(
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Turn pending points into a spendable lot credited on `occurred_at`'s date."""
+    return post_one(
+        uow,
+        confirm_request(
+            uow,
+            key=key,
+            pending_id=pending_id,
+            occurred_at=occurred_at,
+            expires_on=expires_on,
+            memo=memo,
+        ),
+    )
+
+
+def confirm_request(
+    uow: UnitOfWork,
+    *,
+    key: str,
+    pending_id: int,
+    occurred_at: datetime,
+    expires_on: date | None,
+    memo: dict[str, Any] | None = None,
+) -> Request:
+    """What `confirm_pending` asks the door, for callers that post many at once."""
     request = {
         "op": "confirm",
         "pending_id": pending_id,
@@ -136,14 +181,8 @@ def confirm_pending(
         "memo": memo,
     }
     header = Header(key, fingerprint(request), occurred_at, memo)
-    return post_one(
-        uow,
-        settling(
-            uow,
-            header,
-            pending_id,
-            lambda item: postings.confirm(header, item, expires_on=expires_on),
-        ),
+    return settling(
+        uow, header, pending_id, lambda item: postings.confirm(header, item, expires_on=expires_on)
     )
 
 
@@ -156,8 +195,22 @@ def void_pending(
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Withdraw pending points (a ticket refunded before travel)."""
+    return post_one(
+        uow, void_request(uow, key=key, pending_id=pending_id, occurred_at=occurred_at, memo=memo)
+    )
+
+
+def void_request(
+    uow: UnitOfWork,
+    *,
+    key: str,
+    pending_id: int,
+    occurred_at: datetime,
+    memo: dict[str, Any] | None = None,
+) -> Request:
+    """What `void_pending` asks the door, for callers that post many at once."""
     header = _void_header(key=key, pending_id=pending_id, at=occurred_at, memo=memo)
-    return post_one(uow, settling(uow, header, pending_id, lambda i: postings.void(header, i)))
+    return settling(uow, header, pending_id, lambda item: postings.void(header, item))
 
 
 def void_item(item: PendingItem, *, key: str, at: datetime, memo: dict[str, Any] | None) -> Request:

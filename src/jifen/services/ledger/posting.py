@@ -113,25 +113,41 @@ def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
     """Open redemption for members whose spendable balance these postings lifted to the threshold.
 
     Every posting passes here, whatever its source (events, partners, adjustments, campaigns, a
-    cancellation's return, a refund), so the unlock commits with the points that earned it.
+    cancellation's return, a refund), so the unlock commits with the points that earned it, on
+    the day of the posting that reached the threshold.
     """
-    raised: dict[int, set[str]] = {}
-    for p in postings:
-        for leg in p.legs:
-            if leg.member_id is not None and leg.account == MEMBER_AVAILABLE and leg.points > 0:
-                raised.setdefault(leg.member_id, set()).add(leg.kind)
-    if not raised:
+    raising = (
+        leg.member_id is not None and leg.account == MEMBER_AVAILABLE and leg.points > 0
+        for p in postings
+        for leg in p.legs
+    )
+    if not any(raising):
         return
     rule = uow.programs.redemption_unlock()
     if rule is None:
         return
-    on: date = postings[0].header.occurred_at.date()
-    by_member = {p.member_id: p.header.occurred_at.date() for p in postings}
-    for member_id, kinds in sorted(raised.items()):
-        if not kinds.isdisjoint(rule.kinds):
+    steps: dict[int, list[tuple[date, int]]] = {}  # member: (day, spendable delta) per posting
+    for p in postings:
+        moved: dict[int, int] = {}
+        for leg in p.legs:
+            if leg.member_id is not None and leg.account == MEMBER_AVAILABLE:
+                if leg.kind in rule.kinds:
+                    moved[leg.member_id] = moved.get(leg.member_id, 0) + leg.points
+        for member_id, delta in moved.items():
+            steps.setdefault(member_id, []).append((p.header.occurred_at.date(), delta))
+    kinds = sorted(rule.kinds)
+    for member_id, moves in sorted(steps.items()):
+        if all(delta <= 0 for _day, delta in moves):
+            continue
+        days = {day for day, delta in moves if delta > 0}
+        if len(days) == 1:  # one day (nearly always): the stored balance decides
             uow.statements.unlock_redemption(
-                member_id,
-                kinds=sorted(rule.kinds),
-                threshold=rule.threshold,
-                on=by_member.get(member_id, on),
+                member_id, kinds=kinds, threshold=rule.threshold, on=days.pop()
             )
+            continue
+        running = uow.statements.spendable(member_id, kinds) - sum(d for _day, d in moves)
+        for day, delta in moves:
+            running += delta
+            if delta > 0 and running >= rule.threshold:
+                uow.statements.unlock_redemption(member_id, kinds=kinds, threshold=0, on=day)
+                break
