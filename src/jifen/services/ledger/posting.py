@@ -130,9 +130,12 @@ def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
     for p in postings:
         moved: dict[int, int] = {}
         for leg in p.legs:
-            if leg.member_id is not None and leg.account == MEMBER_AVAILABLE:
-                if leg.kind in rule.kinds:
-                    moved[leg.member_id] = moved.get(leg.member_id, 0) + leg.points
+            if (
+                leg.member_id is not None
+                and leg.account == MEMBER_AVAILABLE
+                and leg.kind in rule.kinds
+            ):
+                moved[leg.member_id] = moved.get(leg.member_id, 0) + leg.points
         for member_id, delta in moved.items():
             steps.setdefault(member_id, []).append((p.header.occurred_at.date(), delta))
     kinds = sorted(rule.kinds)

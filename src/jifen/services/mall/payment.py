@@ -46,8 +46,7 @@ def lock_member(uow: UnitOfWork, member_id: int, kinds: Iterable[str]) -> None:
 
     Callers lock a product row (if any) first: product, then member, never the reverse.
     """
-    for kind in sorted(set(kinds)):
-        uow.ledger.lock_balance(member_id, kind)
+    uow.ledger.lock_balances(sorted({(member_id, kind) for kind in kinds}))
 
 
 def split_payment(

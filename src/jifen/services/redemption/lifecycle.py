@@ -140,7 +140,12 @@ def lock_redemption(redemption_id: str) -> Callable[[UnitOfWork], RedemptionReco
 
 
 def lock_member(program: Program, member_id: int) -> Callable[[UnitOfWork], None]:
-    """A `lock` for starting a redemption: the member's balance of the first ticket kind."""
+    """A `lock` for starting a redemption: the member's balances of every ticket kind.
+
+    All at once, sorted by kind like every other writer (the ledger's door, closing, the mall),
+    never in the program's paying order: `ticket_kinds: [ride, bonus]` locked ride first would
+    deadlock against a close or a mall order of the same member that holds bonus and wants ride.
+    """
 
     def lock(uow: UnitOfWork) -> None:
         if not program.redemption.ticket_kinds:
@@ -149,7 +154,8 @@ def lock_member(program: Program, member_id: int) -> Callable[[UnitOfWork], None
             )
         if uow.members.get(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
-        uow.ledger.lock_balance(member_id, program.redemption.ticket_kinds[0])
+        kinds = program.redemption.ticket_kinds
+        uow.ledger.lock_balances(sorted({(member_id, kind) for kind in kinds}))
 
     return lock
 
@@ -240,13 +246,16 @@ def pay(
     """Spend `points` from the ticket kinds in the program's order; returns points per kind.
 
     Whole tickets only: either the kinds together cover the amount or nothing is spent. Each
-    kind's spend is keyed `redemption:<id>:<action>:<kind>`.
+    kind's spend is keyed `redemption:<id>:<action>:<kind>`. The program's order is the order the
+    kinds PAY in; the balance rows are locked sorted, the one order every writer takes (already
+    held when `lock_member` ran; a change or seat upgrade, locked by its redemption row, takes
+    them here).
     """
     kinds = program.redemption.ticket_kinds
+    uow.ledger.lock_balances(sorted({(member_id, kind) for kind in kinds}))
     day = at.date()
     spendable: dict[str, int] = {}
-    for kind in kinds:  # always in the program's order, so two payers never lock crosswise
-        uow.ledger.lock_balance(member_id, kind)
+    for kind in kinds:
         lots = uow.ledger.open_lots(member_id, kind)
         spendable[kind] = sum(lot.remaining for lot in lots if lot.spendable_on(day))
     total = sum(spendable.values())
