@@ -91,20 +91,23 @@ class Posting:
     settles: tuple[int, str] | None = None  # (pending item, "confirmed" | "voided")
     reverses_id: int | None = None
     locks: tuple[tuple[int, str], ...] = field(init=False)
+    """The member balances the legs move, sorted: the order the door locks them in."""
+    funding: int = field(init=False)
+    """The index of the leg that funds the lot or pending item this posting opens (-1: none)."""
 
     def __post_init__(self) -> None:
         check_balanced(self.legs)
         owners = {(e.member_id, e.kind) for e in self.legs if e.member_id is not None}
         object.__setattr__(self, "locks", tuple(sorted(owners)))  # type: ignore[arg-type]
-        if self.opens is not None:
-            self.funding_leg()  # refuses a posting whose new row no leg funds
+        object.__setattr__(self, "funding", self._funding_leg())
 
     @property
     def key(self) -> str:
         return self.header.key
 
-    def funding_leg(self) -> int:
-        """The index of the leg that funds the lot or pending item this posting opens."""
+    def _funding_leg(self) -> int:
+        if self.opens is None:
+            return -1
         account = MEMBER_AVAILABLE if isinstance(self.opens, OpensLot) else MEMBER_PENDING
         for i, leg in enumerate(self.legs):
             new = leg.lot_id is None and leg.pending_id is None

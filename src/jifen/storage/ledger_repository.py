@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -381,7 +381,7 @@ def header_row(posting: Posting) -> dict[str, Any]:
 
 def opened_row(posting: Posting, transaction_id: int) -> dict[str, Any]:
     """The `lots` or `pending_points` row a posting opens, without its id, funded in full."""
-    leg = posting.legs[posting.funding_leg()]
+    leg = posting.legs[posting.funding]
     if isinstance(posting.opens, OpensLot):
         return {
             "member_id": leg.member_id,
@@ -420,11 +420,12 @@ def resolved(posting: Posting, transaction_id: int, opened_id: int | None) -> Po
     """The posting as written: its funding leg names the lot or pending item it opened."""
     legs = posting.legs
     if opened_id is not None:
-        i = posting.funding_leg()
-        if isinstance(posting.opens, OpensLot):
-            leg = replace(legs[i], lot_id=opened_id)
-        else:
-            leg = replace(legs[i], pending_id=opened_id)
+        i = posting.funding
+        was = legs[i]
+        lot, pending = (
+            (opened_id, None) if isinstance(posting.opens, OpensLot) else (None, opened_id)
+        )
+        leg = Entry(was.account, was.kind, was.points, was.member_id, lot, pending)
         legs = (*legs[:i], leg, *legs[i + 1 :])
     return Posted(transaction_id, str(posting.type), posting.member_id, legs)
 
@@ -455,7 +456,7 @@ def lot_moves(postings: Sequence[Posting], posted: Sequence[Posted]) -> list[dic
     """How each lot's remaining points move; a lot opened by a posting is written full."""
     moves: dict[int, int] = {}
     for p, w in zip(postings, posted, strict=True):
-        funding = p.funding_leg() if isinstance(p.opens, OpensLot) else -1
+        funding = p.funding if isinstance(p.opens, OpensLot) else -1
         for i, leg in enumerate(w.entries):
             if leg.lot_id is not None and i != funding:
                 moves[leg.lot_id] = moves.get(leg.lot_id, 0) + leg.points
