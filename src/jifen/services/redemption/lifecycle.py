@@ -247,7 +247,7 @@ def pay(
 
     Whole tickets only: either the kinds together cover the amount or nothing is spent. Each
     kind's spend is keyed `redemption:<id>:<action>:<kind>`. The program's order is the order the
-    kinds PAY in; the balance rows are locked sorted, the one order every writer takes (already
+    kinds pay in; the balance rows are locked sorted, the one order every writer takes (already
     held when `lock_member` ran; a change or seat upgrade, locked by its redemption row, takes
     them here).
     """
