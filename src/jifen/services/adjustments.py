@@ -148,8 +148,7 @@ def _request(uow: UnitOfWork, program: Program, new: AdjustmentRecord) -> Adjust
         _require_open_member(uow, new.member_id)
         # Every balance of the member, in the order a close takes them: one member's
         # adjustments queue here, so each reads the operator's earlier ones whole.
-        for point_kind in sorted(program.kind_codes):
-            uow.ledger.lock_balance(new.member_id, point_kind)
+        uow.ledger.lock_balances([(new.member_id, k) for k in sorted(program.kind_codes)])
         why = _why_approval(uow, program, new)
         if why is not None:
             record, action, extra = new, "adjustment.requested", {"approval_needed": why}

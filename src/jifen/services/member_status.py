@@ -77,8 +77,7 @@ def close_member(
         # Every balance row of the member first (made at zero if need be), then the member row:
         # the order every writer takes them in, so no deadlock; and a concurrent posting either
         # is done before this close takes its balance or sees the member closed once it gets it.
-        for kind in sorted(program.kind_codes):
-            uow.ledger.lock_balance(member_id, kind)
+        uow.ledger.lock_balances([(member_id, kind) for kind in sorted(program.kind_codes)])
         held = uow.redemptions.held_count(member_id)
         if held:
             raise OpenRedemptions(

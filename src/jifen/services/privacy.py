@@ -180,8 +180,7 @@ def erase_member(
         if privacy.member(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
         # Balance rows, then the member row: the order closing and every posting take them in.
-        for kind in sorted(program.kind_codes):
-            uow.ledger.lock_balance(member_id, kind)
+        uow.ledger.lock_balances([(member_id, kind) for kind in sorted(program.kind_codes)])
         member = privacy.lock_member(member_id)
         assert member is not None  # noqa: S101 - members are never deleted
         if privacy.erased(member_id):

@@ -90,7 +90,12 @@ _BALANCE_MATCHES = and_(
     balances.c.member_id == bindparam("balance_member_id"),
     balances.c.kind == bindparam("balance_kind"),
 )
-_LOCK_BALANCE = select(balances).where(_BALANCE_MATCHES).with_for_update()
+_LOCK_BALANCE = (
+    select(balances, members.c.redemption_unlocked_on)
+    .join(members, members.c.id == balances.c.member_id)
+    .where(_BALANCE_MATCHES)
+    .with_for_update(of=balances)
+)
 _MOVE_BALANCE = (
     update(balances)
     .where(_BALANCE_MATCHES)
@@ -124,6 +129,7 @@ class LedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.locked: set[tuple[int, str]] = set()  # balance rows this transaction holds
+        self.unlocked: set[int] = set()  # members seen, while locking, to have redemption open
 
     # -- members (the ledger needs only that they exist) -------------------------------------
     def add_member(self, *, joined_at: datetime) -> int:
@@ -198,6 +204,8 @@ class LedgerRepository:
             self._create_balances([(member_id, kind)])
             row = self.connection.execute(_LOCK_BALANCE, params).one()
         self.locked.add((member_id, kind))
+        if row.redemption_unlocked_on is not None:
+            self.unlocked.add(member_id)
         return Balance(row.member_id, row.kind, row.available, row.pending, row.version)
 
     def lock_balances(self, owners: Sequence[tuple[int, str]]) -> None:
@@ -212,15 +220,19 @@ class LedgerRepository:
                 self.lock_balance(*owner)
             return
         b = balances.c
-        query = select(b.member_id, b.kind).order_by(b.member_id, b.kind).with_for_update()
+        query = (
+            select(b.member_id, b.kind, members.c.redemption_unlocked_on)
+            .join(members, members.c.id == b.member_id)
+            .order_by(b.member_id, b.kind)
+            .with_for_update(of=balances)
+        )
         pairs = tuple_(b.member_id, b.kind)
-        found = {
-            (r.member_id, r.kind) for r in self.connection.execute(query.where(pairs.in_(wanted)))
-        }
-        missing = [o for o in wanted if o not in found]
+        rows = self.connection.execute(query.where(pairs.in_(wanted))).all()
+        missing = sorted(set(wanted) - {(r.member_id, r.kind) for r in rows})
         if missing:
             self._create_balances(missing)
-            self.connection.execute(query.where(pairs.in_(missing))).all()
+            rows += self.connection.execute(query.where(pairs.in_(missing))).all()
+        self.unlocked.update(r.member_id for r in rows if r.redemption_unlocked_on is not None)
         self.locked.update(wanted)
 
     def _create_balances(self, owners: Sequence[tuple[int, str]]) -> None:

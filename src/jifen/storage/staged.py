@@ -200,6 +200,16 @@ class StagedEvents:
         raise NeedsDatabase(f"budgets of {sorted(by_rule)} change: their rows are locks")
 
 
+class _Unlocked:
+    """The loaded members whose redemption is open, asked one at a time."""
+
+    def __init__(self, unlocked_on: dict[int, date | None]) -> None:
+        self.unlocked_on = unlocked_on
+
+    def __contains__(self, member_id: object) -> bool:
+        return self.unlocked_on.get(member_id) is not None  # type: ignore[call-overload]
+
+
 class StagedLedger:
     """The door's storage in memory: postings written with reserved ids, balances moved here."""
 
@@ -247,6 +257,10 @@ class StagedLedger:
     def lock_balances(self, owners: Sequence[tuple[int, str]]) -> None:
         for owner in owners:
             self.lock_balance(*owner)
+
+    @property
+    def unlocked(self) -> _Unlocked:
+        return _Unlocked(self.loaded.unlocked_on)
 
     def open_lots(self, member_id: int, kind: str) -> list[Lot]:
         raise NeedsDatabase(f"lots of member {member_id} were not loaded")

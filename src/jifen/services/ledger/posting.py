@@ -116,8 +116,12 @@ def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
     cancellation's return, a refund), so the unlock commits with the points that earned it, on
     the day of the posting that reached the threshold.
     """
+    unlocked = uow.ledger.unlocked  # seen while locking: nothing to open for them
     raising = (
-        leg.member_id is not None and leg.account == MEMBER_AVAILABLE and leg.points > 0
+        leg.member_id is not None
+        and leg.account == MEMBER_AVAILABLE
+        and leg.points > 0
+        and leg.member_id not in unlocked
         for p in postings
         for leg in p.legs
     )
@@ -137,7 +141,8 @@ def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
             ):
                 moved[leg.member_id] = moved.get(leg.member_id, 0) + leg.points
         for member_id, delta in moved.items():
-            steps.setdefault(member_id, []).append((p.header.occurred_at.date(), delta))
+            if member_id not in unlocked:
+                steps.setdefault(member_id, []).append((p.header.occurred_at.date(), delta))
     kinds = sorted(rule.kinds)
     for member_id, moves in sorted(steps.items()):
         if all(delta <= 0 for _day, delta in moves):

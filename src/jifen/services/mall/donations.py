@@ -8,7 +8,7 @@ from datetime import datetime
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.domain.ledger import require_positive
 from jifen.programs.schema import Program
-from jifen.services.mall.payment import lock_member, pay, run_once
+from jifen.services.mall.payment import lock_balances_of, pay, run_once
 from jifen.services.members import require_active_member
 from jifen.storage.mall_repository import Donation
 from jifen.storage.uow import UnitOfWork
@@ -66,7 +66,7 @@ def donate(
     def make() -> Donation:
         require_active_member(uow, member_id)  # unknown members are refused before any lock
         kinds = program.redemption.mall_kinds
-        lock_member(uow, member_id, kinds)
+        lock_balances_of(uow, member_id, kinds)
         require_active_member(uow, member_id)  # again: a freeze or close has waited or is done
         [first, *_] = pay(
             uow,

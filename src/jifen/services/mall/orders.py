@@ -15,7 +15,7 @@ from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.programs.schema import Program
 from jifen.services.ledger import fingerprint
 from jifen.services.mall.coupons import issue_coupons
-from jifen.services.mall.payment import lock_member, pay, refund, run_once
+from jifen.services.mall.payment import lock_balances_of, pay, refund, run_once
 from jifen.services.mall.products import require_on_sale
 from jifen.services.mall.warehouse import WarehouseAdapter
 from jifen.services.members import MemberNotActive, require_active_member
@@ -112,7 +112,7 @@ def _place(
     if not uow.mall.take_stock(product.sku, order.quantity):  # locks the product row
         raise _out_of_stock(uow, product, order.quantity)
     kinds = program.redemption.mall_kinds
-    lock_member(uow, order.member_id, kinds)  # after the product row, never before
+    lock_balances_of(uow, order.member_id, kinds)  # after the product row, never before
     require_active_member(uow, order.member_id)  # again: a freeze or close has waited or is done
     _require_within_limit(uow, product, order)
     points = product.price_points * order.quantity
@@ -218,7 +218,7 @@ def cancel_order(
             )
         uow.mall.return_stock(order.sku, order.quantity)  # the product row before the member's
         kinds = program.redemption.mall_kinds
-        lock_member(uow, order.member_id, kinds)
+        lock_balances_of(uow, order.member_id, kinds)
         _require_not_closed(uow, order.member_id)
         refund(
             uow,

@@ -41,7 +41,7 @@ def run_once(
     return found, True
 
 
-def lock_member(uow: UnitOfWork, member_id: int, kinds: Iterable[str]) -> None:
+def lock_balances_of(uow: UnitOfWork, member_id: int, kinds: Iterable[str]) -> None:
     """Take the member's balance rows of `kinds`, in one fixed order so two payers never deadlock.
 
     Callers lock a product row (if any) first: product, then member, never the reverse.
@@ -83,7 +83,7 @@ def pay(
 ) -> list[ledger.Posted]:
     """Spend `points` from `kinds` in order into `to_account`: one ledger spend per kind used.
 
-    Each spend is keyed `<key>:<kind>`. The caller holds the member's lock (`lock_member`), so
+    Each spend is keyed `<key>:<kind>`. The caller holds the member's lock (`lock_balances_of`), so
     what is counted here is still there when it is spent. Nothing is spent for zero points.
     """
     if not kinds:
@@ -127,7 +127,7 @@ def refund(
     Refuses (`NotReversible`) unless the spends found add up to `points`, so a refund is never
     partial.
     """
-    lock_member(uow, member_id, kinds)
+    lock_balances_of(uow, member_id, kinds)
     spends = [t for kind in kinds if (t := uow.ledger.find_by_key(f"{key}:{kind}")) is not None]
     found = -sum(e.points for t in spends for e in t.entries if e.account == MEMBER_AVAILABLE)
     if found != points:

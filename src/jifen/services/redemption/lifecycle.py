@@ -139,7 +139,7 @@ def lock_redemption(redemption_id: str) -> Callable[[UnitOfWork], RedemptionReco
     return lock
 
 
-def lock_member(program: Program, member_id: int) -> Callable[[UnitOfWork], None]:
+def lock_ticket_balances(program: Program, member_id: int) -> Callable[[UnitOfWork], None]:
     """A `lock` for starting a redemption: the member's balances of every ticket kind.
 
     All at once, sorted by kind like every other writer (the ledger's door, closing, the mall),
@@ -248,8 +248,8 @@ def pay(
     Whole tickets only: either the kinds together cover the amount or nothing is spent. Each
     kind's spend is keyed `redemption:<id>:<action>:<kind>`. The program's order is the order the
     kinds pay in; the balance rows are locked sorted, the one order every writer takes (already
-    held when `lock_member` ran; a change or seat upgrade, locked by its redemption row, takes
-    them here).
+    held when `lock_ticket_balances` ran; a change or seat upgrade, locked by its redemption row,
+    takes them here).
     """
     kinds = program.redemption.ticket_kinds
     uow.ledger.lock_balances(sorted({(member_id, kind) for kind in kinds}))

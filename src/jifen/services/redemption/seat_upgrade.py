@@ -19,7 +19,7 @@ from jifen.services.redemption.lifecycle import (
     Step,
     check_may_start,
     hold,
-    lock_member,
+    lock_ticket_balances,
     require_future,
     run_step,
 )
@@ -85,7 +85,9 @@ def upgrade_seat(
         return hold(uow, program=program, record=record)
 
     step = Step(request.id, request.id, "hold", fingerprinted(request, "seat_upgrade"), at)
-    return run_step(uow, step, lock=lock_member(program, request.member_id), perform=perform)
+    return run_step(
+        uow, step, lock=lock_ticket_balances(program, request.member_id), perform=perform
+    )
 
 
 def _check_ticket(uow: UnitOfWork, request: SeatUpgradeRequest) -> TicketRecord:

@@ -25,8 +25,8 @@ from jifen.services.redemption.lifecycle import (
     Step,
     check_may_start,
     hold,
-    lock_member,
     lock_redemption,
+    lock_ticket_balances,
     paid_for,
     pay,
     require_future,
@@ -151,7 +151,9 @@ def redeem_ticket(
         return hold(uow, program=program, record=record)
 
     step = Step(request.id, request.id, "hold", fingerprinted(request, "ticket"), at)
-    return run_step(uow, step, lock=lock_member(program, request.member_id), perform=perform)
+    return run_step(
+        uow, step, lock=lock_ticket_balances(program, request.member_id), perform=perform
+    )
 
 
 def _check_passenger(uow: UnitOfWork, request: TicketRequest, at: datetime) -> None:
