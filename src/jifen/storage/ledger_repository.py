@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -121,6 +121,29 @@ _MOVE_LOT = (
     .where(lots.c.id == bindparam("lot"))
     .values(remaining=lots.c.remaining + bindparam("delta"))
 )
+
+
+# The same three updates for many rows at once on PostgreSQL: one round trip, not one per row.
+_UNNESTED = {
+    _SETTLE: text(
+        "UPDATE pending_points AS p SET status = v.settled_as"
+        " FROM unnest(CAST(:pending AS bigint[]), CAST(:settled_as AS text[]))"
+        " AS v(id, settled_as) WHERE p.id = v.id"
+    ),
+    _MOVE_BALANCE: text(
+        "UPDATE balances AS b SET available = b.available + v.available_delta,"
+        " pending = b.pending + v.pending_delta, version = b.version + v.postings"
+        " FROM unnest(CAST(:balance_member_id AS bigint[]), CAST(:balance_kind AS text[]),"
+        " CAST(:available_delta AS bigint[]), CAST(:pending_delta AS bigint[]),"
+        " CAST(:postings AS int[])) AS v(member_id, kind, available_delta, pending_delta, postings)"
+        " WHERE b.member_id = v.member_id AND b.kind = v.kind"
+    ),
+    _MOVE_LOT: text(
+        "UPDATE lots AS l SET remaining = l.remaining + v.delta"
+        " FROM unnest(CAST(:lot AS bigint[]), CAST(:delta AS bigint[])) AS v(id, delta)"
+        " WHERE l.id = v.id"
+    ),
+}
 
 
 class LedgerRepository:
@@ -358,8 +381,12 @@ class LedgerRepository:
         self._many(_MOVE_LOT, lot_moves(postings, posted))
 
     def _many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """One statement for all `rows`: PostgreSQL joins them as arrays (`unnest`)."""
         if len(rows) == 1:
             self.connection.execute(statement, rows[0])
+        elif rows and self.connection.dialect.name == "postgresql":
+            columns = {name: [row[name] for row in rows] for name in rows[0]}
+            self.connection.execute(_UNNESTED[statement], columns)
         elif rows:
             self.connection.execute(statement, rows)
 
