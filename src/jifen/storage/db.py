@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -34,9 +35,16 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _json(value: Any) -> str:
+    # JSON columns (memos, payloads, outcomes) are written on every posting and event: orjson
+    # writes them several times faster than the json module, and reads them back the same.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for `url`, configured for Jifen's transactions on either database."""
     parsed = make_url(url)
+    options = {"json_serializer": _json, "json_deserializer": orjson.loads, **options}
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **options)
         event.listen(engine, "connect", _sqlite_connect)

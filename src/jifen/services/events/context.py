@@ -94,11 +94,15 @@ def masked(value: Any) -> Any:
     """`value` with every ID number in it masked, as events and tickets are kept at rest."""
     if isinstance(value, dict):
         return {
-            k: mask_id_number(v) if k == "id_number" and isinstance(v, str) else masked(v)
+            k: mask_id_number(v)
+            if k == "id_number" and isinstance(v, str)
+            else masked(v)
+            if isinstance(v, dict | list)
+            else v
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [masked(v) for v in value]
+        return [masked(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 
