@@ -10,7 +10,9 @@ it did not load, or meets a concurrent writer, is rolled back whole.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from typing import TypeVar, cast
 
@@ -23,13 +25,30 @@ T = TypeVar("T")
 
 def in_one_batch(uow: UnitOfWork, wants: Wants, work: Callable[[UnitOfWork], list[T]]) -> list[T]:
     """`work`'s results, its writes committed together; raises (changing nothing) if it can't."""
-    with uow:
+    with uow, collector_paused():
         staged = uow.batch.load(wants)
         results = work(cast(UnitOfWork, StagedUnitOfWork(staged)))
         uow.ledger.write_reserved(staged.reserved)
         uow.batch.write(staged)
         uow.commit()
     return results
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch runs, on again after (if it was on before).
+
+    A batch holds tens of thousands of young objects (rows, undo entries, postings) that live
+    until it is written; the collector would walk them again and again for nothing (it took a
+    quarter of the bulk path's time). What the batch leaves behind is collected afterwards.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
