@@ -27,7 +27,6 @@ from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.services import housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.notifications import outbox
-from jifen.storage.job_repository import expiry_key
 from jifen.storage.uow import UnitOfWork
 
 JOB = "daily"
@@ -74,6 +73,11 @@ def run_daily(
             uow.commit()
         steps[name] = figures
     return DailyReport(as_of, steps, tuple(skipped))
+
+
+def expiry_key(lot_id: int, as_of: date) -> str:
+    """The idempotency key of the expiry of a lot by the job of `as_of`."""
+    return f"expire:{lot_id}:{as_of}"
 
 
 def _start_of(program: Program, day: date) -> datetime:

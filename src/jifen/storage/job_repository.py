@@ -27,11 +27,6 @@ from jifen.storage.tables import (
 )
 
 
-def expiry_key(lot_id: int, as_of: date) -> str:
-    """The idempotency key of the expiry of a lot by the job of `as_of`."""
-    return f"expire:{lot_id}:{as_of}"
-
-
 class JobRepository:
     """Queries of the daily job, each over the whole membership at once."""
 

@@ -68,6 +68,8 @@ def post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
     unit of work, asked again (the raced key then replays); inside another use case the
     `KeyTaken` goes up so that use case retries as a whole.
     """
+    if not requests:
+        return []
     keys = [r.header.key for r in requests]
     if len(set(keys)) != len(keys):
         raise InvalidRequest("A batch of postings names each idempotency key once.")
