@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, and_, func, or_, select
 
 from jifen.storage.event_repository import StoredEvent, _ticket
-from jifen.storage.ledger_repository import Balance, PendingItem
+from jifen.storage.ledger_repository import Balance, PendingItem, reserve_ids
 from jifen.storage.member_repository import _record
 from jifen.storage.program_repository import ProgramRepository
 from jifen.storage.rows import insert_rows, update_rows
@@ -94,7 +94,8 @@ class BatchRepository:
             redemption_unlock=ProgramRepository(self.connection).redemption_unlock(),
             segments=SegmentRepository(self.connection).of_members(found_members),
         )
-        return Staged(loaded, {t: self._reserve(t, wants.ids_needed[t]) for t in ID_TABLES})
+        ids = {t: deque(reserve_ids(self.connection, t, wants.ids_needed[t])) for t in ID_TABLES}
+        return Staged(loaded, ids)
 
     def _campaign_windows(self) -> list[tuple[datetime, datetime]]:
         c = campaigns.c
@@ -155,20 +156,6 @@ class BatchRepository:
         for r in self.connection.execute(query):
             found.setdefault(r.member_id, []).append((r.rule_code, r.day, int(r.points)))
         return found
-
-    def _reserve(self, table: str, count: int) -> deque[int]:
-        """`count` ids of `table` no one else will take: sequence values, or past SQLite's max."""
-        if self.postgres:
-            # A writer holds this lock from its first insert; the analytics watermark waits for
-            # the holders (`high_water`), so it must not pass ids this batch holds unwritten.
-            self.connection.execute(text(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE"))
-            query = text(
-                "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
-            )
-            return deque(self.connection.execute(query, {"t": table, "n": count}).scalars())
-        # SQLite: the batch holds the database's write lock from BEGIN IMMEDIATE to COMMIT.
-        top = self.connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()  # noqa: S608 - a fixed table name
-        return deque(range(int(top or 0) + 1, int(top or 0) + 1 + count))
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, staged: Staged) -> None:

@@ -63,6 +63,20 @@ def _entry(row: Any) -> Entry:
     return Entry(row.account, row.kind, row.points, row.member_id, row.lot_id, row.pending_id)
 
 
+def _stored(row: Any, entries: tuple[Entry, ...]) -> StoredTransaction:
+    return StoredTransaction(
+        row.id,
+        row.idempotency_key,
+        row.request_hash,
+        row.type,
+        row.member_id,
+        row.occurred_at,
+        row.reverses_id,
+        row.memo,
+        entries,
+    )
+
+
 def _lot(row: Any) -> Lot:
     return Lot(
         row.id,
@@ -180,11 +194,17 @@ class LedgerRepository:
         if len(keys) == 1:
             found = self.find_by_key(keys[0])
             return {} if found is None else {keys[0]: found}
-        t = ledger_transactions.c
+        t, e = ledger_transactions.c, ledger_entries.c
         rows = self.connection.execute(
             select(ledger_transactions).where(t.idempotency_key.in_(list(keys)))
         ).all()
-        return {row.idempotency_key: self._with_entries(row) for row in rows}
+        if not rows:
+            return {}
+        legs: dict[int, list[Entry]] = {row.id: [] for row in rows}
+        query = select(ledger_entries).where(e.transaction_id.in_(list(legs))).order_by(e.id)
+        for entry in self.connection.execute(query):
+            legs[entry.transaction_id].append(_entry(entry))
+        return {row.idempotency_key: _stored(row, tuple(legs[row.id])) for row in rows}
 
     def get_transaction(self, transaction_id: int) -> StoredTransaction | None:
         """A transaction by id, with its entries."""
@@ -194,18 +214,7 @@ class LedgerRepository:
 
     def _with_entries(self, row: Any) -> StoredTransaction:
         rows = self.connection.execute(_ENTRIES_OF, {"transaction_id": row.id})
-        entries = tuple(_entry(e) for e in rows)
-        return StoredTransaction(
-            row.id,
-            row.idempotency_key,
-            row.request_hash,
-            row.type,
-            row.member_id,
-            row.occurred_at,
-            row.reverses_id,
-            row.memo,
-            entries,
-        )
+        return _stored(row, tuple(_entry(e) for e in rows))
 
     def is_reversed(self, transaction_id: int) -> bool:
         """Whether a reversal of this transaction exists."""
@@ -319,6 +328,8 @@ class LedgerRepository:
         """
         if not postings:
             return []
+        if len(postings) >= STREAMED_FROM:
+            return self._write_streamed(postings)
         headers = [header_row(p) for p in postings]
         transaction_ids = self._translated(lambda: self._returning(ledger_transactions, headers))
         opened: dict[int, int] = {}
@@ -333,6 +344,27 @@ class LedgerRepository:
         posted = [resolved(p, transaction_ids[i], opened.get(i)) for i, p in enumerate(postings)]
         self._apply(postings, posted)
         return posted
+
+    def _write_streamed(self, postings: Sequence[Posting]) -> list[Posted]:
+        """A large batch: ids reserved up front, each table's rows streamed (`COPY`)."""
+        opening = {
+            "lots": sum(isinstance(p.opens, OpensLot) for p in postings),
+            "pending_points": sum(isinstance(p.opens, OpensPending) for p in postings),
+        }
+        transaction_ids = iter(reserve_ids(self.connection, "ledger_transactions", len(postings)))
+        opened_ids = {t: iter(reserve_ids(self.connection, t, n)) for t, n in opening.items()}
+        reserved = Reserved()
+        for posting in postings:
+            table = opened_table(posting)
+            opened_id = None if table is None else next(opened_ids[table])
+            header, opened, posted = posting_rows(posting, next(transaction_ids), opened_id)
+            reserved.headers.append(header)
+            if opened is not None:
+                (reserved.lots if table == "lots" else reserved.pending).append(opened)
+            reserved.postings.append(posting)
+            reserved.posted.append(posted)
+        self.write_reserved(reserved)
+        return reserved.posted
 
     def write_reserved(self, reserved: Reserved) -> None:
         """Write postings made with reserved ids (the bulk path), each table's rows streamed."""
@@ -403,7 +435,44 @@ class Reserved:
     new_balances: list[tuple[int, str]] = field(default_factory=list)
 
 
+STREAMED_FROM = 50
+"""Postings in a batch from which reserving ids and streaming rows beats `INSERT … RETURNING`."""
+
+
+def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
+    """`count` ids of `table` no one else will take: sequence values, or past SQLite's max."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        # A writer holds this lock from its first insert; the analytics watermark waits for
+        # the holders (`high_water`), so it must not pass ids this batch holds unwritten.
+        connection.execute(text(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE"))
+        query = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+        return list(connection.execute(query, {"t": table, "n": count}).scalars())
+    # SQLite: the writer holds the database's write lock from BEGIN IMMEDIATE to COMMIT.
+    top = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()  # noqa: S608 - a fixed table name
+    return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
+
+
 # -- the rows of postings, as the live and the bulk path write them ------------------------------
+def opened_table(posting: Posting) -> str | None:
+    """The table of the row a posting opens, if it opens one."""
+    if posting.opens is None:
+        return None
+    return "lots" if isinstance(posting.opens, OpensLot) else "pending_points"
+
+
+def posting_rows(
+    posting: Posting, transaction_id: int, opened_id: int | None
+) -> tuple[dict[str, Any], dict[str, Any] | None, Posted]:
+    """A posting with reserved ids: its header row, the row it opens (if any), as written."""
+    header = {"id": transaction_id, **header_row(posting)}
+    opened = None
+    if opened_id is not None:
+        opened = {"id": opened_id, **opened_row(posting, transaction_id)}
+    return header, opened, resolved(posting, transaction_id, opened_id)
+
+
 def header_row(posting: Posting) -> dict[str, Any]:
     """The `ledger_transactions` row of a posting, without its id."""
     header = posting.header

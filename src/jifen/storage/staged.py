@@ -19,7 +19,7 @@ from typing import Any, Self
 
 from jifen.domain.errors import NotFound
 from jifen.domain.ledger import Lot
-from jifen.domain.postings import OpensLot, PendingItem, Posted, Posting
+from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import (
     Balance,
@@ -27,10 +27,9 @@ from jifen.storage.ledger_repository import (
     Reserved,
     StoredTransaction,
     balance_moves,
-    header_row,
     lot_moves,
-    opened_row,
-    resolved,
+    opened_table,
+    posting_rows,
 )
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.program_repository import RedemptionUnlock
@@ -285,29 +284,21 @@ class StagedLedger:
         if posting.key in staged.by_key:
             raise KeyTaken(posting.key)
         transaction_id = staged.take_id("ledger_transactions")
-        opened_id = None
-        if posting.opens is not None:
-            table = "lots" if isinstance(posting.opens, OpensLot) else "pending_points"
-            opened_id = staged.take_id(table)
-            row = {"id": opened_id, **opened_row(posting, transaction_id)}
-            if table == "lots":
-                staged.append(reserved.lots, row)
-                staged.put(staged.lots, opened_id, (row["remaining"], row["original"]))
-            else:
-                staged.append(reserved.pending, row)
-                item = PendingItem(
-                    opened_id,
-                    row["member_id"],
-                    row["kind"],
-                    row["points"],
-                    "open",
-                    row["reference"],
-                )
-                staged.put(self.loaded.pending, opened_id, item)
-        posted = resolved(posting, transaction_id, opened_id)
+        table = opened_table(posting)
+        opened_id = None if table is None else staged.take_id(table)
+        header, row, posted = posting_rows(posting, transaction_id, opened_id)
+        if row is not None and table == "lots":
+            staged.append(reserved.lots, row)
+            staged.put(staged.lots, row["id"], (row["remaining"], row["original"]))
+        elif row is not None:
+            staged.append(reserved.pending, row)
+            item = PendingItem(
+                row["id"], row["member_id"], row["kind"], row["points"], "open", row["reference"]
+            )
+            staged.put(self.loaded.pending, row["id"], item)
         self._project(posting, posted)
         staged.put(staged.by_key, posting.key, len(reserved.headers))
-        staged.append(reserved.headers, {"id": transaction_id, **header_row(posting)})
+        staged.append(reserved.headers, header)
         staged.append(reserved.postings, posting)
         staged.append(reserved.posted, posted)
         return posted
@@ -349,17 +340,22 @@ class StagedStatements:
         self.staged = staged
         self.loaded = staged.loaded
 
-    def unlock_redemption(
-        self, member_id: int, *, kinds: Sequence[str], threshold: int, on: date
+    def unlock_redemptions(
+        self, unlocks: Sequence[tuple[int, date, int]], *, kinds: Sequence[str]
     ) -> None:
+        for member_id, on, threshold in unlocks:
+            self._unlock(member_id, kinds=kinds, threshold=threshold, on=on)
+
+    def spendable(self, member_id: int, kinds: Sequence[str]) -> int:
+        _require(self.loaded.asked_members, member_id)
+        balances = self.loaded.balances
+        return sum(balances[(member_id, k)].available for k in kinds if (member_id, k) in balances)
+
+    def _unlock(self, member_id: int, *, kinds: Sequence[str], threshold: int, on: date) -> None:
         _require(self.loaded.asked_members, member_id)
         if self.loaded.unlocked_on.get(member_id) is not None:
             return
-        balances = self.loaded.balances
-        spendable = sum(
-            balances[(member_id, k)].available for k in kinds if (member_id, k) in balances
-        )
-        if spendable >= threshold:
+        if self.spendable(member_id, kinds) >= threshold:
             self.staged.put(self.loaded.unlocked_on, member_id, on)
             self.staged.put(self.staged.unlocked, member_id, on)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from jifen.domain.ledger import MEMBER_ACCOUNTS
 from jifen.storage.tables import balances, ledger_entries, ledger_transactions, lots, members
@@ -63,23 +63,39 @@ class StatementRepository:
         )
         return int(self.connection.execute(query).scalar_one())
 
-    def unlock_redemption(
-        self, member_id: int, *, kinds: Sequence[str], threshold: int, on: date
+    def unlock_redemptions(
+        self, unlocks: Sequence[tuple[int, date, int]], *, kinds: Sequence[str]
     ) -> None:
-        """Mark the day the member's spendable balance first reached `threshold`."""
+        """Open redemption on `day` for each `(member, day, threshold)` that has reached it.
+
+        A member is unlocked when their spendable balance of `kinds` has reached `threshold` and
+        no day is set yet. One statement for them all (sent as one batch on PostgreSQL).
+        """
+        if not unlocks:
+            return
         b, m = balances.c, members.c
+        codes = {f"unlock_kind_{i}": kind for i, kind in enumerate(sorted(kinds))}
         spendable = (
             select(func.coalesce(func.sum(b.available), 0))
-            .where(and_(b.member_id == member_id, b.kind.in_(list(kinds))))
+            .where(and_(b.member_id == m.id, b.kind.in_([bindparam(name) for name in codes])))
             .scalar_subquery()
         )
-        self.connection.execute(
+        statement = (
             update(members)
             .where(
-                and_(m.id == member_id, m.redemption_unlocked_on.is_(None), spendable >= threshold)
+                and_(
+                    m.id == bindparam("unlock_member"),
+                    m.redemption_unlocked_on.is_(None),
+                    spendable >= bindparam("unlock_threshold"),
+                )
             )
-            .values(redemption_unlocked_on=on)
+            .values(redemption_unlocked_on=bindparam("unlock_on"))
         )
+        rows = [
+            {"unlock_member": member_id, "unlock_on": on, "unlock_threshold": threshold, **codes}
+            for member_id, on, threshold in unlocks
+        ]
+        self.connection.execute(statement, rows if len(rows) > 1 else rows[0])
 
     def spendable(self, member_id: int, kinds: Sequence[str]) -> int:
         """The member's available points of these kinds, as stored."""

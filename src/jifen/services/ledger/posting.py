@@ -145,19 +145,17 @@ def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
         for member_id, delta in moved.items():
             if member_id not in unlocked:
                 steps.setdefault(member_id, []).append((p.header.occurred_at.date(), delta))
-    kinds = sorted(rule.kinds)
+    unlocks: list[tuple[int, date, int]] = []  # member, day, threshold
     for member_id, moves in sorted(steps.items()):
-        if all(delta <= 0 for _day, delta in moves):
-            continue
         days = {day for day, delta in moves if delta > 0}
         if len(days) == 1:  # one day (nearly always): the stored balance decides
-            uow.statements.unlock_redemption(
-                member_id, kinds=kinds, threshold=rule.threshold, on=days.pop()
-            )
-            continue
-        running = uow.statements.spendable(member_id, kinds) - sum(d for _day, d in moves)
-        for day, delta in moves:
-            running += delta
-            if delta > 0 and running >= rule.threshold:
-                uow.statements.unlock_redemption(member_id, kinds=kinds, threshold=0, on=day)
-                break
+            unlocks.append((member_id, days.pop(), rule.threshold))
+        elif days:  # the day the running balance reached the threshold, if it did
+            running = uow.statements.spendable(member_id, sorted(rule.kinds))
+            running -= sum(delta for _day, delta in moves)
+            for day, delta in moves:
+                running += delta
+                if delta > 0 and running >= rule.threshold:
+                    unlocks.append((member_id, day, 0))
+                    break
+    uow.statements.unlock_redemptions(unlocks, kinds=sorted(rule.kinds))
