@@ -12,22 +12,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
 from jifen.domain.errors import NotFound
-from jifen.domain.ledger import Lot
-from jifen.domain.postings import PendingItem, Posted, Posting
+from jifen.domain.ledger import MEMBER_AVAILABLE, Lot
+from jifen.domain.postings import OpensLot, PendingItem, Posted, Posting
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import (
     Balance,
     KeyTaken,
     Reserved,
     StoredTransaction,
-    balance_moves,
-    lot_moves,
     opened_table,
     posting_rows,
 )
@@ -239,8 +237,8 @@ class StagedLedger:
         )
 
     def find_by_keys(self, keys: Sequence[str]) -> dict[str, StoredTransaction]:
-        found = {key: self.find_by_key(key) for key in keys}
-        return {key: stored for key, stored in found.items() if stored is not None}
+        taken = [key for key in keys if key in self.staged.by_key]
+        return {key: stored for key in taken if (stored := self.find_by_key(key)) is not None}
 
     def lock_balance(self, member_id: int, kind: str) -> Balance:
         _require(self.loaded.asked_members, member_id)
@@ -305,32 +303,35 @@ class StagedLedger:
 
     def _project(self, posting: Posting, posted: Posted) -> None:
         """Move the balances, lots and pending items held in memory as the writes will."""
-        for move in balance_moves([posting]):
-            owner = (move["balance_member_id"], move["balance_kind"])
-            was = self.loaded.balances[owner]
-            now = Balance(
-                *owner,
-                was.available + move["available_delta"],
-                was.pending + move["pending_delta"],
-                was.version + move["postings"],
-            )
+        moves: dict[tuple[int, str], list[int]] = {}
+        for leg in posting.legs:
+            if leg.member_id is not None:
+                move = moves.setdefault((leg.member_id, leg.kind), [0, 0])
+                move[0 if leg.account == MEMBER_AVAILABLE else 1] += leg.points
+        balances = self.loaded.balances
+        for owner, (available, pending) in moves.items():
+            was = balances[owner]
+            now = Balance(*owner, was.available + available, was.pending + pending, was.version + 1)
             if now.available < 0 or now.pending < 0:
                 raise NeedsDatabase("a balance would go negative")
-            self.staged.put(self.loaded.balances, owner, now)
-        for move in lot_moves([posting], [posted]):
-            remaining, original = self.staged.lots.get(move["lot"], (None, 0))
+            self.staged.put(balances, owner, now)
+        funding = posting.funding if isinstance(posting.opens, OpensLot) else -1
+        for i, leg in enumerate(posted.entries):
+            if leg.lot_id is None or i == funding:
+                continue
+            remaining, original = self.staged.lots.get(leg.lot_id, (None, 0))
             if remaining is None:
-                raise NeedsDatabase(f"lot {move['lot']} was not loaded")
-            if not 0 <= remaining + move["delta"] <= original:
-                raise NeedsDatabase(f"lot {move['lot']} would leave its range")
-            self.staged.put(self.staged.lots, move["lot"], (remaining + move["delta"], original))
+                raise NeedsDatabase(f"lot {leg.lot_id} was not loaded")
+            if not 0 <= remaining + leg.points <= original:
+                raise NeedsDatabase(f"lot {leg.lot_id} would leave its range")
+            self.staged.put(self.staged.lots, leg.lot_id, (remaining + leg.points, original))
         if posting.settles is not None:
             pending_id, status = posting.settles
-            self.staged.put(
-                self.loaded.pending,
-                pending_id,
-                replace(self.loaded.pending[pending_id], status=status),
+            item = self.loaded.pending[pending_id]
+            settled = PendingItem(
+                item.id, item.member_id, item.kind, item.points, status, item.reference
             )
+            self.staged.put(self.loaded.pending, pending_id, settled)
 
 
 class StagedStatements:
