@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from jifen.storage.tables import programs
 
@@ -16,6 +17,11 @@ class RedemptionUnlock:
 
     threshold: int
     kinds: frozenset[str]
+
+
+_UNLOCKS: WeakKeyDictionary[Engine, dict[tuple[int, int], RedemptionUnlock | None]] = (
+    WeakKeyDictionary()
+)
 
 
 class ProgramRepository:
@@ -46,18 +52,24 @@ class ProgramRepository:
         """The active program's redemption threshold and spendable kinds; None without one.
 
         Read once per unit of work (a repository lives for one transaction), however many
-        postings of the transaction raise a balance.
+        postings of the transaction raise a balance; and from the document only once per stored
+        version and engine (a version never changes once stored), since reading inside the
+        document costs far more than finding the active version.
         """
         if self._unlock is None:
-            self._unlock = (self._read_redemption_unlock(),)
+            version = self.active_version()
+            known = _UNLOCKS.setdefault(self.connection.engine, {})
+            if version is not None and version not in known:
+                known[version] = self._read_redemption_unlock(version[0])
+            self._unlock = (None if version is None else known[version],)
         return self._unlock[0]
 
-    def _read_redemption_unlock(self) -> RedemptionUnlock | None:
+    def _read_redemption_unlock(self, program_id: int) -> RedemptionUnlock | None:
         document = programs.c.document
         query = select(
             document[("redemption", "eligibility_threshold")].as_integer(),
             document["point_kinds"],
-        ).where(programs.c.active)
+        ).where(programs.c.id == program_id)
         row = self.connection.execute(query).first()
         if row is None:
             return None

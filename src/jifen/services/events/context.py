@@ -151,33 +151,49 @@ def credit_points(
     at: datetime,
 ) -> None:
     """Credit each kind into a lot that expires as the kind says; record the rules behind it."""
+    ledger.post(ctx.uow, credit_requests(ctx, member_id, points, lines, at))
+    record_earnings(ctx, member_id, points, lines, at)
+
+
+def credit_requests(
+    ctx: Context,
+    member_id: int,
+    points: dict[str, int],
+    lines: list[dict[str, Any]],
+    at: datetime,
+) -> list[ledger.Request]:
+    """What `credit_points` posts, for a handler that posts it with other postings at once."""
     local = ctx.local(at)
-    ledger.post(
-        ctx.uow,
-        [
-            ledger.ready(
-                ledger.credit_posting(
-                    key=f"{ctx.event.id}:{kind}",
-                    member_id=member_id,
-                    kind=kind,
-                    points=amount,
-                    occurred_at=local,
-                    expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
-                    memo={
-                        "event_id": ctx.event.id,
-                        "rules": [x for x in lines if x["kind"] == kind],
-                    },
-                )
+    return [
+        ledger.ready(
+            ledger.credit_posting(
+                key=f"{ctx.event.id}:{kind}",
+                member_id=member_id,
+                kind=kind,
+                points=amount,
+                occurred_at=local,
+                expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
+                memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
             )
-            for kind, amount in sorted(points.items())
-        ],
-    )
+        )
+        for kind, amount in sorted(points.items())
+    ]
+
+
+def record_earnings(
+    ctx: Context,
+    member_id: int,
+    points: dict[str, int],
+    lines: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """What each rule gave in these kinds, for the rules' daily and monthly caps."""
     by_rule: dict[str, int] = {}
     for line in lines:
         if line["kind"] in points and line.get("mirrored") is not True:
             by_rule[line["rule"]] = by_rule.get(line["rule"], 0) + line["points"]
     ctx.uow.events.add_earnings(
-        member_id=member_id, day=local.date(), event_id=ctx.event.id, by_rule=by_rule
+        member_id=member_id, day=ctx.local(at).date(), event_id=ctx.event.id, by_rule=by_rule
     )
 
 

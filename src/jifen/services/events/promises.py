@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -51,11 +51,14 @@ def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | 
     )
 
 
-def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
+def settle(
+    ctx: Context, ticket: TicketRecord, *, confirm: bool, also: Sequence[ledger.Request] = ()
+) -> None:
     """Confirm (travel) or void (refund, change) a ticket's pending points.
 
     A void gives what the ticket was promised back to the budgets of its rules, first: budget
-    rows are always locked before the member's balance rows.
+    rows are always locked before the member's balance rows. `also` are postings of the same
+    event that go through the ledger's door in the same batch (a travel's tier-only credits).
     """
     local = ctx.local(ctx.event.occurred_at)
     if not confirm:
@@ -63,6 +66,7 @@ def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
     requests = []
     for kind, pending_id in sorted((ticket.data or {}).get("pending", {}).items()):
         key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
+        owner = None if ticket.member_id is None else (ticket.member_id, kind)
         if confirm:
             rules = [x for x in ticket.data["pricing"]["lines"] if x["kind"] == kind]
             request = ledger.confirm_request(
@@ -72,14 +76,15 @@ def settle(ctx: Context, ticket: TicketRecord, *, confirm: bool) -> None:
                 occurred_at=local,
                 expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
                 memo={"event_id": ctx.event.id, "rules": rules},
+                owner=owner,
             )
         else:
             memo = {"event_id": ctx.event.id}
             request = ledger.void_request(
-                ctx.uow, key=key, pending_id=pending_id, occurred_at=local, memo=memo
+                ctx.uow, key=key, pending_id=pending_id, occurred_at=local, memo=memo, owner=owner
             )
         requests.append(request)
-    ledger.post(ctx.uow, requests)
+    ledger.post(ctx.uow, [*requests, *also])
 
 
 def _give_back(ctx: Context, ticket: TicketRecord) -> None:

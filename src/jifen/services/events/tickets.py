@@ -19,9 +19,11 @@ from jifen.services.events.context import (
     Outcome,
     TicketConflict,
     credit_points,
+    credit_requests,
     error_body,
     find_rider,
     pricing_lines,
+    record_earnings,
     stored_pricing,
 )
 from jifen.services.events.promises import (
@@ -166,10 +168,12 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     if refused := _before_departure(ctx, existing.id, existing.departure_at, ctx.event.occurred_at):
         raise refused
     member = require_active_member(ctx.uow, existing.member_id)  # a frozen member earns nothing
-    settle(ctx, existing, confirm=True)
     points, lines = stored_pricing(existing.data["pricing"])
     tier_only = {k: n for k, n in points.items() if not ctx.program.kind(k).spendable}
-    credit_points(ctx, existing.member_id, tier_only, lines, ctx.event.occurred_at)
+    at = ctx.event.occurred_at
+    tier_credits = credit_requests(ctx, existing.member_id, tier_only, lines, at)
+    settle(ctx, existing, confirm=True, also=tier_credits)  # one batch through the ledger's door
+    record_earnings(ctx, existing.member_id, tier_only, lines, at)
     record_confirmed_earnings(ctx, existing.member_id, points, lines)
     ticket = Ticket.model_validate(existing.data["ticket"])
     bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=points)

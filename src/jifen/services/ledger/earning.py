@@ -123,9 +123,18 @@ def pending_posting(
 
 
 def settling(
-    uow: UnitOfWork, header: Header, pending_id: int, build: Callable[[PendingItem], Posting]
+    uow: UnitOfWork,
+    header: Header,
+    pending_id: int,
+    build: Callable[[PendingItem], Posting],
+    *,
+    owner: tuple[int, str] | None = None,
 ) -> Request:
-    """The request of a posting that settles a pending item, built from it under its lock."""
+    """The request of a posting that settles a pending item, built from it under its lock.
+
+    `owner` (member, kind) saves a read when the caller knows whose item it is; the item is
+    read again under the lock either way, and a wrong owner refuses the posting at the door.
+    """
 
     def item() -> PendingItem:
         found = uow.ledger.get_pending(pending_id)
@@ -134,6 +143,8 @@ def settling(
         return found
 
     def owners() -> list[tuple[int, str]]:
+        if owner is not None:
+            return [owner]
         found = item()
         return [(found.member_id, found.kind)]
 
@@ -171,6 +182,7 @@ def confirm_request(
     occurred_at: datetime,
     expires_on: date | None,
     memo: dict[str, Any] | None = None,
+    owner: tuple[int, str] | None = None,
 ) -> Request:
     """What `confirm_pending` asks the door, for callers that post many at once."""
     request = {
@@ -182,7 +194,11 @@ def confirm_request(
     }
     header = Header(key, fingerprint(request), occurred_at, memo)
     return settling(
-        uow, header, pending_id, lambda item: postings.confirm(header, item, expires_on=expires_on)
+        uow,
+        header,
+        pending_id,
+        lambda item: postings.confirm(header, item, expires_on=expires_on),
+        owner=owner,
     )
 
 
@@ -207,10 +223,11 @@ def void_request(
     pending_id: int,
     occurred_at: datetime,
     memo: dict[str, Any] | None = None,
+    owner: tuple[int, str] | None = None,
 ) -> Request:
     """What `void_pending` asks the door, for callers that post many at once."""
     header = _void_header(key=key, pending_id=pending_id, at=occurred_at, memo=memo)
-    return settling(uow, header, pending_id, lambda item: postings.void(header, item))
+    return settling(uow, header, pending_id, lambda item: postings.void(header, item), owner=owner)
 
 
 def void_item(item: PendingItem, *, key: str, at: datetime, memo: dict[str, Any] | None) -> Request:
