@@ -46,6 +46,16 @@ class Settings(BaseSettings):
         description="Requests one worker process works on at once; more are refused at once with "
         "503 `overloaded` (about its database pool's size: 10 connections and 20 overflow).",
     )
+    group_commit_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="How long a worker gathers one-event `POST /v1/events` requests into one "
+        "transaction (group commit), in milliseconds; 0 applies each on its own.",
+    )
+    group_commit_most: int = Field(
+        default=200, ge=1, description="Events at most in one group-commit batch."
+    )
     program_check_seconds: float = Field(
         default=2.0,
         ge=0,

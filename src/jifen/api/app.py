@@ -14,6 +14,7 @@ from jifen.api import errors, logs, metrics
 from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep
 from jifen.api.errors import error_response
+from jifen.api.group_commit import EventCommitter
 from jifen.api.program_cache import ProgramCache
 from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.api.routes import (
@@ -113,6 +114,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ProgramCache(engine, interval=settings.program_check_seconds),
         reader=reading_engine(engine),
         event_future_tolerance=settings.event_future_tolerance,
+        committer=EventCommitter(
+            engine,
+            vault,
+            window=settings.group_commit_ms / 1000,
+            most=settings.group_commit_most,
+            observe=metrics.observe_group_commit,
+        )
+        if settings.group_commit_ms > 0
+        else None,
     )
     errors.install(app)
     app.include_router(members.router)

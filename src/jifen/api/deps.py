@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from jifen.api.clock import Clock
+from jifen.api.group_commit import EventCommitter
 from jifen.api.program_cache import ProgramCache
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
@@ -53,6 +54,8 @@ class AppState:
     """The engine for reads that need no transaction of their own (`engine` when None)."""
     event_future_tolerance: timedelta = FUTURE_TOLERANCE
     """How far after the clock an event may be dated (`JIFEN_EVENT_FUTURE_TOLERANCE`)."""
+    committer: EventCommitter | None = None
+    """Gathers one-event requests into one transaction (`JIFEN_GROUP_COMMIT_MS`; None: off)."""
 
 
 async def state(request: Request) -> AppState:

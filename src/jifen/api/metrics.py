@@ -80,6 +80,24 @@ DAILY_STEP_SECONDS = Histogram(
     buckets=(0.01, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600),
 )
 
+GROUP_COMMIT_BATCH = Histogram(
+    "jifen_group_commit_batch_events",
+    "Events per group-commit batch: one-event requests of a worker applied in one transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+GROUP_COMMIT_WAIT_SECONDS = Histogram(
+    "jifen_group_commit_wait_seconds",
+    "How long an event waited for its group-commit batch to start (the window, or a busy writer).",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
+
+
+def observe_group_commit(size: int, waits: Sequence[float]) -> None:
+    """Count one group-commit batch: its size and each of its events' wait."""
+    GROUP_COMMIT_BATCH.observe(size)
+    for wait in waits:
+        GROUP_COMMIT_WAIT_SECONDS.observe(wait)
+
 
 def install(app: FastAPI) -> None:
     """Serve the metrics at `GET /metrics`, without a key (keep it off the public network)."""
