@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic
@@ -124,7 +125,8 @@ class EventCommitter:
             return
         for w, result in zip(group, results, strict=True):
             w.result.set_result(result)
-        self.observe(len(group), [now - w.since for w in group])
+        with suppress(Exception):  # a metric that fails must not stop the committer
+            self.observe(len(group), [now - w.since for w in group])
 
 
 def _groups(batch: list[_Waiting]) -> list[list[_Waiting]]:
