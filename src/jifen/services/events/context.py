@@ -166,7 +166,7 @@ def credit_requests(
     local = ctx.local(at)
     return [
         ledger.ready(
-            ledger.credit_posting(
+            ledger.Credit(
                 key=f"{ctx.event.id}:{kind}",
                 member_id=member_id,
                 kind=kind,
@@ -174,7 +174,7 @@ def credit_requests(
                 occurred_at=local,
                 expires_on=ctx.program.kind(kind).expiry.expires_on(local.date()),
                 memo={"event_id": ctx.event.id, "rules": [x for x in lines if x["kind"] == kind]},
-            )
+            ).posting()
         )
         for kind, amount in sorted(points.items())
     ]

@@ -25,7 +25,7 @@ def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | 
         ctx.uow,
         [
             ledger.ready(
-                ledger.pending_posting(
+                ledger.Promise(
                     key=f"{ctx.event.id}:{kind}",
                     member_id=ticket.member_id,
                     kind=kind,
@@ -36,7 +36,7 @@ def promise(ctx: Context, ticket: TicketRecord, pricing: Pricing, *, was: str | 
                         "event_id": ctx.event.id,
                         "rules": [x for x in lines if x["kind"] == kind],
                     },
-                )
+                ).posting()
             )
             for kind in kinds
         ],

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from jifen.domain.postings import Posted
 from jifen.services.ledger.earning import (
+    Credit,
+    Promise,
     add_pending,
     confirm_pending,
     confirm_request,
     credit,
-    credit_posting,
-    pending_posting,
     void_item,
     void_pending,
     void_request,
@@ -26,17 +26,17 @@ from jifen.services.ledger.posting import Request, fingerprint, post, post_one, 
 from jifen.services.ledger.spending import expire_lot, expire_lots, reverse, spend, transfer
 
 __all__ = [
+    "Credit",
     "Posted",
+    "Promise",
     "Request",
     "add_pending",
     "confirm_pending",
     "confirm_request",
     "credit",
-    "credit_posting",
     "expire_lot",
     "expire_lots",
     "fingerprint",
-    "pending_posting",
     "post",
     "post_one",
     "ready",

@@ -10,44 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
 
 from jifen.domain.errors import JifenError, NotFound
-from jifen.domain.ledger import PROGRAM_ISSUED
 from jifen.domain.postings import Posted
-from jifen.services.ledger.earning import credit, credit_posting
-from jifen.services.ledger.posting import Request, post, ready
+from jifen.services.ledger.earning import Credit
+from jifen.services.ledger.posting import Request, post, post_one, ready
 from jifen.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Credit:
-    """One credit of a batch: `credit`'s arguments."""
-
-    key: str
-    member_id: int
-    kind: str
-    points: int
-    occurred_at: datetime
-    expires_on: date | None
-    source: str = PROGRAM_ISSUED
-    memo: dict[str, Any] | None = None
-
-    def arguments(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "member_id": self.member_id,
-            "kind": self.kind,
-            "points": self.points,
-            "occurred_at": self.occurred_at,
-            "expires_on": self.expires_on,
-            "source": self.source,
-            "memo": self.memo,
-        }
 
 
 def credit_many(uow: UnitOfWork, batch: Sequence[Credit]) -> list[Posted | JifenError]:
@@ -70,7 +40,7 @@ def _refused(c: Credit, known: set[int]) -> Request | JifenError:
     try:
         if c.member_id not in known:
             raise NotFound(f"No member {c.member_id}.", member_id=c.member_id)
-        return ready(credit_posting(**c.arguments()))
+        return ready(c.posting())
     except JifenError as error:
         return error
 
@@ -82,6 +52,6 @@ def _written(posted: Posted | None) -> Posted:
 
 def _one(uow: UnitOfWork, c: Credit) -> Posted | JifenError:
     try:
-        return credit(uow, **c.arguments())
+        return post_one(uow, ready(c.posting()))
     except JifenError as error:
         return error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -14,112 +15,70 @@ from jifen.services.ledger.posting import Request, fingerprint, post_one, ready
 from jifen.storage.uow import UnitOfWork
 
 
-def credit(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    member_id: int,
-    kind: str,
-    points: int,
-    occurred_at: datetime,
-    expires_on: date | None,
-    source: str = PROGRAM_ISSUED,
-    memo: dict[str, Any] | None = None,
-) -> Posted:
-    """Credit spendable points into a new lot that expires on `expires_on` (None: never)."""
-    return post_one(
-        uow,
-        ready(
-            credit_posting(
-                key=key,
-                member_id=member_id,
-                kind=kind,
-                points=points,
-                occurred_at=occurred_at,
-                expires_on=expires_on,
-                source=source,
-                memo=memo,
-            )
-        ),
-    )
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Spendable points into a new lot that expires on `expires_on` (None: never)."""
+
+    key: str
+    member_id: int
+    kind: str
+    points: int
+    occurred_at: datetime
+    expires_on: date | None
+    source: str = PROGRAM_ISSUED
+    memo: dict[str, Any] | None = None
+
+    def posting(self) -> Posting:
+        """The posting this credit writes, fingerprinted by all its fields but the key."""
+        request = {"op": "credit", **_fields(self)}
+        header = Header(self.key, fingerprint(request), self.occurred_at, self.memo)
+        return postings.credit(
+            header,
+            member_id=self.member_id,
+            kind=self.kind,
+            points=self.points,
+            expires_on=self.expires_on,
+            source=self.source,
+        )
 
 
-def credit_posting(
-    *,
-    key: str,
-    member_id: int,
-    kind: str,
-    points: int,
-    occurred_at: datetime,
-    expires_on: date | None,
-    source: str = PROGRAM_ISSUED,
-    memo: dict[str, Any] | None = None,
-) -> Posting:
-    """The posting `credit` writes, for callers that post many at once."""
-    request = {
-        "op": "credit",
-        "member_id": member_id,
-        "kind": kind,
-        "points": points,
-        "occurred_at": occurred_at,
-        "expires_on": expires_on,
-        "source": source,
-        "memo": memo,
-    }
-    header = Header(key, fingerprint(request), occurred_at, memo)
-    return postings.credit(
-        header, member_id=member_id, kind=kind, points=points, expires_on=expires_on, source=source
-    )
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """Points promised, not yet spendable (a ticket bought, the trip not yet taken)."""
+
+    key: str
+    member_id: int
+    kind: str
+    points: int
+    occurred_at: datetime
+    reference: str | None = None
+    memo: dict[str, Any] | None = None
+
+    def posting(self) -> Posting:
+        """The posting this promise writes: a new pending item."""
+        request = {"op": "pending", **_fields(self)}
+        header = Header(self.key, fingerprint(request), self.occurred_at, self.memo)
+        return postings.pending(
+            header,
+            member_id=self.member_id,
+            kind=self.kind,
+            points=self.points,
+            reference=self.reference,
+        )
 
 
-def add_pending(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    member_id: int,
-    kind: str,
-    points: int,
-    occurred_at: datetime,
-    reference: str | None = None,
-    memo: dict[str, Any] | None = None,
-) -> Posted:
-    """Promise points that are not yet spendable (a ticket bought, the trip not yet taken)."""
-    posting = pending_posting(
-        key=key,
-        member_id=member_id,
-        kind=kind,
-        points=points,
-        occurred_at=occurred_at,
-        reference=reference,
-        memo=memo,
-    )
-    return post_one(uow, ready(posting))
+def _fields(request: Credit | Promise) -> dict[str, Any]:
+    return {f.name: getattr(request, f.name) for f in fields(request) if f.name != "key"}
 
 
-def pending_posting(
-    *,
-    key: str,
-    member_id: int,
-    kind: str,
-    points: int,
-    occurred_at: datetime,
-    reference: str | None = None,
-    memo: dict[str, Any] | None = None,
-) -> Posting:
-    """The posting `add_pending` writes, for callers that post many at once."""
-    request = {
-        "op": "pending",
-        "member_id": member_id,
-        "kind": kind,
-        "points": points,
-        "occurred_at": occurred_at,
-        "reference": reference,
-        "memo": memo,
-    }
-    header = Header(key, fingerprint(request), occurred_at, memo)
-    return postings.pending(
-        header, member_id=member_id, kind=kind, points=points, reference=reference
-    )
+def credit(uow: UnitOfWork, **request: Any) -> Posted:
+    """Post a `Credit` made of these keyword arguments, idempotent by its `key`."""
+    return post_one(uow, ready(Credit(**request).posting()))
+
+
+def add_pending(uow: UnitOfWork, **request: Any) -> Posted:
+    """Post a `Promise` made of these keyword arguments, idempotent by its `key`."""
+    return post_one(uow, ready(Promise(**request).posting()))
 
 
 def settling(
