@@ -149,22 +149,16 @@ def credit_points(
     points: dict[str, int],
     lines: list[dict[str, Any]],
     at: datetime,
-) -> None:
-    """Credit each kind into a lot that expires as the kind says; record the rules behind it."""
-    ledger.post(ctx.uow, credit_requests(ctx, member_id, points, lines, at))
-    record_earnings(ctx, member_id, points, lines, at)
-
-
-def credit_requests(
-    ctx: Context,
-    member_id: int,
-    points: dict[str, int],
-    lines: list[dict[str, Any]],
-    at: datetime,
+    *,
+    post: bool = True,
 ) -> list[ledger.Request]:
-    """What `credit_points` posts, for a handler that posts it with other postings at once."""
+    """Credit each kind into a lot that expires as the kind says; record the rules behind it.
+
+    With `post=False` the credits are returned, for the caller to post in one batch with the
+    event's other postings (a travel's tier-only points with its confirmation).
+    """
     local = ctx.local(at)
-    return [
+    requests = [
         ledger.ready(
             ledger.Credit(
                 key=f"{ctx.event.id}:{kind}",
@@ -178,23 +172,16 @@ def credit_requests(
         )
         for kind, amount in sorted(points.items())
     ]
-
-
-def record_earnings(
-    ctx: Context,
-    member_id: int,
-    points: dict[str, int],
-    lines: list[dict[str, Any]],
-    at: datetime,
-) -> None:
-    """What each rule gave in these kinds, for the rules' daily and monthly caps."""
     by_rule: dict[str, int] = {}
     for line in lines:
         if line["kind"] in points and line.get("mirrored") is not True:
             by_rule[line["rule"]] = by_rule.get(line["rule"], 0) + line["points"]
     ctx.uow.events.add_earnings(
-        member_id=member_id, day=ctx.local(at).date(), event_id=ctx.event.id, by_rule=by_rule
+        member_id=member_id, day=local.date(), event_id=ctx.event.id, by_rule=by_rule
     )
+    if post:
+        ledger.post(ctx.uow, requests)
+    return requests
 
 
 Outcome = tuple[int | None, dict[str, Any]]

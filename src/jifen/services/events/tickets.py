@@ -19,11 +19,9 @@ from jifen.services.events.context import (
     Outcome,
     TicketConflict,
     credit_points,
-    credit_requests,
     error_body,
     find_rider,
     pricing_lines,
-    record_earnings,
     stored_pricing,
 )
 from jifen.services.events.promises import (
@@ -171,9 +169,8 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     points, lines = stored_pricing(existing.data["pricing"])
     tier_only = {k: n for k, n in points.items() if not ctx.program.kind(k).spendable}
     at = ctx.event.occurred_at
-    tier_credits = credit_requests(ctx, existing.member_id, tier_only, lines, at)
+    tier_credits = credit_points(ctx, existing.member_id, tier_only, lines, at, post=False)
     settle(ctx, existing, confirm=True, also=tier_credits)  # one batch through the ledger's door
-    record_earnings(ctx, existing.member_id, tier_only, lines, at)
     record_confirmed_earnings(ctx, existing.member_id, points, lines)
     ticket = Ticket.model_validate(existing.data["ticket"])
     bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=points)
