@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from jifen.storage.tables import coupons, donations, mall_orders, mall_products, members
+from jifen.storage.tables import (
+    coupons,
+    donations,
+    mall_orders,
+    mall_products,
+    members,
+    stock_holds,
+)
 
 LIVE_ORDER_STATUSES = ("paid", "fulfilled")
 """Orders that count toward a member's per-product limit (not cancelled or refunded)."""
@@ -53,6 +60,18 @@ class MallOrder:
     fulfilment: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StockHold:
+    """Units taken off sale for an order whose payment has not settled yet: not a sale."""
+
+    order_id: str
+    sku: str
+    quantity: int
+    member_id: int
+    request_hash: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +134,12 @@ def _order(row: Any) -> MallOrder:
     )
 
 
+def _hold(row: Any) -> StockHold:
+    return StockHold(
+        row.order_id, row.sku, row.quantity, row.member_id, row.request_hash, row.created_at
+    )
+
+
 def _coupon(row: Any) -> Coupon:
     return Coupon(
         row.code,
@@ -134,13 +159,13 @@ class MallRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _insert(self, statement: Any, table: str) -> None:
+    def _insert(self, statement: Any, table: str, key: str = "id") -> None:
         try:
             self.connection.execute(statement)
         except IntegrityError as error:
-            # Both databases name the violated key: "pk_<table>" or "<table>.id".
+            # Both databases name the violated key: "pk_<table>" or "<table>.<key>".
             message = str(error.orig)
-            if f"pk_{table}" in message or f"{table}.id" in message:
+            if f"pk_{table}" in message or f"{table}.{key}" in message:
                 raise MallRowTaken(table) from error
             raise
 
@@ -204,6 +229,67 @@ class MallRepository:
             .where(mall_products.c.sku == sku)
             .values(stock=mall_products.c.stock + quantity)
         )
+
+    # -- holds ---------------------------------------------------------------------------------
+    def hold_stock(self, hold: StockHold) -> bool:
+        """Take the hold's units off sale and record the hold; False (nothing done) if too few.
+
+        `take_stock` then the row, so the product row is locked first; `MallRowTaken` if the
+        order id already holds units.
+        """
+        if not self.take_stock(hold.sku, hold.quantity):
+            return False
+        self._insert(
+            insert(stock_holds).values(
+                order_id=hold.order_id,
+                sku=hold.sku,
+                quantity=hold.quantity,
+                member_id=hold.member_id,
+                request_hash=hold.request_hash,
+                created_at=hold.created_at,
+            ),
+            "stock_holds",
+            key="order_id",
+        )
+        return True
+
+    def get_hold(self, order_id: str, *, lock: bool = False) -> StockHold | None:
+        """An order's hold; `lock` holds its row until the transaction ends."""
+        query = select(stock_holds).where(stock_holds.c.order_id == order_id)
+        row = self.connection.execute(query.with_for_update() if lock else query).first()
+        return None if row is None else _hold(row)
+
+    def settle_hold(self, order_id: str) -> None:
+        """Forget a hold (locked by the caller) whose units its order now holds."""
+        self.connection.execute(delete(stock_holds).where(stock_holds.c.order_id == order_id))
+
+    def release_hold(self, hold: StockHold) -> None:
+        """Put a hold's units back on sale and forget it; the caller has locked its row.
+
+        The product row is updated before the hold is deleted: an order taking stock under the
+        same id meanwhile fails at once on the key (the row is only locked) instead of waiting
+        for this transaction while it holds the product row this one needs.
+        """
+        self.return_stock(hold.sku, hold.quantity)
+        self.settle_hold(hold.order_id)
+
+    def release_stale_holds(self, *, before: datetime) -> list[StockHold]:
+        """Release every hold taken before `before`, skipping those an order is paying for now."""
+        query = (
+            select(stock_holds)
+            .where(stock_holds.c.created_at < before)
+            .order_by(stock_holds.c.order_id)
+            .with_for_update(skip_locked=True)
+        )
+        holds = [_hold(row) for row in self.connection.execute(query)]
+        units: dict[str, int] = {}
+        for hold in holds:
+            units[hold.sku] = units.get(hold.sku, 0) + hold.quantity
+        for sku in sorted(units):  # products locked in one order, as two sweeps would take them
+            self.return_stock(sku, units[sku])
+        ids = [hold.order_id for hold in holds]
+        self.connection.execute(delete(stock_holds).where(stock_holds.c.order_id.in_(ids)))
+        return holds
 
     # -- orders --------------------------------------------------------------------------------
     def get_order(self, order_id: str, *, lock: bool = False) -> MallOrder | None:

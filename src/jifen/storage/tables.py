@@ -332,6 +332,21 @@ mall_orders = Table(
     Index("ix_mall_orders_member_sku", "member_id", "sku"),
 )
 
+# Units taken off sale for a mall order whose payment has not settled yet (migration 0016). The
+# order's first, short transaction inserts the row as it takes the stock; its payment deletes it
+# as it stores the order; a failed payment, or the daily job for a row left behind, returns the
+# units. Not a sale: listings, limits and reports read `mall_orders` only.
+stock_holds = Table(
+    "stock_holds",
+    metadata,
+    Column("order_id", String(200), primary_key=True),  # the caller's order id
+    Column("sku", String(64), ForeignKey("mall_products.sku"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
 coupons = Table(
     "coupons",
     metadata,
