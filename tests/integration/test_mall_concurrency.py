@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from jifen.api.app import create_app
 from jifen.config import Settings
-from jifen.domain.errors import InsufficientPoints
+from jifen.domain.errors import InsufficientPoints, JifenError
 from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.programs.schema import Program
 from jifen.services import ledger, mall
@@ -24,9 +26,10 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
 from jifen.storage.db import make_engine
 from jifen.storage.mall_repository import Product
-from jifen.storage.tables import ledger_entries, ledger_transactions, mall_orders
+from jifen.storage.tables import ledger_entries, ledger_transactions, mall_orders, stock_holds
 from jifen.storage.uow import UnitOfWork
 from tests.conftest import T0
+from tests.integration.test_flash_sale import stocked
 from tests.integration.test_ledger_concurrency import run_together
 
 pytestmark = pytest.mark.postgres_only
@@ -147,6 +150,85 @@ def test_240_buyers_of_a_flash_sale_of_20_get_exactly_20_orders(shop: Shop):
     wins = Counter(p.order.member_id for p in placed)
     for member_id in members:
         assert shop.available(member_id) == 1000 - 100 * wins[member_id]
+    shop.ledger_ok()
+
+
+@contextmanager
+def sampling(read: Callable[[], int]) -> Iterator[list[int]]:
+    """Call `read` again and again in a thread while the block runs; what it read."""
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            samples.append(read())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join()
+
+
+def wait_until_an_order_waits_for_a_lock(engine: Engine) -> None:
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with engine.connect() as connection:  # a new transaction: the view is read once in each
+            if connection.execute(query).scalar_one():
+                return
+        assert time.monotonic() < deadline, "the order never came to wait for the member's lock"
+        time.sleep(0.01)
+
+
+def test_1000_buyers_of_100_units_hear_out_of_stock_while_a_winner_is_still_paying(shop: Shop):
+    """The stock is decided ahead of the payment, so nobody too late queues behind a payer.
+
+    The first winner's payment is held up (its member's balance rows are locked, as by a spend
+    in flight); the other 999 orders, 32 threads at a time, must all be answered meanwhile.
+    """
+    slow, *members = [shop.member(1000) for _ in range(100)]
+    shop.product("RUSH", stock=100, price=100)
+    answers: dict[int, tuple[str, float]] = {}
+
+    def order(i: int, member_id: int) -> None:
+        try:
+            outcome = type(shop.order(f"o{i}", member_id, "RUSH")).__name__
+        except JifenError as error:
+            outcome = type(error).__name__
+        answers[i] = outcome, time.perf_counter()
+
+    gate = UnitOfWork(shop.engine)
+    with (
+        sampling(lambda: stocked(shop.engine, "RUSH")) as samples,
+        ThreadPoolExecutor(max_workers=32) as pool,
+        gate,  # the gate opens first
+    ):
+        gate.ledger.lock_balances([(slow, "activity")])
+        first = pool.submit(order, 0, slow)
+        wait_until_an_order_waits_for_a_lock(shop.engine)  # it has its unit and waits to pay
+        rest = [pool.submit(order, i, members[i % 99]) for i in range(1, 1000)]
+        answered, _ = wait(rest, timeout=60)
+        assert len(answered) == 999, f"{len(answered)} of 999 answered while a winner paid"
+        assert (shop.stock("RUSH"), stocked(shop.engine, "RUSH")) == (0, 100)
+        with shop.engine.connect() as connection:
+            assert list(connection.scalars(select(stock_holds.c.order_id))) == ["o0"]
+        gate.connection.rollback()
+    first.result()
+
+    assert Counter(o for o, _ in answers.values()) == {"PlacedOrder": 100, "OutOfStock": 900}
+    last_loser = max(t for o, t in answers.values() if o == "OutOfStock")
+    assert answers[0][0] == "PlacedOrder"
+    assert last_loser < answers[0][1]  # the losers did not queue behind the slow winner
+    assert set(samples) == {100}, Counter(samples)
+    assert len(shop.orders()) == 100
+    assert shop.redeemed_for_orders() == 100 * 100
+    assert shop.spends() == 100
     shop.ledger_ok()
 
 

@@ -10,7 +10,8 @@ expired a chunk at a time through the ledger's one door in a few statements
 candidates are found in one pass over the lots, and reminders are queued with one
 `INSERT … SELECT`. Housekeeping comes first (`housekeeping`): tickets no claim can confirm any
 more are voided as not travelled, holds whose train has left are released (before expiry, so
-points released into a lapsed lot expire the same night).
+points released into a lapsed lot expire the same night). Last, units the mall held for orders
+that a crash stopped between their two transactions go back on sale (`stock_holds`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.services import housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
+from jifen.services.mall.orders import STALE_HOLD, release_stale_holds
 from jifen.services.notifications import outbox
 from jifen.storage.uow import UnitOfWork
 
@@ -60,6 +62,7 @@ def run_daily(
         ("beneficiaries", _beneficiaries),
         ("analytics", _analytics),
         ("segments", segments.score_rfm),
+        ("stock_holds", _stock_holds),
     ):
         with uow:
             done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)
@@ -82,6 +85,20 @@ def expiry_key(lot_id: int, as_of: date) -> str:
 
 def _start_of(program: Program, day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(program.timezone))
+
+
+def _stock_holds(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Put back on sale the units mall orders held and never paid for (a crash in between).
+
+    Holds taken on `as_of` or before, up to a quarter of an hour before its end: the job runs
+    just after the day ends, so none of them can still be waiting for its payment.
+    """
+    end = _start_of(program, as_of + timedelta(days=1))
+    released = release_stale_holds(uow, before=end - STALE_HOLD)
+    progress("stock_holds", len(released))
+    return {"holds_released": len(released), "units_released": sum(h.quantity for h in released)}
 
 
 def _expire(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -> dict[str, Any]:

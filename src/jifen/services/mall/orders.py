@@ -1,28 +1,34 @@
 """Mall orders: placing them under a flash-sale rush, cancelling with a refund, reading them.
 
-A hot product serialises only its own orders: the stock decrement locks that product's row for
-the rest of its transaction, and nothing else does. Locks are always taken in one order —
-order row (cancel only), product row, member balance — so no two orders ever deadlock.
+An order is placed in two transactions. The first is short: it takes the units off sale, records
+them as held for the order (`stock_holds`) and commits, so the product row is locked only while
+the stock is decided and a buyer who comes too late hears `out_of_stock` at once, not after the
+winners ahead have paid. The second pays and stores the order in the hold's place; when it fails,
+a compensating third puts the units back. A hold left by a crash between the first two goes back
+on sale with the daily job (`release_stale_holds`). Locks are always taken in one order — order
+row (cancel only), hold row, product row, member balance — so no two orders ever deadlock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.programs.schema import Program
 from jifen.services.ledger import fingerprint
 from jifen.services.mall.coupons import issue_coupons
-from jifen.services.mall.payment import lock_balances_of, pay, refund, run_once
+from jifen.services.mall.payment import lock_balances_of, pay, refund
 from jifen.services.mall.products import require_on_sale
 from jifen.services.mall.warehouse import WarehouseAdapter
 from jifen.services.members import MemberNotActive, require_active_member
-from jifen.storage.mall_repository import Coupon, MallOrder, Product
+from jifen.storage.mall_repository import Coupon, MallOrder, MallRowTaken, Product, StockHold
 from jifen.storage.uow import UnitOfWork
 
 MAX_QUANTITY = 100
+STALE_HOLD = timedelta(minutes=15)
+"""How old a hold must be before the daily job takes it for one a crash left behind."""
 
 
 class OutOfStock(JifenError):
@@ -62,6 +68,12 @@ def coupon_source(order_id: str) -> str:
     return f"order:{order_id}"
 
 
+def order_fingerprint(*, member_id: int, sku: str, quantity: int) -> str:
+    """The hash of an order request: its id sent again with another request is a conflict."""
+    request = {"op": "mall_order", "member_id": member_id, "sku": sku, "quantity": quantity}
+    return fingerprint(request)
+
+
 def place_order(
     uow: UnitOfWork,
     *,
@@ -73,46 +85,131 @@ def place_order(
     quantity: int,
     now: datetime,
 ) -> PlacedOrder:
-    """Sell `quantity` units of `sku` to the member for points, in one transaction.
+    """Sell `quantity` units of `sku` to the member for points.
 
     Checks, in order: the sale window (`SaleNotOpen`), the stock (`OutOfStock`), the member's
-    limit (`LimitReached`), the points (`InsufficientPoints`). Points are price × quantity, paid
-    from the program's mall kinds into `program:redeemed`; the cash part is recorded, not taken.
-    Goods go to the warehouse (status `paid`); coupons are issued at once (status `fulfilled`).
-    The same id with the same request returns the first result; with another, a conflict.
-    `now` is in the program's time zone.
+    limit (`LimitReached`), the points (`InsufficientPoints`). The stock is decided first, in a
+    transaction of its own that holds the units for the order; the payment follows in a second,
+    and when it fails, for any reason, the units go back on sale and its error is raised. So a
+    product's stock plus its units sold — in live orders and in holds not settled yet — is at
+    every moment what it was stocked with. Points are price × quantity, paid from the program's
+    mall kinds into `program:redeemed`; the cash part is recorded, not taken. Goods go to the
+    warehouse (status `paid`); coupons are issued at once (status `fulfilled`).
+    The same id with the same request returns the first result, and after a failed or broken
+    attempt pays for the units still held under it rather than taking more; with another
+    request, a conflict. `now` is in the program's time zone.
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidRequest(f"Order 1 to {MAX_QUANTITY} units at a time, not {quantity}.")
-    request = {"op": "mall_order", "member_id": member_id, "sku": sku, "quantity": quantity}
-    request_hash = fingerprint(request)
-
-    def make() -> PlacedOrder:
-        order = MallOrder(
-            order_id, member_id, sku, quantity, 0, 0, "paid", request_hash, None, {}, now, now
-        )
-        return _place(uow, program=program, warehouse=warehouse, order=order)
-
-    placed, replayed = run_once(uow, find=lambda: _stored(uow, order_id), make=make)
-    if not replayed:
-        return placed
-    if placed.order.request_hash != request_hash:
+    request_hash = order_fingerprint(member_id=member_id, sku=sku, quantity=quantity)
+    order = MallOrder(
+        order_id, member_id, sku, quantity, 0, 0, "paid", request_hash, None, {}, now, now
+    )
+    while True:  # round again only when the hold went before this call could pay for it
+        placed = _reserve(uow, order)
+        if placed is None:
+            placed = _pay_for_hold(uow, program=program, warehouse=warehouse, order=order)
+        if placed is not None:
+            break
+    if placed.replayed and placed.order.request_hash != request_hash:
         raise IdempotencyConflict(order_id)
-    return replace(placed, replayed=True)
+    return placed
 
 
-def _place(
-    uow: UnitOfWork, *, program: Program, warehouse: WarehouseAdapter, order: MallOrder
-) -> PlacedOrder:
-    require_active_member(uow, order.member_id)  # unknown members are refused before any lock
+def _reserve(uow: UnitOfWork, order: MallOrder) -> PlacedOrder | None:
+    """The first transaction: hold the order's units, unless its id has a hold or an order.
+
+    Returns the stored order (replayed), or None once units are held under the id — by this call
+    or by an earlier or concurrent attempt.
+    """
+    try:
+        with uow:
+            if uow.mall.get_hold(order.id) is not None:
+                return None
+            stored = _stored(uow, order.id)
+            if stored is not None:
+                return replace(stored, replayed=True)
+            product = _on_sale_to(uow, order)
+            if not uow.mall.hold_stock(_hold_for(order)):  # product row locked until the commit
+                raise _out_of_stock(uow, product, order.quantity)
+            _require_within_limit(uow, product, order)  # the payment checks again, under lock
+            uow.commit()
+            return None
+    except MallRowTaken:
+        if uow.depth:
+            raise  # the enclosing use case's transaction is spoilt; it retries as a whole
+        return None  # a concurrent attempt under the id holds the units: pay for those
+
+
+def _hold_for(order: MallOrder) -> StockHold:
+    o = order
+    return StockHold(o.id, o.sku, o.quantity, o.member_id, o.request_hash, o.created_at)
+
+
+def _on_sale_to(uow: UnitOfWork, order: MallOrder) -> Product:
+    """The product, if the member is active and it is on sale at the order's time."""
+    require_active_member(uow, order.member_id)  # an unknown member is refused before any lock
     product = uow.mall.get_product(order.sku)
     if product is None or not product.active:
         raise NotFound(f"No product {order.sku!r} on offer.", sku=order.sku)
     require_on_sale(product, order.created_at)
-    if not uow.mall.take_stock(product.sku, order.quantity):  # locks the product row
-        raise _out_of_stock(uow, product, order.quantity)
+    return product
+
+
+def _pay_for_hold(
+    uow: UnitOfWork, *, program: Program, warehouse: WarehouseAdapter, order: MallOrder
+) -> PlacedOrder | None:
+    """The second transaction, and if it fails the compensating third that returns the units."""
+    try:
+        return _settle(uow, program=program, warehouse=warehouse, order=order)
+    except Exception:
+        with uow:
+            hold = uow.mall.get_hold(order.id, lock=True)
+            if hold is not None and hold.request_hash == order.request_hash:
+                uow.mall.release_hold(hold)
+                uow.commit()
+        raise
+
+
+def _settle(
+    uow: UnitOfWork, *, program: Program, warehouse: WarehouseAdapter, order: MallOrder
+) -> PlacedOrder | None:
+    """Pay for the units held under the order's id and store the order in the hold's place.
+
+    Returns the stored order (replayed) if a concurrent attempt placed it first, and None if the
+    hold has gone without an order (such an attempt failed, or the daily job returned it).
+    """
+    with uow:
+        hold = uow.mall.get_hold(order.id, lock=True)  # one payer per hold at a time
+        stored = _stored(uow, order.id)
+        if stored is not None:
+            if hold is not None and hold.request_hash == order.request_hash:
+                uow.mall.release_hold(hold)  # held as the concurrent attempt placed the order
+                uow.commit()
+            return replace(stored, replayed=True)
+        if hold is None:
+            return None
+        if hold.request_hash != order.request_hash:
+            raise IdempotencyConflict(order.id)
+        product = uow.mall.get_product(order.sku)
+        assert product is not None  # noqa: S101 - the hold refers to it
+        placed = _pay(uow, program=program, warehouse=warehouse, order=order, product=product)
+        uow.mall.settle_hold(order.id)
+        uow.commit()
+    return placed
+
+
+def _pay(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    warehouse: WarehouseAdapter,
+    order: MallOrder,
+    product: Product,
+) -> PlacedOrder:
+    """Pay for the order under the member's lock and store it (goods) or fulfil it (coupons)."""
     kinds = program.redemption.mall_kinds
-    lock_balances_of(uow, order.member_id, kinds)  # after the product row, never before
+    lock_balances_of(uow, order.member_id, kinds)
     require_active_member(uow, order.member_id)  # again: a freeze or close has waited or is done
     _require_within_limit(uow, product, order)
     points = product.price_points * order.quantity
@@ -151,6 +248,18 @@ def _place(
     return PlacedOrder(order, tuple(issued))
 
 
+def release_stale_holds(uow: UnitOfWork, *, before: datetime) -> list[StockHold]:
+    """Put back on sale the units of holds taken before `before` that no payment settled.
+
+    Such a hold was left by a crash between an order's two transactions; retrying the order
+    later takes units afresh. A hold being paid for at this moment is skipped.
+    """
+    with uow:
+        released = uow.mall.release_stale_holds(before=before)
+        uow.commit()
+    return released
+
+
 def _out_of_stock(uow: UnitOfWork, product: Product, quantity: int) -> OutOfStock:
     current = uow.mall.get_product(product.sku)
     left = 0 if current is None else current.stock
@@ -163,6 +272,7 @@ def _out_of_stock(uow: UnitOfWork, product: Product, quantity: int) -> OutOfStoc
 
 
 def _require_within_limit(uow: UnitOfWork, product: Product, order: MallOrder) -> None:
+    """Refuse an order past the member's limit; only orders count, holds are not sales yet."""
     limit = product.per_member_limit
     if limit is None:
         return
