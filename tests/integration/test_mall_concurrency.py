@@ -348,6 +348,26 @@ def test_a_hot_product_holds_up_only_its_own_orders(shop: Shop):
     shop.ledger_ok()
 
 
+def test_an_order_queued_for_the_last_unit_another_takes_is_out_of_stock_and_holds_nothing(
+    shop: Shop,
+):
+    buyer = shop.member(1000)
+    shop.product("LAST", stock=1, price=10)
+    holder = UnitOfWork(shop.engine)
+    with ThreadPoolExecutor(max_workers=1) as pool, holder:
+        assert holder.mall.take_stock("LAST", 1)  # another order in flight takes the last unit
+        queued = pool.submit(shop.order, "late", buyer, "LAST")  # read 1 left, waits for the row
+        wait_until_an_order_waits_for_a_lock(shop.engine)
+        holder.commit()
+        with pytest.raises(mall.OutOfStock) as refused:
+            queued.result(timeout=10)
+    assert refused.value.details["left"] == 0
+    assert shop.stock("LAST") == 0
+    with shop.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(stock_holds)).scalar_one() == 0
+    assert shop.available(buyer) == 1000
+
+
 def test_a_rush_over_http_never_oversells_or_fails(
     engine: Engine, railway: Program, vault_keys: tuple[str, str], new_member: Callable[[], int]
 ):

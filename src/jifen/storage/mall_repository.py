@@ -176,6 +176,11 @@ class MallRepository:
         found = row.first()
         return None if found is None else _product(found)
 
+    def stock_of(self, sku: str) -> int:
+        """Units of a product left to sell, read without a lock (0 for no such product)."""
+        query = select(mall_products.c.stock).where(mall_products.c.sku == sku)
+        return int(self.connection.execute(query).scalar() or 0)
+
     def put_product(self, product: Product) -> None:
         """Insert the product, or replace every field of the one with its sku."""
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
@@ -232,13 +237,12 @@ class MallRepository:
 
     # -- holds ---------------------------------------------------------------------------------
     def hold_stock(self, hold: StockHold) -> bool:
-        """Take the hold's units off sale and record the hold; False (nothing done) if too few.
+        """Record the hold and take its units off sale; False (nothing done) if too few are left.
 
-        `take_stock` then the row, so the product row is locked first; `MallRowTaken` if the
-        order id already holds units.
+        The row goes in first, so an order id that holds units already fails (`MallRowTaken`)
+        before the product row is touched; the stock comes last, so the product row is locked
+        for as short a time as can be before the caller commits.
         """
-        if not self.take_stock(hold.sku, hold.quantity):
-            return False
         self._insert(
             insert(stock_holds).values(
                 order_id=hold.order_id,
@@ -251,7 +255,10 @@ class MallRepository:
             "stock_holds",
             key="order_id",
         )
-        return True
+        if self.take_stock(hold.sku, hold.quantity):
+            return True
+        self.delete_hold(hold.order_id)
+        return False
 
     def get_hold(self, order_id: str, *, lock: bool = False) -> StockHold | None:
         """An order's hold; `lock` holds its row until the transaction ends."""
@@ -259,8 +266,8 @@ class MallRepository:
         row = self.connection.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _hold(row)
 
-    def settle_hold(self, order_id: str) -> None:
-        """Forget a hold (locked by the caller) whose units its order now holds."""
+    def delete_hold(self, order_id: str) -> None:
+        """Forget a hold: its order now has the units, or they went back on sale."""
         self.connection.execute(delete(stock_holds).where(stock_holds.c.order_id == order_id))
 
     def release_hold(self, hold: StockHold) -> None:
@@ -271,7 +278,7 @@ class MallRepository:
         for this transaction while it holds the product row this one needs.
         """
         self.return_stock(hold.sku, hold.quantity)
-        self.settle_hold(hold.order_id)
+        self.delete_hold(hold.order_id)
 
     def release_stale_holds(self, *, before: datetime) -> list[StockHold]:
         """Release every hold taken before `before`, skipping those an order is paying for now."""

@@ -130,11 +130,14 @@ def _reserve(uow: UnitOfWork, order: MallOrder) -> PlacedOrder | None:
             if stored is not None:
                 return replace(stored, replayed=True)
             product = _on_sale_to(uow, order)
-            if not uow.mall.hold_stock(_hold_for(order)):  # product row locked until the commit
-                raise _out_of_stock(uow, product, order.quantity)
-            _require_within_limit(uow, product, order)  # the payment checks again, under lock
-            uow.commit()
-            return None
+            left = product.stock
+            if left >= order.quantity:  # else sold out as read: no need to queue for the row
+                _require_within_limit(uow, product, order)  # and again, when paying, under lock
+                if uow.mall.hold_stock(_hold_for(order)):  # the product row locked till commit
+                    uow.commit()
+                    return None
+                left = uow.mall.stock_of(order.sku)  # taken meanwhile
+            raise _out_of_stock(order.sku, order.quantity, left)
     except MallRowTaken:
         if uow.depth:
             raise  # the enclosing use case's transaction is spoilt; it retries as a whole
@@ -194,7 +197,7 @@ def _settle(
         product = uow.mall.get_product(order.sku)
         assert product is not None  # noqa: S101 - the hold refers to it
         placed = _pay(uow, program=program, warehouse=warehouse, order=order, product=product)
-        uow.mall.settle_hold(order.id)
+        uow.mall.delete_hold(order.id)
         uow.commit()
     return placed
 
@@ -260,12 +263,10 @@ def release_stale_holds(uow: UnitOfWork, *, before: datetime) -> list[StockHold]
     return released
 
 
-def _out_of_stock(uow: UnitOfWork, product: Product, quantity: int) -> OutOfStock:
-    current = uow.mall.get_product(product.sku)
-    left = 0 if current is None else current.stock
+def _out_of_stock(sku: str, quantity: int, left: int) -> OutOfStock:
     return OutOfStock(
-        f"{product.sku!r} has {left} left; {quantity} were asked for.",
-        sku=product.sku,
+        f"{sku!r} has {left} left; {quantity} were asked for.",
+        sku=sku,
         requested=quantity,
         left=left,
     )
