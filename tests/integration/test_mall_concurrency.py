@@ -288,6 +288,36 @@ def test_one_order_id_sent_by_20_threads_is_placed_and_charged_once(shop: Shop):
     shop.ledger_ok()
 
 
+def test_one_order_id_sent_by_20_threads_for_the_last_units_is_placed_for_all_of_them(
+    shop: Shop,
+):
+    member = shop.member(1000)
+    shop.product("TWO", stock=2, price=100)
+
+    results = run_together(20, lambda _i: shop.order("same", member, "TWO", 2))
+
+    assert outcomes(results) == {"PlacedOrder": 20}, results  # none hears its own units gone
+    assert sum(not r.replayed for r in results) == 1
+    assert (shop.stock("TWO"), shop.available(member), shop.spends()) == (0, 800, 1)
+    shop.ledger_ok()
+
+
+def test_one_order_id_sent_by_20_threads_that_cannot_pay_leaves_the_stock_whole(shop: Shop):
+    member = shop.member(150)
+    shop.product("TWO", stock=3, price=100)
+
+    results = run_together(20, lambda _i: shop.order("same", member, "TWO", 2))
+
+    # Mostly InsufficientPoints; a copy that read the stock while another held it: OutOfStock.
+    assert set(outcomes(results)) <= {"InsufficientPoints", "OutOfStock"}, results
+    assert outcomes(results)["InsufficientPoints"] >= 1
+    assert (shop.stock("TWO"), shop.orders(), shop.spends()) == (3, [], 0)
+    with shop.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(stock_holds)).scalar_one() == 0
+    assert shop.available(member) == 150
+    shop.ledger_ok()
+
+
 def test_concurrent_cancels_refund_once(shop: Shop):
     member = shop.member(1000)
     shop.product("BOX", stock=5, price=300)

@@ -176,11 +176,6 @@ class MallRepository:
         found = row.first()
         return None if found is None else _product(found)
 
-    def stock_of(self, sku: str) -> int:
-        """Units of a product left to sell, read without a lock (0 for no such product)."""
-        query = select(mall_products.c.stock).where(mall_products.c.sku == sku)
-        return int(self.connection.execute(query).scalar() or 0)
-
     def put_product(self, product: Product) -> None:
         """Insert the product, or replace every field of the one with its sku."""
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite

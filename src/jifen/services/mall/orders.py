@@ -105,7 +105,7 @@ def place_order(
     order = MallOrder(
         order_id, member_id, sku, quantity, 0, 0, "paid", request_hash, None, {}, now, now
     )
-    while True:  # round again only when the hold went before this call could pay for it
+    while True:  # round again only when the units went before this call could hold or pay for them
         placed = _reserve(uow, order)
         if placed is None:
             placed = _pay_for_hold(uow, program=program, warehouse=warehouse, order=order)
@@ -119,25 +119,26 @@ def place_order(
 def _reserve(uow: UnitOfWork, order: MallOrder) -> PlacedOrder | None:
     """The first transaction: hold the order's units, unless its id has a hold or an order.
 
-    Returns the stored order (replayed), or None once units are held under the id — by this call
-    or by an earlier or concurrent attempt.
+    Returns the stored order (replayed), or None: units are held under the id — by this call or
+    by an earlier or concurrent attempt — or the last ones went while this call read the stock.
+    The second transaction finds out which.
     """
     try:
         with uow:
+            # The stock is read before the id: units an attempt under the id took are seen below.
+            product = uow.mall.get_product(order.sku)
             if uow.mall.get_hold(order.id) is not None:
                 return None
             stored = _stored(uow, order.id)
             if stored is not None:
                 return replace(stored, replayed=True)
-            product = _on_sale_to(uow, order)
-            left = product.stock
-            if left >= order.quantity:  # else sold out as read: no need to queue for the row
-                _require_within_limit(uow, product, order)  # and again, when paying, under lock
-                if uow.mall.hold_stock(_hold_for(order)):  # the product row locked till commit
-                    uow.commit()
-                    return None
-                left = uow.mall.stock_of(order.sku)  # taken meanwhile
-            raise _out_of_stock(order.sku, order.quantity, left)
+            product = _require_offered(uow, product, order)
+            if product.stock < order.quantity:  # sold out as read: no queueing for the row
+                raise _out_of_stock(product, order.quantity)
+            _require_within_limit(uow, product, order)  # and again, when paying, under lock
+            if uow.mall.hold_stock(_hold_for(order)):  # the product row locked till the commit
+                uow.commit()
+            return None  # if the units went meanwhile, the next round reads it all afresh
     except MallRowTaken:
         if uow.depth:
             raise  # the enclosing use case's transaction is spoilt; it retries as a whole
@@ -149,10 +150,9 @@ def _hold_for(order: MallOrder) -> StockHold:
     return StockHold(o.id, o.sku, o.quantity, o.member_id, o.request_hash, o.created_at)
 
 
-def _on_sale_to(uow: UnitOfWork, order: MallOrder) -> Product:
+def _require_offered(uow: UnitOfWork, product: Product | None, order: MallOrder) -> Product:
     """The product, if the member is active and it is on sale at the order's time."""
     require_active_member(uow, order.member_id)  # an unknown member is refused before any lock
-    product = uow.mall.get_product(order.sku)
     if product is None or not product.active:
         raise NotFound(f"No product {order.sku!r} on offer.", sku=order.sku)
     require_on_sale(product, order.created_at)
@@ -263,12 +263,12 @@ def release_stale_holds(uow: UnitOfWork, *, before: datetime) -> list[StockHold]
     return released
 
 
-def _out_of_stock(sku: str, quantity: int, left: int) -> OutOfStock:
+def _out_of_stock(product: Product, quantity: int) -> OutOfStock:
     return OutOfStock(
-        f"{sku!r} has {left} left; {quantity} were asked for.",
-        sku=sku,
+        f"{product.sku!r} has {product.stock} left; {quantity} were asked for.",
+        sku=product.sku,
         requested=quantity,
-        left=left,
+        left=product.stock,
     )
 
 
