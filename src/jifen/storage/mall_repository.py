@@ -266,12 +266,7 @@ class MallRepository:
         self.connection.execute(delete(stock_holds).where(stock_holds.c.order_id == order_id))
 
     def release_hold(self, hold: StockHold) -> None:
-        """Put a hold's units back on sale and forget it; the caller has locked its row.
-
-        The product row is updated before the hold is deleted: an order taking stock under the
-        same id meanwhile fails at once on the key (the row is only locked) instead of waiting
-        for this transaction while it holds the product row this one needs.
-        """
+        """Put a hold's units back on sale and forget it; the caller has locked its row."""
         self.return_stock(hold.sku, hold.quantity)
         self.delete_hold(hold.order_id)
 
