@@ -48,12 +48,14 @@ JOB_STEPS = (
     N_("reminders"),
     N_("beneficiaries"),
     N_("analytics"),
+    N_("stock_holds"),
 )
 JOB_FIGURES = (
     N_("tickets_not_travelled"),
     N_("points_voided"),
     N_("holds_released"),
     N_("points_released"),
+    N_("units_released"),
     N_("lots_expired"),
     N_("points_expired"),
     N_("window_start"),
