@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -238,18 +238,7 @@ class MallRepository:
         before the product row is touched; the stock comes last, so the product row is locked
         for as short a time as can be before the caller commits.
         """
-        self._insert(
-            insert(stock_holds).values(
-                order_id=hold.order_id,
-                sku=hold.sku,
-                quantity=hold.quantity,
-                member_id=hold.member_id,
-                request_hash=hold.request_hash,
-                created_at=hold.created_at,
-            ),
-            "stock_holds",
-            key="order_id",
-        )
+        self._insert(insert(stock_holds).values(**asdict(hold)), "stock_holds", key="order_id")
         if self.take_stock(hold.sku, hold.quantity):
             return True
         self.delete_hold(hold.order_id)

@@ -16,59 +16,48 @@ from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
-class Credit:
-    """Spendable points into a new lot that expires on `expires_on` (None: never)."""
+class _Incoming:
+    """Points coming to a member: the key, whose, which kind, how many, when."""
 
     key: str
     member_id: int
     kind: str
     points: int
     occurred_at: datetime
+
+    def _header(self, op: str) -> Header:
+        """Fingerprinted by every field but the key, as the ledger has always hashed them."""
+        given = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "key"}
+        memo = given.get("memo")
+        return Header(self.key, fingerprint({"op": op, **given}), self.occurred_at, memo)
+
+    def _of(self, *names: str) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ("member_id", "kind", "points", *names)}
+
+
+@dataclass(frozen=True, slots=True)
+class Credit(_Incoming):
+    """Spendable points into a new lot that expires on `expires_on` (None: never)."""
+
     expires_on: date | None
     source: str = PROGRAM_ISSUED
     memo: dict[str, Any] | None = None
 
     def posting(self) -> Posting:
-        """The posting this credit writes, fingerprinted by all its fields but the key."""
-        request = {"op": "credit", **_fields(self)}
-        header = Header(self.key, fingerprint(request), self.occurred_at, self.memo)
-        return postings.credit(
-            header,
-            member_id=self.member_id,
-            kind=self.kind,
-            points=self.points,
-            expires_on=self.expires_on,
-            source=self.source,
-        )
+        """The posting this credit writes."""
+        return postings.credit(self._header("credit"), **self._of("expires_on", "source"))
 
 
 @dataclass(frozen=True, slots=True)
-class Promise:
+class Promise(_Incoming):
     """Points promised, not yet spendable (a ticket bought, the trip not yet taken)."""
 
-    key: str
-    member_id: int
-    kind: str
-    points: int
-    occurred_at: datetime
     reference: str | None = None
     memo: dict[str, Any] | None = None
 
     def posting(self) -> Posting:
         """The posting this promise writes: a new pending item."""
-        request = {"op": "pending", **_fields(self)}
-        header = Header(self.key, fingerprint(request), self.occurred_at, self.memo)
-        return postings.pending(
-            header,
-            member_id=self.member_id,
-            kind=self.kind,
-            points=self.points,
-            reference=self.reference,
-        )
-
-
-def _fields(request: Credit | Promise) -> dict[str, Any]:
-    return {f.name: getattr(request, f.name) for f in fields(request) if f.name != "key"}
+        return postings.pending(self._header("pending"), **self._of("reference"))
 
 
 def credit(uow: UnitOfWork, **request: Any) -> Posted:
