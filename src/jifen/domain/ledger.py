@@ -151,27 +151,3 @@ def spend_entries(
     ]
     legs.append(Entry(to_account, kind, sum(a.points for a in allocations)))
     return legs
-
-
-def member_deltas(entries: Iterable[Entry]) -> dict[tuple[int, str], tuple[int, int]]:
-    """How each member balance moves: `(member_id, kind) -> (available delta, pending delta)`."""
-    deltas: dict[tuple[int, str], tuple[int, int]] = {}
-    for entry in entries:
-        if entry.member_id is None:
-            continue
-        available, pending = deltas.get((entry.member_id, entry.kind), (0, 0))
-        if entry.account == MEMBER_AVAILABLE:
-            available += entry.points
-        else:
-            pending += entry.points
-        deltas[(entry.member_id, entry.kind)] = (available, pending)
-    return deltas
-
-
-def lot_deltas(entries: Iterable[Entry]) -> dict[int, int]:
-    """How the remaining points of each lot move: `lot_id -> delta`."""
-    deltas: dict[int, int] = defaultdict(int)
-    for entry in entries:
-        if entry.lot_id is not None:
-            deltas[entry.lot_id] += entry.points
-    return dict(deltas)
