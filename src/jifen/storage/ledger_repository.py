@@ -301,6 +301,8 @@ class LedgerRepository:
 
     def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
         """These lots, by id (those that exist)."""
+        if not lot_ids:
+            return {}
         query = select(lots).where(lots.c.id.in_(list(lot_ids)))
         return {r.id: _lot(r) for r in self.connection.execute(query)}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from jifen.domain import postings
@@ -44,14 +45,15 @@ def spend(
     header = Header(key, fingerprint(request), occurred_at, memo)
 
     def build() -> Posting:
-        available = uow.ledger.lock_balance(member_id, kind).available
+        lots = uow.ledger.open_lots(member_id, kind)
+        available = sum(lot.remaining for lot in lots)  # the balance: its lots' remainders
         if available < points:
             raise InsufficientPoints(
                 member_id=member_id, kind=kind, needed=points, available=available
             )
         return postings.spend(
             header,
-            uow.ledger.open_lots(member_id, kind),
+            lots,
             member_id=member_id,
             kind=kind,
             points=points,
@@ -82,6 +84,7 @@ def reverse(
     }
     header = Header(key, fingerprint(request), occurred_at, memo)
 
+    @cache  # a transaction never changes: read once for its owners and its mirror
     def original() -> Any:
         found = uow.ledger.get_transaction(transaction_id)
         if found is None:
@@ -100,7 +103,7 @@ def reverse(
             type_=found.type,
             member_id=found.member_id,
             legs=found.entries,
-            lots={i: uow.ledger.get_lot(i) for i in sorted(lot_ids)},
+            lots=uow.ledger.lots_by_id(sorted(lot_ids)),
         )
 
     return post_one(uow, Request(header, owners, build))
