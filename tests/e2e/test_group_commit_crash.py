@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import httpx2
@@ -28,30 +28,18 @@ from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
 from tests.conftest import T0
 from tests.e2e.test_operations import _wait_for, free_port
-from tests.integration.test_events import at, ticket
+from tests.integration.test_events import at
+from tests.integration.test_group_commit import DAY, purchases
 
 pytestmark = pytest.mark.postgres_only
 
-DAY = date(2025, 5, 10)
 CLIENTS = 12
 
 
 def _events(members: list[int]) -> list[dict]:
-    return [
-        {
-            "id": f"crash-{m}-{n}",
-            "type": "ticket.purchased",
-            "occurred_at": at(DAY, 8).isoformat(),
-            "data": ticket(
-                f"C{m}T{n}",
-                fare_fen=20_000 + 100 * n,
-                departure=at(DAY + timedelta(days=1)),
-                passenger={"member_id": m},
-            ),
-        }
-        for n in range(60)
-        for m in members
-    ]
+    """60 purchases per member, interleaved so that every client sends for every member."""
+    bought = [purchases(m, f"crash-{m}", 60) for m in members]
+    return [event for round_ in zip(*bought, strict=True) for event in round_]
 
 
 def _serve(url: str, vault_keys: tuple[str, str], folder: Path) -> tuple[subprocess.Popen, str]:

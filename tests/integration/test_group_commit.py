@@ -18,7 +18,7 @@ DAY = date(2025, 5, 10)
 TOLERANCE = timedelta(minutes=10)
 
 
-def _purchases(member: int, prefix: str, count: int) -> list[dict]:
+def purchases(member: int, prefix: str, count: int) -> list[dict]:
     """`count` tickets of different fares bought by `member`, departing the next day."""
     return [
         {
@@ -55,8 +55,8 @@ def test_two_hundred_requests_at_once_give_the_points_of_applying_them_one_by_on
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=20)
     batches = Batches()
     committer = EventCommitter(wide, vault, window=0.005, most=200, observe=batches)
-    together = [e for i, m in enumerate(members) for e in _purchases(m, f"m{i}", 10)]
-    alone = [e for i, m in enumerate(twins) for e in _purchases(m, f"t{i}", 10)]
+    together = [e for i, m in enumerate(members) for e in purchases(m, f"m{i}", 10)]
+    alone = [e for i, m in enumerate(twins) for e in purchases(m, f"t{i}", 10)]
 
     results = run_together(
         len(together),
@@ -86,7 +86,7 @@ def test_a_bad_event_in_a_busy_batch_is_refused_alone(engine, railway, vault, en
     member = enrol_member()
     batches = Batches()
     committer = EventCommitter(engine, vault, window=0.2, most=50, observe=batches)
-    events = _purchases(member, "ok", 12)
+    events = purchases(member, "ok", 12)
     events[3] = {**events[3], "data": {**events[3]["data"], "passenger": {"member_id": 999_999}}}
     events[7] = {**events[7], "type": "ticket.exploded"}
     events[9] = {**events[9], "occurred_at": at(DAY + timedelta(days=30)).isoformat()}
@@ -119,7 +119,7 @@ def test_a_bad_event_in_a_busy_batch_is_refused_alone(engine, railway, vault, en
 def test_an_event_sent_twice_at_once_is_applied_once(engine, railway, vault, enrol_member):
     member = enrol_member()
     committer = EventCommitter(engine, vault, window=0.1, most=50)
-    (event,) = _purchases(member, "twice", 1)
+    (event,) = purchases(member, "twice", 1)
 
     results = run_together(
         2,
