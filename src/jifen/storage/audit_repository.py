@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from jifen.storage.ledger_repository import Pending
+from jifen.domain.postings import PendingItem
 from jifen.storage.tables import adjustments, audit_log, pending_points
 
 
@@ -167,7 +167,7 @@ class AuditRepository:
         return [_adjustment(row) for row in self.connection.execute(query)]
 
     # -- closing a member ----------------------------------------------------------------------
-    def open_pending_of(self, member_id: int) -> list[Pending]:
+    def open_pending_of(self, member_id: int) -> list[PendingItem]:
         """The member's pending points not yet confirmed or voided, oldest first."""
         p = pending_points.c
         query = (
@@ -176,7 +176,7 @@ class AuditRepository:
             .order_by(p.id)
         )
         return [
-            Pending(r.id, r.member_id, r.kind, r.points, r.status, r.reference)
+            PendingItem(r.id, r.member_id, r.kind, r.points, r.status, r.reference)
             for r in self.connection.execute(query)
         ]
 

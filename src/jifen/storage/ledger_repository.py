@@ -55,10 +55,6 @@ class Balance:
     version: int
 
 
-Pending = PendingItem
-"""Points promised to a member and not yet spendable, as stored."""
-
-
 def _entry(row: Any) -> Entry:
     return Entry(row.account, row.kind, row.points, row.member_id, row.lot_id, row.pending_id)
 
