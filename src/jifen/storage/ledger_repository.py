@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -536,16 +536,33 @@ def resolved(posting: Posting, transaction_id: int, opened_id: int | None) -> Po
     return Posted(transaction_id, str(posting.type), posting.member_id, legs)
 
 
+def member_moves(posting: Posting) -> dict[tuple[int, str], list[int]]:
+    """How one posting moves each member balance it touches: `[available, pending]` deltas."""
+    moves: dict[tuple[int, str], list[int]] = {}
+    for leg in posting.legs:
+        if leg.member_id is not None:
+            move = moves.setdefault((leg.member_id, leg.kind), [0, 0])
+            move[0 if leg.account == MEMBER_AVAILABLE else 1] += leg.points
+    return moves
+
+
+def lot_legs(posting: Posting, posted: Posted) -> Iterator[tuple[int, int]]:
+    """`(lot, points)` of each leg that moves a lot's remainder; a lot it opens is written full."""
+    funding = posting.funding if isinstance(posting.opens, OpensLot) else -1
+    for i, leg in enumerate(posted.entries):
+        if leg.lot_id is not None and i != funding:
+            yield leg.lot_id, leg.points
+
+
 def balance_moves(postings: Iterable[Posting]) -> list[dict[str, Any]]:
     """Each member balance's deltas, and how many postings moved it (its version's step)."""
     moves: dict[tuple[int, str], list[int]] = {}
     for p in postings:
-        for owner in p.locks:
-            moves.setdefault(owner, [0, 0, 0])[2] += 1
-        for leg in p.legs:
-            if leg.member_id is not None:
-                move = moves[(leg.member_id, leg.kind)]
-                move[0 if leg.account == MEMBER_AVAILABLE else 1] += leg.points
+        for owner, (available, pending) in member_moves(p).items():
+            move = moves.setdefault(owner, [0, 0, 0])
+            move[0] += available
+            move[1] += pending
+            move[2] += 1
     return [
         {
             "balance_member_id": member_id,
@@ -559,11 +576,9 @@ def balance_moves(postings: Iterable[Posting]) -> list[dict[str, Any]]:
 
 
 def lot_moves(postings: Sequence[Posting], posted: Sequence[Posted]) -> list[dict[str, Any]]:
-    """How each lot's remaining points move; a lot opened by a posting is written full."""
+    """How each lot's remaining points move, for all these postings together."""
     moves: dict[int, int] = {}
     for p, w in zip(postings, posted, strict=True):
-        funding = p.funding if isinstance(p.opens, OpensLot) else -1
-        for i, leg in enumerate(w.entries):
-            if leg.lot_id is not None and i != funding:
-                moves[leg.lot_id] = moves.get(leg.lot_id, 0) + leg.points
+        for lot_id, points in lot_legs(p, w):
+            moves[lot_id] = moves.get(lot_id, 0) + points
     return [{"lot": lot_id, "delta": delta} for lot_id, delta in moves.items() if delta]

@@ -18,14 +18,16 @@ from types import TracebackType
 from typing import Any, Self
 
 from jifen.domain.errors import NotFound
-from jifen.domain.ledger import MEMBER_AVAILABLE, Lot
-from jifen.domain.postings import OpensLot, PendingItem, Posted, Posting
+from jifen.domain.ledger import Lot
+from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import (
     Balance,
     KeyTaken,
     Reserved,
     StoredTransaction,
+    lot_legs,
+    member_moves,
     opened_table,
     posting_rows,
 )
@@ -303,28 +305,20 @@ class StagedLedger:
 
     def _project(self, posting: Posting, posted: Posted) -> None:
         """Move the balances, lots and pending items held in memory as the writes will."""
-        moves: dict[tuple[int, str], list[int]] = {}
-        for leg in posting.legs:
-            if leg.member_id is not None:
-                move = moves.setdefault((leg.member_id, leg.kind), [0, 0])
-                move[0 if leg.account == MEMBER_AVAILABLE else 1] += leg.points
         balances = self.loaded.balances
-        for owner, (available, pending) in moves.items():
+        for owner, (available, pending) in member_moves(posting).items():
             was = balances[owner]
             now = Balance(*owner, was.available + available, was.pending + pending, was.version + 1)
             if now.available < 0 or now.pending < 0:
                 raise NeedsDatabase("a balance would go negative")
             self.staged.put(balances, owner, now)
-        funding = posting.funding if isinstance(posting.opens, OpensLot) else -1
-        for i, leg in enumerate(posted.entries):
-            if leg.lot_id is None or i == funding:
-                continue
-            remaining, original = self.staged.lots.get(leg.lot_id, (None, 0))
+        for lot_id, points in lot_legs(posting, posted):
+            remaining, original = self.staged.lots.get(lot_id, (None, 0))
             if remaining is None:
-                raise NeedsDatabase(f"lot {leg.lot_id} was not loaded")
-            if not 0 <= remaining + leg.points <= original:
-                raise NeedsDatabase(f"lot {leg.lot_id} would leave its range")
-            self.staged.put(self.staged.lots, leg.lot_id, (remaining + leg.points, original))
+                raise NeedsDatabase(f"lot {lot_id} was not loaded")
+            if not 0 <= remaining + points <= original:
+                raise NeedsDatabase(f"lot {lot_id} would leave its range")
+            self.staged.put(self.staged.lots, lot_id, (remaining + points, original))
         if posting.settles is not None:
             pending_id, status = posting.settles
             item = self.loaded.pending[pending_id]
