@@ -264,9 +264,8 @@ class LedgerRepository:
         self.locked.update(wanted)
 
     def _create_balances(self, owners: Sequence[tuple[int, str]]) -> None:
-        wanted = sorted({m for m, _k in owners})
-        known = self.connection.execute(select(members.c.id).where(members.c.id.in_(wanted)))
-        for member_id in sorted(set(wanted) - set(known.scalars())):
+        wanted = {m for m, _k in owners}
+        for member_id in sorted(wanted - self.members_known(wanted)):
             raise NotFound(f"No member {member_id}.", member_id=member_id)
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         self.connection.execute(
