@@ -36,6 +36,14 @@ POSTGRES_URL = os.environ.get(
     "JIFEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+DATABASES = [
+    name.strip()
+    for name in os.environ.get("JIFEN_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if name.strip()
+]
+"""The databases storage tests run on; `JIFEN_TEST_DATABASES=sqlite` (`make test-fast`) limits."""
+if not DATABASES or set(DATABASES) - {"sqlite", "postgresql"}:
+    raise ValueError(f"JIFEN_TEST_DATABASES names sqlite and/or postgresql, not {DATABASES}")
 
 
 def _postgres_unavailable(reason: str) -> None:
@@ -105,7 +113,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty, migrated database: the test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
