@@ -6,7 +6,7 @@ events, statements, redemptions and mall are small dictionaries. Every write goe
 staged undo log, so the fake keeps the real unit of work's promise: nothing survives leaving the
 outermost `with` unless a use case called `commit()` inside it. Each repository implements only
 what the core use cases call (earning, spending, redemption, a mall order), and behaves as its
-SQL twin does there: ids and keys are unique, lots come back in no particular order (the domain
+SQL twin does there: ids and keys are unique, lots come back in the order credited (the domain
 spends oldest expiry first, not the fake), a missing member is `NotFound` when its balance is
 locked.
 """
@@ -71,9 +71,9 @@ class FakeLedger(StagedLedger):
         return [self._lot(r) for r in self.staged.reserved.lots if r["member_id"] == member_id]
 
     def open_lots(self, member_id: int, kind: str) -> list[Lot]:
-        # Newest first on purpose: SQL promises no order, so the domain must choose the lots.
-        lots = [lot for lot in reversed(self.lots_of(member_id)) if lot.kind == kind]
-        return [lot for lot in lots if lot.remaining > 0]
+        # In the order credited, as a table scan would give them: the domain orders the spend.
+        lots = self.lots_of(member_id)
+        return [lot for lot in lots if lot.kind == kind and lot.remaining > 0]
 
     def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
         wanted = set(lot_ids)
