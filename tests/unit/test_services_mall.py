@@ -214,3 +214,15 @@ def test_cancelling_a_paid_order_refunds_its_points_and_restocks(mall: Mall) -> 
 
     assert cancelled.status == "refunded"
     assert (mall.activity(), mall.left()) == (1200, 10)
+
+
+def test_a_refunded_order_does_not_count_toward_the_members_limit(mall: Mall) -> None:
+    mall.stock(product(per_member_limit=2))
+    mall.earn(5000)
+    mall.order("o1", quantity=2)
+    cancel_order(mall.uow, program=mall.program, order_id="o1", cancel_id="k1", now=NOW)
+
+    again = mall.order("o2", quantity=2)
+
+    assert again.order.status == "paid"
+    assert (mall.activity(), mall.left()) == (4000, 8)
