@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean screenshots translations
+.PHONY: run test test-fast lint install clean screenshots translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The edit-test loop, under a minute: the domain and the services on the in-memory unit of work
+# (tests/unit, with tests/fakes.py), and the check that the fake and the database agree, on SQLite
+# only. `make test` (both databases, integration, end to end, lint) stays the gate.
+test-fast: $(STAMP)
+	JIFEN_TEST_DATABASES=sqlite $(BIN)/pytest -q tests/unit tests/integration/test_fakes_agree.py
 
 # The README's screenshots, taken by the browser tests on a server started as `make run` starts it.
 screenshots: $(STAMP)
