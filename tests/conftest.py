@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.engine import make_url
 
-from jifen.api.app import create_app
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.domain.identity import check_character
 from jifen.programs.loader import load_preset

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from jifen.cli import app
+from jifen.bootstrap import main
 
-app(prog_name="jifen")
+main()

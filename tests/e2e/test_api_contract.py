@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from jifen.api.app import create_app
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.services import ledger
 from jifen.services.keys import ROLES, revoke_key

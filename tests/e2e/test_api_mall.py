@@ -13,8 +13,8 @@ import httpx2
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from jifen.api.clock import Clock
 from jifen.api.errors import STATUS
+from jifen.services.clock import Clock
 from jifen.services.ledger_check import check_ledger
 from jifen.services.mall import sign
 from jifen.services.mall.warehouse import EMBEDDED_WAREHOUSE_SECRET, WAREHOUSE_SECRET_ENV

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
-from jifen.api.app import create_app
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.programs.schema import Program
 from jifen.services import privacy

@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from jifen.api.app import create_app
-from jifen.api.clock import Clock
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.domain.calendar import local_date
 from jifen.programs.schema import Program
+from jifen.services.clock import Clock
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
 from jifen.storage.uow import UnitOfWork

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from jifen.api.app import create_app
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.programs.schema import EarningRule, Program
 from jifen.services.keys import ROLES, create_key

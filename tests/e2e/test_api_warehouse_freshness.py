@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from jifen.api.clock import Clock
+from jifen.services.clock import Clock
 from jifen.services.mall.warehouse import WAREHOUSE_SECRET_ENV
 from tests.conftest import SHANGHAI, Api
 from tests.e2e.test_api_mall import SECRET, Mall

@@ -127,7 +127,7 @@ LAUNCHERS = {
     "uvicorn debug": [
         "-m",
         "uvicorn",
-        "jifen.api.app:create_app",
+        "jifen.bootstrap:create_app",
         "--factory",
         "--log-level",
         "debug",

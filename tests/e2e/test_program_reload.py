@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from jifen.api.app import create_app
 from jifen.api.program_cache import ProgramCache
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.programs.schema import Program
 from jifen.services.keys import ROLES, create_key

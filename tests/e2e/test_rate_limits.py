@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jifen.api.app import create_app
 from jifen.api.errors import STATUS
 from jifen.api.ratelimit import (
     DEFAULT_LIMIT,
@@ -31,6 +30,7 @@ from jifen.api.ratelimit import (
     key_store_lookup,
     parse_limits,
 )
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.services.keys import revoke_key
 from jifen.storage.uow import UnitOfWork

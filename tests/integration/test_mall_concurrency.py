@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
-from jifen.api.app import create_app
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.domain.errors import InsufficientPoints, JifenError
 from jifen.domain.ledger import PROGRAM_REDEEMED

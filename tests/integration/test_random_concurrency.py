@@ -35,13 +35,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from jifen.api.app import create_app
-from jifen.api.clock import Clock
+from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.domain.calendar import local_date
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services import mall, redemption
+from jifen.services.clock import Clock
 from jifen.services.events import apply_event
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger

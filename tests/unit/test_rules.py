@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jifen.domain.earning_rules import EarningRule
 from jifen.domain.rules import EventFacts, MemberFacts, Pricing, price_event, ride_points
+from jifen.programs import schema
 from jifen.programs.loader import load_preset
-from jifen.programs.schema import EarningRule
 
 RAILWAY_RULES = load_preset("railway").all_earning_rules()
 RETAIL_RULES = load_preset("retail").all_earning_rules()
@@ -46,13 +47,14 @@ def ride(event: EventFacts, rider: MemberFacts) -> int:
 
 
 def make_rule(code: str, **fields: Any) -> EarningRule:
+    """A rule as a program file would write it (name = code, 5× the fare unless told)."""
     data: dict[str, Any] = {
         "code": code,
         "name": code,
         "on": "ticket.travelled",
         "effect": {"kind": "ride", "rate_per_yuan": 5},
     }
-    return EarningRule.model_validate(data | fields)
+    return schema.EarningRule.model_validate(data | fields).record()
 
 
 ADULT = date(1985, 6, 1)

@@ -1,4 +1,4 @@
-"""The FastAPI application factory."""
+"""The API's FastAPI application: routes, health checks, error handlers, and the body limit."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ from contextlib import suppress
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jifen import __version__
-from jifen.api import errors, logs, metrics
-from jifen.api.clock import Clock, SandboxClock
+from jifen.api import errors
 from jifen.api.deps import AppState, StateDep
 from jifen.api.errors import error_response
-from jifen.api.group_commit import EventCommitter
-from jifen.api.program_cache import ProgramCache
-from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.api.routes import (
     accounting,
     adjustments,
@@ -35,10 +30,7 @@ from jifen.api.routes import (
     webhooks,
 )
 from jifen.api.schemas import ErrorBody
-from jifen.config import Settings, get_settings
-from jifen.storage.crypto import IdentityVault
-from jifen.storage.db import make_engine
-from jifen.web import install as install_web
+from jifen.storage.db import ping
 
 DESCRIPTION = """Jifen (积分) v1. Every request carries `Authorization: Bearer <key>`
 (`jifen keys create --role ROLE`). Errors share one body:
@@ -93,37 +85,19 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The Jifen API on the database and keys in `settings` (the environment by default)."""
-    settings = settings or get_settings()
-    # No ping before each check-out: it is a round trip per unit of work. After the database
-    # restarts, the first request on each worker fails and the pool starts afresh (operations.md).
-    engine = make_engine(settings.database_url, pool_pre_ping=False)
-    vault = IdentityVault(settings.vault_keys.split(","), settings.hash_key)
-    clock = SandboxClock(engine) if settings.simulated_clock else Clock()
+def create_api(state: AppState) -> FastAPI:
+    """The Jifen API on the adapters in `state`: its routes, health checks and error handlers.
+
+    The composition root (`jifen.bootstrap`) builds `state`, mounts the pages on the result and
+    wraps it in the middleware; nothing here reads settings.
+    """
     app = FastAPI(
         title="Jifen",
         version=__version__,
         description=DESCRIPTION,
         responses={"4XX": {"model": ErrorBody, "description": "The request was refused."}},
     )
-    app.state.jifen = AppState(
-        engine,
-        vault,
-        clock,
-        ProgramCache(engine, interval=settings.program_check_seconds),
-        reader=reading_engine(engine),
-        event_future_tolerance=settings.event_future_tolerance,
-        committer=EventCommitter(
-            engine,
-            vault,
-            window=settings.group_commit_ms / 1000,
-            most=settings.group_commit_most,
-            observe=metrics.observe_group_commit,
-        )
-        if settings.group_commit_ms > 0
-        else None,
-    )
+    app.state.jifen = state
     errors.install(app)
     app.include_router(members.router)
     app.include_router(operations.router)
@@ -139,33 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(program.router)
     app.include_router(segments.router)
-    install_web(app, settings)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    limits = parse_limits(settings.rate_limits)
-    app.add_middleware(  # per key; inside metrics and logs, so 429s are counted and logged
-        RateLimit,
-        engine=engine,
-        default=limits.pop("default", DEFAULT_LIMIT),
-        anonymous=limits.pop("anonymous", None),
-        limits=limits,
-    )
-    metrics.install(app)
-    app.add_middleware(logs.RequestLog)  # ids, timing and counts cover every layer but the next
-    # Outermost: past its limit a worker refuses before any other work, counted, not logged.
-    app.add_middleware(InFlightLimit, most=settings.max_in_flight, refused=metrics.OVERLOADED.inc)
     return app
-
-
-def reading_engine(engine: Engine) -> Engine:
-    """`engine` for reads that need no transaction: on PostgreSQL without BEGIN and ROLLBACK.
-
-    Each statement then sees the data committed when it starts, as it does in a READ COMMITTED
-    transaction, PostgreSQL's default; two round trips fewer per read. SQLite keeps its own
-    transaction (Jifen begins its transactions itself there).
-    """
-    if engine.dialect.name != "postgresql":
-        return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _health(app: FastAPI) -> None:
@@ -177,8 +125,7 @@ def _health(app: FastAPI) -> None:
     @app.get("/ready", tags=["health"])
     def ready(jifen: StateDep) -> Any:
         """Readiness: the database answers and a program is installed; the version served."""
-        with jifen.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping(jifen.engine)
         served = jifen.programs.current()
         return {
             "status": "ready",

@@ -17,11 +17,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from jifen.api.clock import Clock
 from jifen.api.group_commit import EventCommitter
 from jifen.api.program_cache import ProgramCache
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
+from jifen.services.clock import Clock
 from jifen.services.events import FUTURE_TOLERANCE
 from jifen.services.keys import authenticate
 from jifen.services.programs import ServedProgram
@@ -76,7 +76,7 @@ UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 async def read_unit_of_work(request: Request) -> UnitOfWork:
-    """A unit of work for a request that only reads (see `reading_engine`)."""
+    """A unit of work for a request that only reads (see `storage.db.reading_engine`)."""
     app: AppState = request.app.state.jifen
     return UnitOfWork(app.reader or app.engine)
 

@@ -5,7 +5,7 @@
 puts it (with the method and path) on every log record made while the request runs, counts the
 request in the metrics and writes one access line when it ends. Bodies, query strings and
 headers are never logged; runs of digits as long as a phone or ID number are masked in paths.
-`log_config()` is the logging configuration `jifen serve` hands to uvicorn.
+`JsonFormatter` formats them (`jifen.bootstrap.log_config` sets it up for `jifen serve`).
 """
 
 from __future__ import annotations
@@ -68,33 +68,6 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
         return json.dumps(line, ensure_ascii=False, default=str)
-
-
-def log_config(level: str = "INFO") -> dict[str, Any]:
-    """A `logging.config.dictConfig` for the server: JSON lines on stdout, no uvicorn access log.
-
-    Uvicorn's access log is switched off because it prints query strings; `RequestLog` writes
-    the access line instead.
-    """
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stdout",
-            },
-            "nowhere": {"class": "logging.NullHandler"},
-        },
-        "root": {"handlers": ["stdout"], "level": level},
-        "loggers": {
-            "uvicorn": {"level": level},
-            "uvicorn.access": {"handlers": ["nowhere"], "propagate": False},
-            "alembic": {"level": "WARNING"},
-        },
-    }
 
 
 def install_request_ids() -> None:

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jifen.api.clock import Clock
 from jifen.cli.common import (
     app,
     console,
@@ -25,6 +24,7 @@ from jifen.cli.common import (
 from jifen.config import get_settings
 from jifen.domain.errors import JifenError
 from jifen.services.audit import export_audit, local_days
+from jifen.services.clock import Clock, SandboxClock
 from jifen.services.keys import create_key, list_keys, revoke_key
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -241,7 +241,6 @@ def portal_link(
     ] = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time sign-in link to the member's portal (on the last line)."""
-    from jifen.api.clock import SandboxClock  # noqa: PLC0415
     from jifen.services.portal_sign_in import create_link  # noqa: PLC0415
 
     engine = open_engine()

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from jifen.api.clock import Clock
 from jifen.cli.common import (
     app,
     console,
@@ -21,6 +20,7 @@ from jifen.cli.common import (
 )
 from jifen.config import get_settings
 from jifen.domain.errors import JifenError
+from jifen.services.clock import Clock
 from jifen.storage.uow import UnitOfWork
 
 webhooks_app = typer.Typer(

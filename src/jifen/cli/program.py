@@ -1,19 +1,18 @@
-"""Commands that set up and run a program: init, demo, serve, import, jobs, ledger, backup."""
+"""Commands that set up and run a program: init, demo, import, jobs, ledger, backup.
+
+`serve` is the composition root's (`jifen.bootstrap`): it builds the app this package never sees.
+"""
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-import uvicorn
 from rich.table import Table
 
-from jifen.api.clock import Clock
-from jifen.api.logs import log_config
 from jifen.cli.common import (
     app,
     console,
@@ -28,6 +27,7 @@ from jifen.config import get_settings
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
 from jifen.services.backup import backup_database, restore_database
+from jifen.services.clock import Clock
 from jifen.services.daily import run_daily
 from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
@@ -257,35 +257,6 @@ def demo(
     console.print(
         f"Enrolled {summary.members:,} demo members; events: {events or 'none new'}; "
         f"{summary.days} daily jobs run."
-    )
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
-    simulated_clock: Annotated[
-        bool, typer.Option("--simulated-clock", help="A sandbox whose time POST /v1/clock sets.")
-    ] = False,
-) -> None:
-    """Serve the HTTP API (OpenAPI at /docs)."""
-    if simulated_clock:
-        os.environ["JIFEN_SIMULATED_CLOCK"] = "true"  # the workers read their settings anew
-    settings = get_settings()
-    open_vault(settings)
-    mode = "with a simulated clock (sandbox)" if simulated_clock else ""
-    console.print(
-        f"Jifen listens on http://{host}:{port} {mode}; API docs at http://{host}:{port}/docs"
-    )
-    uvicorn.run(
-        "jifen.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        log_config=log_config(),  # JSON lines with request ids; no query strings logged
     )
 
 

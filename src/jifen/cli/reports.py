@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jifen.api.clock import Clock
 from jifen.cli.common import (
     app,
     console,
@@ -19,6 +18,7 @@ from jifen.cli.common import (
     program_or_exit,
 )
 from jifen.domain.errors import JifenError
+from jifen.services.clock import Clock
 from jifen.storage.uow import UnitOfWork
 
 # -- recommendations (issue 7, part 6) ------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The earning-rule engine: the points an event earns a member under a program's rules, and why.
 
 Pure and clock-free: the event's local time, the member's facts and what the member already
-earned today and this month come in as arguments. Rules are the program's frozen `EarningRule`
-records (only read here, so this module needs no schema import at run time).
+earned today and this month come in as arguments. Rules are `EarningRule` records
+(`jifen.domain.earning_rules`), which a program parses its file into.
 
 Pricing runs in two stages. Rules that earn on their own (rate per yuan, fixed bonus, points the
 event reports) go first; multiplier rules then top up the points the first stage gave in their
@@ -16,12 +16,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
+from jifen.domain.earning_rules import EarningRule, RuleConditions
 from jifen.domain.identity import age_on
-
-if TYPE_CHECKING:
-    from jifen.programs.earning import EarningRule, RuleConditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +197,7 @@ def _capped(
     if left is not None and points > left:
         explanation += f"; cut to the {left:,} left of its budget"
         points = left
-    return _Award(rule, order, points, f"{rule.name.en}: {explanation}")
+    return _Award(rule, order, points, f"{rule.name_en}: {explanation}")
 
 
 def _best_of_groups(awards: list[_Award]) -> list[_Award]:

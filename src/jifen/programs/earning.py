@@ -1,4 +1,8 @@
-"""Earning rules as data: conditions, effects and caps, plus activities that become rules."""
+"""Earning rules as a program file writes them, checked and parsed into the domain's records.
+
+The models here are the file's schema (spelling, limits, cross-field checks); `EarningRule.record`
+gives the `jifen.domain.earning_rules` record the rule engine reads.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from jifen.domain import earning_rules as records
 from jifen.domain.identity import IdType
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -164,6 +169,31 @@ class EarningRule(Frozen):
     effect: RuleEffect
     caps: RuleCaps = RuleCaps()
     budget_points: Points | None = None
+
+    def record(self) -> records.EarningRule:
+        """The rule as the domain's record."""
+        effect, reported = self.effect, self.effect.event_points
+        return records.EarningRule(
+            code=self.code,
+            name_zh=self.name.zh,
+            name_en=self.name.en,
+            on=self.on,
+            priority=self.priority,
+            exclusive_group=self.exclusive_group,
+            conditions=records.RuleConditions(**self.conditions.model_dump()),
+            effect=records.RuleEffect(
+                kind=effect.kind,
+                rate_per_yuan=effect.rate_per_yuan,
+                fixed_points=effect.fixed_points,
+                multiplier_percent=effect.multiplier_percent,
+                event_points=None
+                if reported is None
+                else records.PointsRange(reported.min_points, reported.max_points),
+                also_credit=effect.also_credit,
+            ),
+            caps=records.RuleCaps(**self.caps.model_dump()),
+            budget_points=self.budget_points,
+        )
 
 
 class ActivityDefinition(Frozen):

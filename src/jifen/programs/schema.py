@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from jifen.domain import earning_rules as records
 from jifen.domain.calendar import lot_expiry
 from jifen.domain.identity import IdType
 from jifen.programs.earning import (
@@ -256,10 +257,26 @@ class Program(Frozen):
                 return kind
         raise KeyError(code)
 
-    def all_earning_rules(self) -> tuple[EarningRule, ...]:
-        """The earning rules, followed by one `activity_{code}` rule per activity."""
-        derived = tuple(activity.as_rule(code) for code, activity in self.activities.items())
-        return self.earning_rules + derived
+    def all_earning_rules(self) -> tuple[records.EarningRule, ...]:
+        """The earning rules as the domain's records, then one `activity_{code}` rule per activity.
+
+        Made once per program and kept (the engine asks for them for every event).
+        """
+        kept = _RECORDS.get(id(self.earning_rules))
+        # Identity, not equality: cheap, and a copy with other rules or activities is told apart
+        # (the kept tuple holds its sources, so their ids cannot be reused meanwhile).
+        if kept is not None and kept[0] is self.earning_rules and kept[1] is self.activities:
+            return kept[2]
+        derived = (activity.as_rule(code) for code, activity in self.activities.items())
+        made = tuple(rule.record() for rule in (*self.earning_rules, *derived))
+        if len(_RECORDS) >= 64:  # bounded: programs replaced long ago drop out
+            _RECORDS.clear()
+        _RECORDS[id(self.earning_rules)] = (self.earning_rules, self.activities, made)
+        return made
+
+
+_RECORDS: dict[int, tuple[tuple[EarningRule, ...], object, tuple[records.EarningRule, ...]]] = {}
+"""Each program's rule records, by the id of its `earning_rules` (see `all_earning_rules`)."""
 
 
 def _duplicates(codes: list[str], where: str, field: str) -> list[tuple[str, str]]:

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from jifen.api import metrics
-from jifen.api.clock import SandboxClock
 from jifen.api.deps import ClockDep, ProgramDep, StateDep, UowDep, VaultDep, require
 from jifen.api.schemas import (
     ClockIn,
@@ -24,6 +23,7 @@ from jifen.api.schemas import (
     SummaryOut,
 )
 from jifen.domain.errors import NotFound
+from jifen.services.clock import SandboxClock
 from jifen.services.daily import run_daily
 from jifen.services.events import apply_events
 from jifen.services.events.batch import apply_batch

@@ -15,17 +15,42 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jifen.domain.campaigns import TREATED, CampaignRules, Trip, arm, bonus, grant, targets
+from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.campaigns.definitions import repository, rules_of
-from jifen.services.event_schema import Ticket
+from jifen.services.event_schema import Event, Ticket
 from jifen.storage.campaign_repository import CampaignRepository, CampaignTrip
 from jifen.storage.member_repository import MemberRecord
+from jifen.storage.uow import UnitOfWork
 
-if TYPE_CHECKING:  # the events package imports this module; a runtime import would be circular
-    from jifen.services.events.context import Context
+
+class EventBeingApplied(Protocol):
+    """What awarding needs of the event being applied; the events package's `Context` is one.
+
+    A protocol, so that this package does not import the events package that calls it.
+    """
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The event's open unit of work."""
+        ...
+
+    @property
+    def program(self) -> Program:
+        """The program the event is applied under."""
+        ...
+
+    @property
+    def event(self) -> Event:
+        """The event."""
+        ...
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the program's clock."""
+        ...
 
 
 def posting_key(event_id: str, campaign_id: str) -> str:
@@ -37,7 +62,7 @@ def posting_key(event_id: str, campaign_id: str) -> str:
 
 
 def award_campaigns(
-    ctx: Context,
+    ctx: EventBeingApplied,
     *,
     member: MemberRecord,
     ticket: Ticket,
@@ -92,7 +117,7 @@ def _definition(
 
 
 def _award(
-    ctx: Context,
+    ctx: EventBeingApplied,
     repo: CampaignRepository,
     rules: CampaignRules,
     trip: Trip,
@@ -131,7 +156,7 @@ def _award(
 
 
 def _post(
-    ctx: Context,
+    ctx: EventBeingApplied,
     rules: CampaignRules,
     trip: Trip,
     points: int,

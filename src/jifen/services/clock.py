@@ -1,4 +1,4 @@
-"""The server's clock: the wall clock, or a sandbox clock set through `POST /v1/clock`."""
+"""The clock use cases read: the wall clock, or a sandbox clock set through `POST /v1/clock`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from jifen.storage.uow import UnitOfWork
 
 
 class Clock:
-    """What the API uses for every time it decides itself (enrolment, "today")."""
+    """What the server and the CLI use for every time they decide (enrolment, "today")."""
 
     simulated = False
 
