@@ -13,7 +13,7 @@ from jifen import __version__
 from jifen.api import errors, logs, metrics
 from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep
-from jifen.api.errors import error_response
+from jifen.api.errors import PayloadTooLarge, error_response
 from jifen.api.group_commit import EventCommitter
 from jifen.api.program_cache import ProgramCache
 from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
@@ -83,8 +83,9 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            "payload_too_large",
-            f"The body is over {self.limit:,} bytes; send fewer events per request.",
+            PayloadTooLarge(
+                f"The body is over {self.limit:,} bytes; send fewer events per request."
+            )
         )
         await response(scope, receive, send)
 
