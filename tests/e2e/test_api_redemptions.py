@@ -117,9 +117,7 @@ class TestEligibility:
             connection.execute(
                 update(members).where(members.c.id == member).values(status="frozen")
             )
-        response = redeem(http, ticket_body("r-frozen", member))
-        assert response.status_code in {403, 409, 422}
-        assert response.json()["error"]["code"] == "member_not_active"
+        http.refused(redeem(http, ticket_body("r-frozen", member)), 409, "member_not_active")
         assert ride_balance(http, member) == UNLOCKED
 
     def test_an_unknown_member_is_not_found(self, http: Http):
@@ -369,7 +367,7 @@ class TestCancel:
             409,
             "invalid_redemption_state",
         )
-        assert http.post("/v1/redemptions/r-ref/refund", {"id": "x"}).status_code in {404, 405}
+        http.refused(http.post("/v1/redemptions/r-ref/refund", {"id": "x"}), 404, "not_found")
 
 
 class TestTrainsAndPassengers:

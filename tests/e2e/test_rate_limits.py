@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jifen.api.errors import STATUS
 from jifen.api.ratelimit import (
     DEFAULT_LIMIT,
     InFlightLimit,
@@ -106,7 +105,7 @@ def test_a_burst_over_the_limit_gets_429_with_retry_after(limited: Limited):
 
     refused = limited.get()
 
-    assert refused.status_code == 429 == STATUS["rate_limited"]
+    assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "1"
     error = refused.json()["error"]
     assert error["code"] == "rate_limited"
@@ -283,7 +282,7 @@ def test_past_the_in_flight_limit_requests_get_503_at_once_and_pass_again_after(
         held, refused, health, after = own_thread.submit(anyio.run, scenario).result(timeout=60)
 
     assert held == [200, 200]
-    assert refused.status_code == 503 == STATUS["overloaded"]
+    assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "1"
     error = refused.json()["error"]
     assert error["code"] == "overloaded"

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jifen import __version__
 from jifen.api import errors
 from jifen.api.deps import AppState, StateDep
-from jifen.api.errors import error_response
+from jifen.api.errors import PayloadTooLarge, error_response
 from jifen.api.routes import (
     accounting,
     adjustments,
@@ -75,8 +75,9 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            "payload_too_large",
-            f"The body is over {self.limit:,} bytes; send fewer events per request.",
+            PayloadTooLarge(
+                f"The body is over {self.limit:,} bytes; send fewer events per request."
+            )
         )
         await response(scope, receive, send)
 

@@ -34,12 +34,14 @@ class Unauthorized(JifenError):
     """No valid API key."""
 
     code = "unauthorized"
+    status = 401
 
 
 class Forbidden(JifenError):
     """The key's role may not do this."""
 
     code = "forbidden"
+    status = 403
 
 
 @dataclass

@@ -26,7 +26,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jifen.api.errors import error_response
+from jifen.api.errors import Overloaded, RateLimited, error_response
 from jifen.services.keys import authenticate
 from jifen.storage.uow import UnitOfWork
 
@@ -183,10 +183,13 @@ class RateLimit:
     def _refuse(limit: Limit, wait: float) -> ASGIApp:
         seconds = max(1, math.ceil(wait))
         response = error_response(
-            "rate_limited",
-            f"Too many requests: this key may send {limit.per_second:g} per second "
-            f"(bursts of {limit.burst}). Retry after {seconds} s.",
-            {"per_second": limit.per_second, "burst": limit.burst, "retry_after": seconds},
+            RateLimited(
+                f"Too many requests: this key may send {limit.per_second:g} per second "
+                f"(bursts of {limit.burst}). Retry after {seconds} s.",
+                per_second=limit.per_second,
+                burst=limit.burst,
+                retry_after=seconds,
+            )
         )
         response.headers["Retry-After"] = str(seconds)
         return response
@@ -249,10 +252,12 @@ class InFlightLimit:
 
     def _refuse(self) -> ASGIApp:
         response = error_response(
-            "overloaded",
-            f"The server is busy ({self.most} requests in progress in this worker). Retry after "
-            "1 s; a write sent again with the same id is applied once.",
-            {"in_flight_limit": self.most, "retry_after": 1},
+            Overloaded(
+                f"The server is busy ({self.most} requests in progress in this worker). Retry "
+                "after 1 s; a write sent again with the same id is applied once.",
+                in_flight_limit=self.most,
+                retry_after=1,
+            )
         )
         response.headers["Retry-After"] = "1"
         return response

@@ -24,6 +24,7 @@ class InvalidCampaign(JifenError):
     """A campaign definition that makes no sense (an empty window, two effects, bad hours)."""
 
     code = "invalid_campaign"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

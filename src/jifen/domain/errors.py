@@ -1,4 +1,4 @@
-"""The one error base of Jifen: every refusal has a stable code, a message and details."""
+"""The one error base of Jifen: each refusal has a stable code, its HTTP status, a message."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ from typing import Any, ClassVar
 
 
 class JifenError(Exception):
-    """A refusal a caller can act on; `code` is stable and part of the API contract."""
+    """A refusal a caller can act on; `code` is stable and part of the API contract.
+
+    Every subclass that names a `code` also names the HTTP `status` the API answers it with (the
+    base has none on purpose: a new code must be given its status, and a unit test checks that).
+    """
 
     code: ClassVar[str] = "jifen_error"
+    status: ClassVar[int]
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -20,18 +25,21 @@ class InvalidRequest(JifenError):
     """The request makes no sense on its own (a negative amount, an empty posting)."""
 
     code = "invalid_request"
+    status = 422
 
 
 class NotFound(JifenError):
     """The thing asked for does not exist."""
 
     code = "not_found"
+    status = 404
 
 
 class IdempotencyConflict(JifenError):
     """The key was used before for a different request."""
 
     code = "idempotency_conflict"
+    status = 409
 
     def __init__(self, key: str) -> None:
         super().__init__(
@@ -45,6 +53,7 @@ class InsufficientPoints(JifenError):
     """A member has fewer spendable points than a spend needs."""
 
     code = "insufficient_points"
+    status = 409
 
     def __init__(self, *, member_id: int, kind: str, needed: int, available: int) -> None:
         super().__init__(
@@ -60,21 +69,25 @@ class UnbalancedTransaction(JifenError):
     """A journal transaction whose entries do not sum to zero for every point kind."""
 
     code = "unbalanced_transaction"
+    status = 422
 
 
 class NotReversible(JifenError):
     """A transaction that cannot be reversed (already reversed, pending, or points spent since)."""
 
     code = "not_reversible"
+    status = 409
 
 
 class PendingAlreadySettled(JifenError):
     """Pending points that were already confirmed or voided."""
 
     code = "pending_settled"
+    status = 409
 
 
 class LotNotExpirable(JifenError):
     """A lot that is not yet due to expire, or has nothing left to expire."""
 
     code = "lot_not_expirable"
+    status = 422

@@ -68,6 +68,7 @@ class InvalidIdentity(JifenError):
     """A name, ID number, birth date or phone that cannot be right; `field` says which."""
 
     code = "invalid_identity"
+    status = 422
 
     def __init__(self, message: str, *, field: str, **details: Any) -> None:
         super().__init__(message, field=field, **details)
@@ -78,6 +79,7 @@ class UnderAge(JifenError):
     """A person younger than the program's minimum age."""
 
     code = "under_age"
+    status = 422
 
     def __init__(self, *, minimum: int, age: int, eligible_from: date) -> None:
         super().__init__(

@@ -22,6 +22,7 @@ class ProgramInvalid(JifenError):
     """A program file that cannot be used; `details["errors"]` lists `{field, problem}` pairs."""
 
     code = "program_invalid"
+    status = 422
 
     def __init__(self, *, source: str, errors: list[dict[str, str]]) -> None:
         lines = "\n".join(f"  {error['field']}: {error['problem']}" for error in errors)

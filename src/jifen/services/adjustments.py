@@ -46,12 +46,14 @@ class SameApprover(JifenError):
     """The key that asked for an adjustment may not approve or reject it."""
 
     code = "same_approver"
+    status = 403
 
 
 class AdjustmentDecided(JifenError):
     """The adjustment was already approved or rejected."""
 
     code = "adjustment_decided"
+    status = 409
 
 
 def default_point_kind(program: Program) -> str:

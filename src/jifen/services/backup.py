@@ -28,30 +28,35 @@ class BackupExists(JifenError):
     """The backup file asked for is already there."""
 
     code = "backup_exists"
+    status = 422
 
 
 class RestoreTargetNotEmpty(JifenError):
     """The database to restore into holds tables; restoring would replace them."""
 
     code = "restore_target_not_empty"
+    status = 422
 
 
 class NotABackup(JifenError):
     """The file is not a Jifen backup for this kind of database."""
 
     code = "not_a_backup"
+    status = 422
 
 
 class BackupToolMissing(JifenError):
     """`pg_dump` or `pg_restore` is not installed."""
 
     code = "backup_tool_missing"
+    status = 422
 
 
 class BackupFailed(JifenError):
     """The database or its tools refused the backup or the restore."""
 
     code = "backup_failed"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

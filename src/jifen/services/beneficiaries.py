@@ -28,18 +28,21 @@ class BeneficiaryLimit(JifenError):
     """The member already names as many beneficiaries as the program allows."""
 
     code = "beneficiary_limit"
+    status = 409
 
 
 class BeneficiaryIsMember(JifenError):
     """A member cannot name themselves: they may always redeem for themselves."""
 
     code = "beneficiary_is_member"
+    status = 422
 
 
 class BeneficiaryNotEffective(JifenError):
     """The beneficiary is still waiting, or was removed."""
 
     code = "beneficiary_not_effective"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

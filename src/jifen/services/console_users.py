@@ -24,12 +24,14 @@ class BadSignIn(JifenError):
     """Unknown account, wrong password or disabled account (never says which)."""
 
     code = "bad_sign_in"
+    status = 422
 
 
 class ConsoleUserExists(JifenError):
     """An account with this name already exists."""
 
     code = "console_user_exists"
+    status = 422
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:

@@ -68,12 +68,14 @@ class UnsupportedFile(JifenError):
     """A file whose name does not say it holds events in a format Jifen reads."""
 
     code = "unsupported_file"
+    status = 422
 
 
 class InvalidEventFile(JifenError):
     """A file that cannot be read at all: an unusable CSV header or a corrupt gzip stream."""
 
     code = "invalid_event_file"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

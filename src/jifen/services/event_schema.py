@@ -66,6 +66,7 @@ class InvalidEvent(JifenError):
     """An event that does not have the shape SPEC §12 gives its type."""
 
     code = "invalid_event"
+    status = 422
 
 
 class Shape(BaseModel):

@@ -23,6 +23,7 @@ class MemberClosed(JifenError):
     """The member is closed, which is final: nothing about them can change any more."""
 
     code = "member_closed"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class OpenRedemptions(JifenError):
     """A member with redemptions still holding points cannot be closed yet."""
 
     code = "open_redemptions"
+    status = 409
 
 
 def close_member(

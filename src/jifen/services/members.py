@@ -25,6 +25,7 @@ class MemberExists(JifenError):
     """The ID number is already enrolled, under whichever type: one member per ID number."""
 
     code = "member_exists"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class MemberNotActive(JifenError):
     """A frozen or closed member may not earn or spend."""
 
     code = "member_not_active"
+    status = 409
 
 
 def require_active_member(uow: UnitOfWork, member_id: int) -> MemberRecord:

@@ -38,18 +38,21 @@ class LinkNotValid(JifenError):
     """The sign-in link is unknown, used already, or expired."""
 
     code = "portal_link_invalid"
+    status = 422
 
 
 class CodeNotValid(JifenError):
     """The SMS code is wrong, expired, used, or has had too many tries."""
 
     code = "portal_code_invalid"
+    status = 422
 
 
 class TooManyCodes(JifenError):
     """The phone has been sent as many codes as a day allows (against guessing)."""
 
     code = "portal_too_many_codes"
+    status = 429
 
 
 class SmsSender(Protocol):

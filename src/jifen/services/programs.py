@@ -13,6 +13,7 @@ class NoProgram(JifenError):
     """The database has no program yet."""
 
     code = "no_program"
+    status = 503
 
     def __init__(self) -> None:
         super().__init__(

@@ -30,6 +30,7 @@ class NotEnoughData(JifenError):
     """Too few members with enough history to measure the recommender on."""
 
     code = "not_enough_data"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

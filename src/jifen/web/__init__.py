@@ -27,6 +27,7 @@ class InvalidForm(JifenError):
     """A page got a form or path value it cannot read (tampered with, or out of date)."""
 
     code = "invalid_form"
+    status = 422
 
 
 SESSION_HOURS = 12

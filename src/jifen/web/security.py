@@ -18,6 +18,7 @@ class CsrfFailed(JifenError):
     """A form came without the token of the session that showed it."""
 
     code = "csrf_failed"
+    status = 403
 
 
 def session_secret(hash_key: str, configured: str = "") -> str:

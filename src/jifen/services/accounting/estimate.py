@@ -28,6 +28,7 @@ class EstimateBusy(JifenError):
     """Other estimates kept taking the next version; try again."""
 
     code = "estimate_busy"
+    status = 409
 
     def __init__(self, key: str) -> None:
         super().__init__(f"Could not store the estimate {key!r}; try again.", key=key)

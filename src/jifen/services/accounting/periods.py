@@ -17,6 +17,7 @@ class InvalidPeriod(JifenError):
     """A date or period accounting cannot report on (reversed, too long, out of range)."""
 
     code = "invalid_period"
+    status = 422
 
 
 def check_day(day: date, name: str = "as_of") -> date:

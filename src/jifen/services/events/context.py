@@ -26,30 +26,35 @@ class RiderNotMember(JifenError):
     """The rider is not a member: nothing is earned."""
 
     code = "rider_not_member"
+    status = 422
 
 
 class TicketConflict(JifenError):
     """The event does not fit the ticket's state (refund after travel, a second purchase…)."""
 
     code = "ticket_conflict"
+    status = 409
 
 
 class ClaimTooLate(JifenError):
     """A missing-points claim (补登) after the program's window."""
 
     code = "claim_too_late"
+    status = 422
 
 
 class InvalidEventTime(JifenError):
     """A travel or claim dated before its ticket's departure: no trip is taken before it leaves."""
 
     code = "invalid_event_time"
+    status = 422
 
 
 class EventInFuture(JifenError):
     """An event dated further ahead of the server's clock than the tolerance allows."""
 
     code = "event_in_future"
+    status = 422
 
 
 FUTURE_TOLERANCE = timedelta(minutes=10)

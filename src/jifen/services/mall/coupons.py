@@ -19,12 +19,14 @@ class CouponUsed(JifenError):
     """The coupon was redeemed already: each code is good for one use."""
 
     code = "coupon_used"
+    status = 409
 
 
 class CouponExpired(JifenError):
     """The coupon's last valid day has passed."""
 
     code = "coupon_expired"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ class UnknownCharity(JifenError):
     """The program has no charity with this code."""
 
     code = "unknown_charity"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,18 +35,21 @@ class OutOfStock(JifenError):
     """Fewer units are left than the order asks for."""
 
     code = "out_of_stock"
+    status = 409
 
 
 class LimitReached(JifenError):
     """The order would take the member past the product's per-member limit."""
 
     code = "limit_reached"
+    status = 409
 
 
 class OrderNotCancellable(JifenError):
     """Only a paid goods order that has not been shipped can be cancelled."""
 
     code = "order_not_cancellable"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

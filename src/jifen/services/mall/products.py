@@ -15,6 +15,7 @@ class SaleNotOpen(JifenError):
     """The product's sale window (限时抢购) has not opened yet or has closed."""
 
     code = "sale_not_open"
+    status = 409
 
 
 def check_product(product: Product) -> Product:

@@ -25,18 +25,21 @@ class BadSignature(JifenError):
     """A webhook whose signature does not match its timestamp and body."""
 
     code = "bad_signature"
+    status = 401
 
 
 class SignatureExpired(JifenError):
     """A webhook signed more than five minutes away from when it arrived (real time)."""
 
     code = "signature_expired"
+    status = 401
 
 
 class OrderCancelled(JifenError):
     """The warehouse reported on an order that was cancelled and refunded."""
 
     code = "order_cancelled"
+    status = 409
 
 
 class WarehouseAdapter(Protocol):

@@ -41,6 +41,7 @@ class DeliveryNotDead(JifenError):
     """Only a dead delivery can be replayed."""
 
     code = "delivery_not_dead"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,14 @@ class EndpointExists(JifenError):
     """An endpoint with this URL is already registered (its secret was shown when it was added)."""
 
     code = "endpoint_exists"
+    status = 409
 
 
 class UnknownTopic(JifenError):
     """A topic that no notification has."""
 
     code = "unknown_topic"
+    status = 422
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,18 +38,21 @@ class PartnerLimitExceeded(JifenError):
     """The operation would pass one of the partner's limits."""
 
     code = "partner_limit_exceeded"
+    status = 409
 
 
 class ExchangeNotOffered(JifenError):
     """The partner has no miles exchange rate."""
 
     code = "exchange_not_offered"
+    status = 409
 
 
 class MilesBelowMinimum(JifenError):
     """Fewer miles than the partner's minimum exchange, or too few for one point."""
 
     code = "miles_below_minimum"
+    status = 422
 
 
 def award(

@@ -24,12 +24,14 @@ class PartnerExists(JifenError):
     """A partner with this code exists with other terms."""
 
     code = "partner_exists"
+    status = 409
 
 
 class PartnerInactive(JifenError):
     """The partner is suspended: it may not award or exchange points."""
 
     code = "partner_inactive"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,30 +38,35 @@ class RedemptionLocked(JifenError):
     """The member's balance has never reached the program's redemption threshold."""
 
     code = "redemption_locked"
+    status = 403
 
 
 class VelocityLimit(JifenError):
     """The member started as many redemptions today as the program allows."""
 
     code = "velocity_limit"
+    status = 429
 
 
 class RedemptionNotOffered(JifenError):
     """The program names no point kinds that pay for tickets."""
 
     code = "redemption_not_offered"
+    status = 422
 
 
 class DeparturePassed(JifenError):
     """The train has left: nothing can be redeemed, changed or committed for it any more."""
 
     code = "departure_passed"
+    status = 409
 
 
 class InvalidRedemptionState(JifenError):
     """The step does not fit where the redemption stands (commit after release, …)."""
 
     code = "invalid_redemption_state"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ class SeatUpgradeNotAllowed(JifenError):
     """The ticket cannot be upgraded: someone else's, travelled, refunded, or already upgraded."""
 
     code = "seat_upgrade_not_allowed"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)

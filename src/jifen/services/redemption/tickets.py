@@ -43,24 +43,28 @@ class TrainNotRedeemable(JifenError):
     """The train does not take points: marked not redeemable, not participating, international."""
 
     code = "train_not_redeemable"
+    status = 422
 
 
 class PassengerNotAllowed(JifenError):
     """A ticket is for the member themself or one of their beneficiaries, no one else."""
 
     code = "passenger_not_allowed"
+    status = 422
 
 
 class CancelWindowClosed(JifenError):
     """The railway's cancellation comes later than the program's window after departure."""
 
     code = "cancel_window_closed"
+    status = 409
 
 
 class ChangeNotAllowed(JifenError):
     """The ticket cannot be changed: not issued, changed already, departed, or a seat upgrade."""
 
     code = "change_not_allowed"
+    status = 409
 
 
 @dataclass(frozen=True, slots=True)
