@@ -93,7 +93,7 @@ class Pricer:
         by_segment = any(r.conditions.segment_in for r in self.program.all_earning_rules())
         return MemberFacts(
             member_id=member.id,
-            birth_date=member.birth_date,  # type: ignore[arg-type] - enrolled members have one
+            birth_date=member.birth_date,
             id_type=member.id_type or "",
             tier=member.tier.code if member.tier else None,
             segments=self.uow.segments.names(member.id) if by_segment else frozenset(),
