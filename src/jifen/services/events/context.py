@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError
@@ -66,7 +66,7 @@ class EventResult:
     """What became of one event: `applied`, `duplicate` or `rejected` (with the error)."""
 
     id: str | None
-    status: str
+    status: Literal["applied", "duplicate", "rejected"]
     error: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
 
