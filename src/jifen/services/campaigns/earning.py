@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from jifen.domain.campaigns import TREATED, CampaignRules, Trip, arm, bonus, grant, targets
 from jifen.services import ledger
-from jifen.services.campaigns.definitions import repository, rules_of
+from jifen.services.campaigns.definitions import rules_of
 from jifen.services.event_schema import Ticket
-from jifen.storage.campaign_repository import CampaignRepository, CampaignTrip
+from jifen.services.ports import CampaignStore
+from jifen.storage.campaign_repository import CampaignTrip
 from jifen.storage.member_repository import MemberRecord
 
 if TYPE_CHECKING:  # the events package imports this module; a runtime import would be circular
@@ -50,7 +51,7 @@ def award_campaigns(
     told). Campaigns lock in id order, after the member's balance rows, so two events never wait
     for each other in opposite orders.
     """
-    repo = repository(ctx.uow)
+    repo = ctx.uow.campaigns
     departure = ctx.local(ticket.departure_at)
     awarded = []
     segments: frozenset[str] | None = None  # read once, if a campaign targets segments
@@ -77,7 +78,7 @@ _DEFINITIONS: dict[tuple[str, str], tuple[CampaignRules, str]] = {}
 
 
 def _definition(
-    repo: CampaignRepository, campaign_id: str, request_hash: str
+    repo: CampaignStore, campaign_id: str, request_hash: str
 ) -> tuple[CampaignRules, str]:
     """A campaign's rules and name, parsed once per process: a definition never changes."""
     key = (campaign_id, request_hash)
@@ -93,7 +94,7 @@ def _definition(
 
 def _award(
     ctx: Context,
-    repo: CampaignRepository,
+    repo: CampaignStore,
     rules: CampaignRules,
     trip: Trip,
     *,

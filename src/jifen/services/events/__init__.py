@@ -40,6 +40,7 @@ from jifen.services.events.context import (
 )
 from jifen.services.events.tickets import changed, purchased, refunded, travelled
 from jifen.services.members import MemberNotActive, require_active_member
+from jifen.services.ports import EventUnitOfWork
 from jifen.services.pricing import Pricer
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent
@@ -123,7 +124,7 @@ def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
 
 
 def apply_parsed(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     program: Program,
     vault: IdentityVault,

@@ -30,6 +30,7 @@ from jifen.services.events import (
     apply_parsed,
     parse_or_refuse,
 )
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -118,7 +119,7 @@ def _staged(
     received_at: datetime,
     future_tolerance: timedelta,
 ) -> list[EventResult]:
-    def work(memory: UnitOfWork) -> list[EventResult]:
+    def work(memory: EventUnitOfWork) -> list[EventResult]:
         return [
             item
             if isinstance(item, EventResult)

@@ -17,9 +17,9 @@ from jifen.services.event_schema import (
     Passenger,
 )
 from jifen.services.members import MemberNotActive
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class RiderNotMember(JifenError):
@@ -79,7 +79,7 @@ class Context:
     read here): the day a claim's window is counted to.
     """
 
-    uow: UnitOfWork
+    uow: EventUnitOfWork
     program: Program
     vault: IdentityVault
     event: Event
