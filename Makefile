@@ -46,4 +46,4 @@ translations: $(STAMP)
 	$(BIN)/python -m jifen.web.catalogue
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis jifen.db jifen.db-wal jifen.db-shm
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis jifen.db jifen.db-wal jifen.db-shm
