@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
@@ -52,4 +53,4 @@ translations: $(STAMP)
 	$(BIN)/python -m jifen.web.catalogue
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis jifen.db jifen.db-wal jifen.db-shm
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis jifen.db jifen.db-wal jifen.db-shm

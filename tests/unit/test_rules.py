@@ -115,6 +115,11 @@ class TestRailwayPreset:
     def test_age_is_taken_on_the_travel_date(self, born: date, expected: int) -> None:
         assert ride(travel(on=date(2025, 11, 1)), member(born=born)) == expected
 
+    def test_a_member_whose_birth_date_was_erased_earns_the_base_rate(self) -> None:
+        erased = replace(member(born=SENIOR), birth_date=None)
+
+        assert ride(travel(on=date(2025, 11, 1)), erased) == 2_768
+
     @pytest.mark.parametrize(
         "changes",
         [
@@ -267,6 +272,13 @@ class TestRetailPreset:
             "birthday_double": 100,
         }
         assert pricing.points == {"points": 250}
+
+    def test_no_birthday_double_without_a_birth_date(self) -> None:
+        erased = replace(member(born=date(1990, 1, 20), tier="normal"), birth_date=None)
+
+        pricing = price_event(rules=RETAIL_RULES, event=self.order(fen=10_000), member=erased)
+
+        assert pricing.points == {"points": 100}
 
     def test_birthday_double_only_in_the_birthday_month(self) -> None:
         normal = member(born=date(1990, 2, 1), tier="normal")

@@ -7,7 +7,7 @@ database run in the pool, once each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -123,7 +123,7 @@ ClockDep = Annotated[Clock, Depends(clock)]
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 
 
-def require(*roles: str) -> Callable[..., StoredKey]:
+def require(*roles: str) -> Callable[..., Awaitable[StoredKey]]:
     """A dependency that lets through keys of these roles (and admin), 401/403 otherwise."""
     allowed = {"admin", *roles}
 

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,11 +74,18 @@ class JsonFormatter(logging.Formatter):
 def install_request_ids() -> None:
     """Make every log record created during a request carry its id, method and path (once)."""
     base = logging.getLogRecordFactory()
-    if getattr(base, "carries_request_ids", False):
-        return
+    if not isinstance(base, _RecordWithRequest):
+        logging.setLogRecordFactory(_RecordWithRequest(base))
 
-    def record_with_request(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = base(*args, **kwargs)
+
+class _RecordWithRequest:
+    """A log record factory over `base` that adds the current request's id, method and path."""
+
+    def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
+        self.base = base
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
         info = current_request.get()
         if info is not None:
             record.request_id, record.method, record.path = (
@@ -86,9 +94,6 @@ def install_request_ids() -> None:
                 info.path,
             )
         return record
-
-    record_with_request.carries_request_ids = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record_with_request)
 
 
 def request_id_from(scope: Scope) -> str:

@@ -49,7 +49,10 @@ def failed(error: JifenError) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def parse_day(text: str) -> date:
+def parse_day(text: str | date) -> date:
+    """A `YYYY-MM-DD` option as a date (a default given as a date is taken as it is)."""
+    if isinstance(text, date):
+        return text
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -80,10 +80,12 @@ def recommend_evaluate(
 def recommend_demo_orders(
     members: Annotated[int, typer.Option(min=1, help="How many active members order.")] = 200,
     seed: Annotated[int, typer.Option(help="Same seed, same orders.")] = 7,
-    start: Annotated[
-        date, typer.Option("--from", parser=parse_day, help="First day.")
-    ] = "2025-09-01",
-    end: Annotated[date, typer.Option("--to", parser=parse_day, help="Last day.")] = "2025-11-30",
+    start: Annotated[date, typer.Option("--from", parser=parse_day, help="First day.")] = date(
+        2025, 9, 1
+    ),
+    end: Annotated[date, typer.Option("--to", parser=parse_day, help="Last day.")] = date(
+        2025, 11, 30
+    ),
 ) -> None:
     """Demo mall products and orders by members with hidden tastes (points granted, then spent)."""
     from jifen.services.demo_mall import place_demo_orders  # noqa: PLC0415

@@ -98,7 +98,7 @@ class Posting:
     def __post_init__(self) -> None:
         check_balanced(self.legs)
         owners = {(e.member_id, e.kind) for e in self.legs if e.member_id is not None}
-        object.__setattr__(self, "locks", tuple(sorted(owners)))  # type: ignore[arg-type]
+        object.__setattr__(self, "locks", tuple(sorted(owners)))
         object.__setattr__(self, "funding", self._funding_leg())
 
     @property

@@ -49,11 +49,12 @@ class MemberFacts:
 
     `earned_today` and `earned_this_month` are points already credited by each rule (by rule
     code, as `Pricing.by_rule` reports them) on the event's local day and calendar month; caps
-    per day and per month are measured against them.
+    per day and per month are measured against them. `birth_date` is None once the member's
+    identity is erased: rules on age or the birthday month then do not apply.
     """
 
     member_id: int
-    birth_date: date
+    birth_date: date | None
     id_type: str
     tier: str | None = None
     segments: frozenset[str] = frozenset()
@@ -260,10 +261,10 @@ def _event_holds(c: RuleConditions, event: EventFacts) -> bool:
 
 
 def _member_holds(c: RuleConditions, member: MemberFacts, day: date) -> bool:
-    age = age_on(member.birth_date, day)
+    age = None if member.birth_date is None else age_on(member.birth_date, day)
     return (
-        (c.age_min is None or age >= c.age_min)
-        and (c.age_max is None or age <= c.age_max)
+        (c.age_min is None or (age is not None and age >= c.age_min))
+        and (c.age_max is None or (age is not None and age <= c.age_max))
         and _within(c.id_type_in, member.id_type)
         and _outside(c.id_type_not_in, member.id_type)
         and _within(c.tier_in, member.tier)
@@ -271,15 +272,19 @@ def _member_holds(c: RuleConditions, member: MemberFacts, day: date) -> bool:
     )
 
 
-def _calendar_holds(c: RuleConditions, moment: datetime, birth_date: date) -> bool:
+def _calendar_holds(c: RuleConditions, moment: datetime, birth_date: date | None) -> bool:
     day = moment.date()
     return (
         (c.from_date is None or day >= c.from_date)
         and (c.to_date is None or day <= c.to_date)
         and (c.weekdays is None or day.isoweekday() in c.weekdays)
         and (c.hours is None or _in_hours(moment.hour, c.hours))
-        and (c.birthday_month is None or (day.month == birth_date.month) == c.birthday_month)
+        and (c.birthday_month is None or _in_birth_month(day, birth_date) == c.birthday_month)
     )
+
+
+def _in_birth_month(day: date, birth_date: date | None) -> bool:
+    return birth_date is not None and day.month == birth_date.month
 
 
 def _in_hours(hour: int, hours: tuple[int, int]) -> bool:

@@ -218,7 +218,7 @@ class ActivityDefinition(Frozen):
 
     def as_rule(self, code: str) -> EarningRule:
         """The earning rule that credits this activity (`activity_{code}`)."""
-        if self.points is not None:
+        if self.max_points is None:
             effect = RuleEffect(kind=self.kind, fixed_points=self.points)
         else:
             points_range = PointsRange(min_points=self.min_points, max_points=self.max_points)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -37,7 +37,8 @@ class _ProgramLoader(yaml.SafeLoader):
     silently; a program file with one is a mistake worth reporting.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+    # PyYAML reads this per class; its stubs declare it an instance attribute, hence no ClassVar.
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {  # noqa: RUF012
         first: [resolver for resolver in resolvers if resolver[0] != _BOOL_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -102,7 +103,7 @@ def load_preset(name: str) -> Program:
 
 def validation_problems(error: ValidationError) -> list[dict[str, str]]:
     """One `{field, problem}` per problem pydantic found, cross-field problems expanded."""
-    problems = []
+    problems: list[dict[str, str]] = []
     for item in error.errors():
         where = field_path(item["loc"])
         nested = (item.get("ctx") or {}).get("problems")

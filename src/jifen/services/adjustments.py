@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal, get_args
 
 from jifen.domain.calendar import local_datetime
@@ -211,20 +212,22 @@ def decide_adjustment(
     decided adjustment raises `AdjustmentDecided`. Approving a claw-back the member can no
     longer cover raises `InsufficientPoints` and leaves it pending.
     """
-    decision = {
-        "program": program,
-        "adjustment_id": adjustment_id,
-        "approve": approve,
-        "decision_id": decision_id,
-        "note": note,
-        "actor": actor,
-        "now": now,
-    }
+    decide = partial(
+        _decide,
+        uow,
+        program=program,
+        adjustment_id=adjustment_id,
+        approve=approve,
+        decision_id=decision_id,
+        note=note,
+        actor=actor,
+        now=now,
+    )
     try:
-        return _decide(uow, **decision)
+        return decide()
     except KeyTaken:
         # A concurrent approval posted first; ours rolled back. Answer as the state now says.
-        return _decide(uow, **decision)
+        return decide()
 
 
 def _decide(

@@ -250,12 +250,12 @@ def remove_beneficiary(
     """Remove a beneficiary from `today`; removing one already removed changes nothing."""
     with uow:
         uow.redemptions.lock_member(member_id)
-        record = _of_member(uow, member_id, beneficiary_id)
+        _of_member(uow, member_id, beneficiary_id)
         uow.redemptions.remove_beneficiary(beneficiary_id, on=today)
-        record = uow.redemptions.beneficiary(beneficiary_id)
+        removed = uow.redemptions.beneficiary(beneficiary_id)
         uow.commit()
-    assert record is not None  # noqa: S101 - beneficiaries are never deleted
-    return _shown(vault, record, today)
+    assert removed is not None  # noqa: S101 - beneficiaries are never deleted
+    return _shown(vault, removed, today)
 
 
 def _of_member(uow: UnitOfWork, member_id: int, beneficiary_id: int) -> BeneficiaryRecord:

@@ -14,8 +14,9 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
-from typing import TypeVar, cast
+from typing import TypeVar
 
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.staged import StagedUnitOfWork
 from jifen.storage.uow import UnitOfWork
@@ -23,11 +24,13 @@ from jifen.storage.uow import UnitOfWork
 T = TypeVar("T")
 
 
-def in_one_batch(uow: UnitOfWork, wants: Wants, work: Callable[[UnitOfWork], list[T]]) -> list[T]:
+def in_one_batch(
+    uow: UnitOfWork, wants: Wants, work: Callable[[EventUnitOfWork], list[T]]
+) -> list[T]:
     """`work`'s results, its writes committed together; raises (changing nothing) if it can't."""
     with uow, collector_paused():
         staged = uow.batch.load(wants)
-        results = work(cast(UnitOfWork, StagedUnitOfWork(staged)))
+        results = work(StagedUnitOfWork(staged))
         uow.ledger.write_reserved(staged.reserved)
         uow.batch.write(staged)
         uow.commit()

@@ -56,7 +56,15 @@ def run_demo(
     for person in cast:
         try:
             enrol(
-                uow, program=program, vault=vault, joined_at=person.joined_at, **_identity(person)
+                uow,
+                program=program,
+                vault=vault,
+                name=person.name,
+                id_type=person.id_type,
+                id_number=person.id_number,
+                birth_date=person.birth_date,
+                phone=person.phone,
+                joined_at=person.joined_at,
             )
             enrolled += 1
         except MemberExists:
@@ -97,13 +105,3 @@ def _days(first: date, until: date) -> Iterator[date]:
     """The days from `first` up to, not including, `until`."""
     for n in range((until - first).days):
         yield first + timedelta(days=n)
-
-
-def _identity(person: demo_data.DemoMember) -> dict[str, object]:
-    return {
-        "name": person.name,
-        "id_type": person.id_type,
-        "id_number": person.id_number,
-        "birth_date": person.birth_date,
-        "phone": person.phone,
-    }

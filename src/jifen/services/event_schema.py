@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -52,14 +52,15 @@ Moment = Annotated[
     Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2200, 12, 31, tzinfo=UTC)),
 ]
 Fen = Annotated[StrictInt, Field(ge=0, le=10_000_000_00)]  # up to ¥10,000,000 per ticket
-EVENT_TYPES = (
+EventType = Literal[
     "ticket.purchased",
     "ticket.travelled",
     "ticket.refunded",
     "ticket.changed",
     "activity.completed",
     "order.paid",
-)
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 
 
 class InvalidEvent(JifenError):
@@ -185,12 +186,20 @@ class Event(Shape):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
     ]
-    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
+    type: EventType
     occurred_at: Moment
     data: dict[str, Any]
 
 
 Data = Ticket | TicketRef | Change | Activity | Order
+_DATA_SHAPES: dict[EventType, type[Data]] = {
+    "ticket.purchased": Ticket,
+    "ticket.travelled": TicketRef,
+    "ticket.refunded": TicketRef,
+    "ticket.changed": Change,
+    "activity.completed": Activity,
+    "order.paid": Order,
+}
 
 
 def parse_event(raw: Any) -> tuple[Event, Data]:
@@ -199,15 +208,7 @@ def parse_event(raw: Any) -> tuple[Event, Data]:
         event = Event.model_validate(raw)
         if event.type == "ticket.travelled" and "passenger" in event.data:
             return event, Ticket.model_validate(event.data)  # a claim carries the whole ticket
-        shape: type[Shape] = {
-            "ticket.purchased": Ticket,
-            "ticket.travelled": TicketRef,
-            "ticket.refunded": TicketRef,
-            "ticket.changed": Change,
-            "activity.completed": Activity,
-            "order.paid": Order,
-        }[event.type]
-        return event, shape.model_validate(event.data)  # type: ignore[return-value]
+        return event, _DATA_SHAPES[event.type].model_validate(event.data)
     except ValidationError as error:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": e["msg"]}

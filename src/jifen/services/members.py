@@ -16,6 +16,7 @@ from jifen.domain.identity import (
 )
 from jifen.domain.tiers import TierState
 from jifen.programs.schema import Program
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import IdentityTaken, MemberRecord
 from jifen.storage.uow import UnitOfWork
@@ -118,7 +119,7 @@ class MemberNotActive(JifenError):
     status = 409
 
 
-def require_active_member(uow: UnitOfWork, member_id: int) -> MemberRecord:
+def require_active_member(uow: EventUnitOfWork, member_id: int) -> MemberRecord:
     """The member, inside an open unit of work; `NotFound` or `MemberNotActive` otherwise."""
     member = uow.members.get(member_id)
     if member is None:

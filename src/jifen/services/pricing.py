@@ -9,8 +9,8 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.rules import EventFacts, MemberFacts, Pricing, conditions_hold, price_event
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Order, Ticket
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 NO_POINTS = Pricing(points={}, lines=())
 
@@ -24,7 +24,7 @@ class Pricer:
     post what they priced); without it nothing is written (the what-if report, with a draft).
     """
 
-    uow: UnitOfWork
+    uow: EventUnitOfWork
     program: Program
     charge: bool = False
 
@@ -93,7 +93,7 @@ class Pricer:
         by_segment = any(r.conditions.segment_in for r in self.program.all_earning_rules())
         return MemberFacts(
             member_id=member.id,
-            birth_date=member.birth_date,  # type: ignore[arg-type] - enrolled members have one
+            birth_date=member.birth_date,
             id_type=member.id_type or "",
             tier=member.tier.code if member.tier else None,
             segments=self.uow.segments.names(member.id) if by_segment else frozenset(),

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from jifen.domain.rules import Pricing
@@ -85,17 +86,17 @@ def _priceable(
         return members[member_id]
 
     for ticket in uow.events.travelled_between(since, until):
-        rider = member(ticket.member_id)  # type: ignore[arg-type] - travelled tickets have one
+        rider = None if ticket.member_id is None else member(ticket.member_id)
         data = Ticket.model_validate((ticket.data or {})["ticket"])
         if rider is not None:
-            yield rider, lambda p, r=rider, t=data: p.trip(r, t)
+            yield rider, partial(Pricer.trip, member=rider, ticket=data)
     for event in uow.events.events_between(("activity.completed", "order.paid"), since, until):
         rider = member(event.member_id) if event.member_id else None
         if rider is None:
             continue
         if event.type == "order.paid":
             order = Order.model_validate(event.payload["data"])
-            yield rider, lambda p, r=rider, o=order, at=event.occurred_at: p.order(r, o, at)
+            yield rider, partial(Pricer.order, member=rider, order=order, at=event.occurred_at)
         else:
             act = Activity.model_validate(event.payload["data"])
-            yield rider, lambda p, r=rider, a=act, at=event.occurred_at: p.activity(r, a, at)
+            yield rider, partial(Pricer.activity, member=rider, activity=act, at=event.occurred_at)

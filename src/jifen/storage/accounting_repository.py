@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -127,22 +127,22 @@ class AccountingRepository:
         version = int(
             self.connection.execute(select(func.coalesce(func.max(b.version), 0))).scalar_one()
         )
-        values = {
-            "version": version + 1,
-            "key": key,
-            "as_of": as_of,
-            "method": figures.method,
-            "rate_bps": figures.rate_bps,
-            "numerator": figures.numerator,
-            "denominator": figures.denominator,
-            "inputs": inputs,
-        }
+        estimate = StoredEstimate(
+            version=version + 1,
+            key=key,
+            as_of=as_of,
+            method=figures.method,
+            rate_bps=figures.rate_bps,
+            numerator=figures.numerator,
+            denominator=figures.denominator,
+            inputs=inputs,
+        )
         try:
             with self.connection.begin_nested():
-                self.connection.execute(insert(breakage_estimates).values(**values))
+                self.connection.execute(insert(breakage_estimates).values(**asdict(estimate)))
         except IntegrityError as error:
             raise EstimateTaken from error
-        return StoredEstimate(**values)
+        return estimate
 
 
 def _per_lot(*, kinds: Sequence[str], as_of: date, until: datetime) -> Any:

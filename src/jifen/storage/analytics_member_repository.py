@@ -7,6 +7,7 @@ Cohorts and RFM read the members' earning activity the rollups give
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,7 +43,7 @@ SEGMENTS: tuple[tuple[str, Any], ...] = (
 )
 
 
-def _score(cume: ColumnElement[float]) -> ColumnElement[int]:
+def _score(cume: ColumnElement[Decimal]) -> ColumnElement[int]:
     """1 to 5 by fifths of the members, ties taking the same score."""
     whens = [(cume <= edge, n) for n, edge in enumerate(SCORE_EDGES, start=1)]
     return case(*whens, else_=5)
@@ -55,7 +57,7 @@ class MemberAnalyticsRepository:
         self.zone = zone
         self.dialect = connection.dialect.name
 
-    def _joined_day(self, since: datetime, until: datetime) -> ColumnElement[object]:
+    def _joined_day(self, since: datetime, until: datetime) -> ColumnElement[date]:
         return local_day(self.dialect, members.c.joined_at, self.zone, (since, until))
 
     def counts(self, *, since: datetime, until: datetime) -> tuple[int, int]:
@@ -142,7 +144,7 @@ class MemberAnalyticsRepository:
 
     def _recency(self, end: date, last: ColumnElement[Any]) -> ColumnElement[int]:
         if self.dialect == "postgresql":
-            return literal(end) - last
+            return type_coerce(literal(end) - last, Integer)  # date - date is whole days
         return cast(func.julianday(literal(end)) - func.julianday(last), Integer)
 
     def _segmented(self, activity: Subquery, end: date) -> Subquery:

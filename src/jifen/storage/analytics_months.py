@@ -74,8 +74,8 @@ class ActiveMonths:
             return
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
         before = dict(zip(per_month, self.load(sorted(per_month)), strict=True))
-        for month, earnings in per_month.items():
-            merged = before[month].then(Earners.of(earnings))
+        for month, earned in per_month.items():
+            merged = before[month].then(Earners.of(earned))
             values = {"earners": _bytes(merged.once), "repeaters": _bytes(merged.twice)}
             statement = dialect.insert(analytics_active_months).values(month=month, **values)
             self.connection.execute(

@@ -68,7 +68,7 @@ def _is_earning() -> ColumnElement[bool]:
 
 def whole_months(start: date, end: date) -> list[tuple[str, date, date]]:
     """The calendar months wholly inside `start`..`end`: (`YYYY-MM`, first day, last day)."""
-    months = []
+    months: list[tuple[str, date, date]] = []
     first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     while True:
         following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
@@ -186,7 +186,7 @@ class AnalyticsRepository:
         lo, hi = self.connection.execute(query).one()
         return None if lo is None else (lo - PAD, hi + PAD)
 
-    def _day(self, span: tuple[datetime, datetime] | None) -> ColumnElement[object]:
+    def _day(self, span: tuple[datetime, datetime] | None) -> ColumnElement[date]:
         return local_day(self.dialect, ledger_transactions.c.occurred_at, self.zone, span)
 
     def _points_select(

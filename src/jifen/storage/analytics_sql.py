@@ -8,7 +8,7 @@ daylight saving, such as Asia/Shanghai; a CASE over the transitions otherwise).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ def local_day(
     column: ColumnElement[datetime],
     zone: ZoneInfo,
     span: tuple[datetime, datetime] | None,
-) -> ColumnElement[object]:
+) -> ColumnElement[date]:
     """The program-local date of a stored UTC time (`span`: the times it may take, for SQLite)."""
     if dialect == "postgresql":
         return cast(func.timezone(zone.key, column), Date)
@@ -63,7 +63,7 @@ def local_day(
     return type_coerce(case(*whens, else_=_sqlite_date(column, segments[-1][1])), Date)
 
 
-def month_of(dialect: str, day: ColumnElement[object]) -> ColumnElement[str]:
+def month_of(dialect: str, day: ColumnElement[date]) -> ColumnElement[str]:
     """`YYYY-MM` of a date column or expression."""
     if dialect == "postgresql":
         return func.to_char(day, "YYYY-MM")

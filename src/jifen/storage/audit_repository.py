@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.postings import PendingItem
+from jifen.storage.rows import inserted_id
 from jifen.storage.tables import adjustments, audit_log, pending_points
 
 
@@ -190,7 +191,7 @@ class AuditRepository:
                 at=at, actor=actor, action=action, subject=subject, details=details
             )
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def entries(
         self,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from jifen.storage.rows import inserted_id
 from jifen.storage.tables import console_users
 
 
@@ -35,7 +36,7 @@ class ConsoleUserRepository:
                 username=username, password_hash=password_hash, role=role, created_at=now
             )
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def set_password(self, user_id: int, *, password_hash: str, role: str) -> None:
         """Give an account a new password and role (and enable it)."""

@@ -114,7 +114,7 @@ class JobRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in self.connection.execute(query)]
 
     def queue_reminders(self, *, kinds: Sequence[str], as_of: date, until: date) -> int:
         """Queue one reminder per member, kind and expiry date in `(as_of, until]`, once each.
@@ -159,4 +159,4 @@ class JobRepository:
             .where(r.member_id == member_id)
             .order_by(r.expires_on, r.kind)
         )
-        return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in self.connection.execute(query)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Select, Subquery, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, Row, Select, Subquery, and_, case, func, literal, or_, select
 
 from jifen.domain.ledger import MEMBER_AVAILABLE, MEMBER_PENDING, account_name
 from jifen.storage.tables import balances, ledger_entries, ledger_transactions, lots, pending_points
@@ -33,7 +34,7 @@ class LedgerAudit:
         self.connection = connection
         self.limit = limit
 
-    def _rows(self, query: Select[tuple[object, ...]]) -> list[object]:
+    def _rows(self, query: Select[*tuple[Any, ...]]) -> list[Row[*tuple[Any, ...]]]:
         return list(self.connection.execute(query.limit(self.limit)))
 
     def counts(self) -> dict[str, int]:
@@ -97,7 +98,7 @@ class LedgerAudit:
         for kind, points in self._rows(query):
             yield Violation(1, "all accounts sum to zero", f"point kind {kind}", 0, points)
 
-    def _entry_sums(self) -> Select[tuple[object, ...]]:
+    def _entry_sums(self) -> Select[int, str, int, int]:
         e = ledger_entries.c
         return (
             select(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from jifen.domain.errors import NotFound, NotReversible
 from jifen.domain.ledger import MEMBER_AVAILABLE, Entry, Lot
 from jifen.domain.postings import OpensLot, OpensPending, PendingItem, Posted, Posting
-from jifen.storage.rows import insert_rows
+from jifen.storage.rows import insert_rows, inserted_id
 from jifen.storage.tables import (
     balances,
     ledger_entries,
@@ -168,7 +168,7 @@ class LedgerRepository:
     def add_member(self, *, joined_at: datetime) -> int:
         """Insert a bare member and return its id."""
         result = self.connection.execute(insert(members).values(joined_at=joined_at))
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def member_exists(self, member_id: int) -> bool:
         """Whether a member with this id exists."""
@@ -255,7 +255,7 @@ class LedgerRepository:
             .with_for_update(of=balances)
         )
         pairs = tuple_(b.member_id, b.kind)
-        rows = self.connection.execute(query.where(pairs.in_(wanted))).all()
+        rows = list(self.connection.execute(query.where(pairs.in_(wanted))))
         missing = sorted(set(wanted) - {(r.member_id, r.kind) for r in rows})
         if missing:
             self._create_balances(missing)
@@ -387,7 +387,7 @@ class LedgerRepository:
     def _returning(self, table: Table, rows: list[dict[str, Any]]) -> list[int]:
         if len(rows) == 1:
             result = self.connection.execute(_INSERT[table.name], rows[0])
-            return [int(result.inserted_primary_key[0])]
+            return [inserted_id(result)]
         if not rows:
             return []
         return list(self.connection.execute(_RETURNING[table.name], rows).scalars())

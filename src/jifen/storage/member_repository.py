@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Date,
+    Row,
     Select,
     and_,
     bindparam,
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.tiers import TierDecision, TierState
 from jifen.storage.ledger_repository import Balance
+from jifen.storage.rows import inserted_id
 from jifen.storage.tables import balances, lots, members, tier_history
 
 
@@ -75,7 +77,7 @@ class TierChange:
     qualifying_points: int
 
 
-def _record(row: object) -> MemberRecord:
+def _record(row: Row[Any]) -> MemberRecord:
     tier = (
         None
         if row.tier_code is None
@@ -185,7 +187,7 @@ class MemberRepository:
             if "id_hash" in str(error.orig) or "number_hash" in str(error.orig):
                 raise IdentityTaken(id_hash) from error
             raise
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def get(self, member_id: int) -> MemberRecord | None:
         """A member by id."""

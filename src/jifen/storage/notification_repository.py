@@ -134,7 +134,7 @@ class NotificationRepository:
             .where(and_(b.effective_from == day, b.removed_on.is_(None)))
             .order_by(b.id)
         )
-        return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in self.connection.execute(query)]
 
     # -- endpoints -------------------------------------------------------------------------------
     def add_endpoint(
@@ -302,7 +302,7 @@ class NotificationRepository:
             query = query.where(d.status == status)
         if endpoint_id is not None:
             query = query.where(d.endpoint_id == endpoint_id)
-        return [Delivery(*row) for row in self.connection.execute(query)]
+        return [Delivery(**row._asdict()) for row in self.connection.execute(query)]
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         """One delivery, if it exists."""

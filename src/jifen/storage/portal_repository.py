@@ -196,4 +196,4 @@ class PortalRepository:
             .order_by(r.created_at.desc(), r.id.desc())
             .limit(limit)
         )
-        return [RedemptionRecord(*row) for row in self.connection.execute(query)]
+        return [RedemptionRecord(**row._asdict()) for row in self.connection.execute(query)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from jifen.domain.recommend import Pair, pair
 from jifen.storage.tables import mall_orders, mall_products, members, tickets
@@ -17,7 +17,7 @@ TRAIN = tickets.c.data[("ticket", "train", "number")].as_string()
 """The train number of a ticket as sold (stored in the ticket's JSON)."""
 
 
-def _live() -> object:
+def _live() -> ColumnElement[bool]:
     return mall_orders.c.status.not_in(DEAD_ORDER_STATUSES)
 
 

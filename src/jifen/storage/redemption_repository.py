@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from jifen.storage.rows import inserted_id
 from jifen.storage.tables import (
     beneficiaries,
     beneficiary_requests,
@@ -158,7 +159,7 @@ class RedemptionRepository:
                 effective_from=effective_from,
             )
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def beneficiary_request(self, request_id: str) -> tuple[int, str] | None:
         """The beneficiary a caller's request named and the request's hash, if it was stored."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+import psycopg
+from sqlalchemy import Connection, CursorResult, Table
 
 
 def converted(
@@ -34,6 +35,14 @@ def converted(
     return columns, result
 
 
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id of the one row an `insert` statement added."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise ValueError("the statement inserted no row")
+    return int(key[0])
+
+
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert `rows` (all with the same columns) in one statement."""
     if not rows:
@@ -41,9 +50,11 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     columns, values = converted(connection, table, rows)
     names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
-        driver = connection.connection.dbapi_connection
+        driver = connection.connection.driver_connection
+        if not isinstance(driver, psycopg.Connection):
+            raise TypeError(f"PostgreSQL is reached through psycopg here, not {driver!r}")
         with (
-            driver.cursor() as cursor,  # type: ignore[union-attr]
+            driver.cursor() as cursor,
             cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
         ):
             for row in values:

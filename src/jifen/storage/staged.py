@@ -20,6 +20,7 @@ from typing import Any, Self
 from jifen.domain.errors import NotFound
 from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
+from jifen.storage.campaign_repository import Budget, CampaignTrip, StoredCampaign
 from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import (
     Balance,
@@ -206,7 +207,7 @@ class _Unlocked:
         self.unlocked_on = unlocked_on
 
     def __contains__(self, member_id: object) -> bool:
-        return self.unlocked_on.get(member_id) is not None  # type: ignore[call-overload]
+        return isinstance(member_id, int) and self.unlocked_on.get(member_id) is not None
 
 
 class StagedLedger:
@@ -386,6 +387,18 @@ class StagedCampaigns:
         if any(starts <= moment < ends for starts, ends in self.loaded.campaign_windows):
             raise NeedsDatabase("a campaign is running")
         return []
+
+    def get(self, campaign_id: str, *, lock: bool = False) -> StoredCampaign | None:
+        raise NeedsDatabase(f"campaign {campaign_id} was not loaded")
+
+    def lock_budget(self, campaign_id: str) -> Budget | None:
+        raise NeedsDatabase(f"the budget of campaign {campaign_id} is a lock")
+
+    def spend(self, campaign_id: str, points: int, *, exhausted: bool) -> None:
+        raise NeedsDatabase(f"the budget of campaign {campaign_id} is a lock")
+
+    def record_trip(self, trip: CampaignTrip) -> None:
+        raise NeedsDatabase(f"campaign {trip.campaign_id} records its trips in the database")
 
 
 class StagedUnitOfWork:

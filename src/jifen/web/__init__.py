@@ -6,6 +6,7 @@ errors on page paths render as pages instead of JSON.
 
 from __future__ import annotations
 
+from inspect import isawaitable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import HTTPExceptionHandler
 
 from jifen.config import Settings
 from jifen.domain.errors import JifenError
@@ -54,6 +56,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         return RedirectResponse("/console", status_code=303)
 
 
+async def _answer(handler: HTTPExceptionHandler, request: Request, error: Exception) -> Response:
+    """What the API's own handler for `error` answers (Starlette lets a handler be sync)."""
+    answer = handler(request, error)
+    return await answer if isawaitable(answer) else answer
+
+
 def _page_errors(app: FastAPI) -> None:
     from jifen.web.templating import render  # noqa: PLC0415
 
@@ -63,21 +71,21 @@ def _page_errors(app: FastAPI) -> None:
 
     async def domain_error(request: Request, error: Exception) -> Response:
         if not request.url.path.startswith(PAGE_PREFIXES):
-            return await api_domain(request, error)
+            return await _answer(api_domain, request, error)
         assert isinstance(error, JifenError)  # noqa: S101 - registered for JifenError only
         status = 403 if error.code == "csrf_failed" else 400
         return render(request, "error.html", {"error": error}, status_code=status)
 
     async def http_error(request: Request, error: Exception) -> Response:
         if not request.url.path.startswith(PAGE_PREFIXES):
-            return await api_http(request, error)
+            return await _answer(api_http, request, error)
         assert isinstance(error, HTTPException)  # noqa: S101 - registered for HTTPException only
         return render(request, "error.html", {"error": error}, status_code=error.status_code)
 
     async def invalid_form(request: Request, error: Exception) -> Response:
         # A tampered or malformed form or path value: a page, never the API's JSON.
         if not request.url.path.startswith(PAGE_PREFIXES):
-            return await api_invalid(request, error)
+            return await _answer(api_invalid, request, error)
         context = {
             "error": InvalidForm("A form or path value could not be read."),
             "invalid_form": True,

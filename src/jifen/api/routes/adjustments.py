@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
@@ -134,6 +134,10 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
+_STATUSES: dict[str, AdjustmentStatus] = {status: status for status in get_args(AdjustmentStatus)}
+"""A stored status as its type (a status outside the Literal is a KeyError, not a response)."""
+
+
 def _out(record: AdjustmentRecord, program: Program) -> AdjustmentOut:
     tz = program.timezone
     return AdjustmentOut(
@@ -143,7 +147,7 @@ def _out(record: AdjustmentRecord, program: Program) -> AdjustmentOut:
         point_kind=record.point_kind,
         points=record.points,
         reason=record.reason,
-        status=record.status,  # type: ignore[arg-type] - stored from AdjustmentStatus
+        status=_STATUSES[record.status],
         requested_by=record.requested_by,
         requested_at=local_datetime(record.requested_at, tz),
         decided_by=record.decided_by,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
@@ -77,12 +77,17 @@ class CampaignIn(Body):
     control_percent: Annotated[StrictInt, Field(ge=0, le=50)] = 10
 
 
+CampaignStatus = Literal["active", "stopped", "exhausted"]
+_STATUSES: dict[str, CampaignStatus] = {status: status for status in get_args(CampaignStatus)}
+"""A stored status as its type (a status outside the Literal is a KeyError, not a response)."""
+
+
 class CampaignOut(BaseModel):
     """A campaign with its status (active, stopped or exhausted) and budget spent so far."""
 
     campaign_id: str
     name: str
-    status: Literal["active", "stopped", "exhausted"]
+    status: CampaignStatus
     starts_at: datetime
     ends_at: datetime
     target: dict[str, object]
@@ -142,7 +147,7 @@ def _out(c: StoredCampaign, program: Program) -> CampaignOut:
     return CampaignOut(
         campaign_id=c.id,
         name=c.name,
-        status=c.status,  # type: ignore[arg-type]
+        status=_STATUSES[c.status],
         starts_at=local_datetime(c.starts_at, program.timezone),
         ends_at=local_datetime(c.ends_at, program.timezone),
         target=c.target,

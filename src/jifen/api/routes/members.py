@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -70,8 +71,8 @@ def _tier(member: MemberRecord, join_tier: str) -> Tier:
     return Tier(code=member.tier.code, valid_until=member.tier.valid_until)
 
 
-def _masked(vault: IdentityVault, token: str | None, mask: object) -> str | None:
-    return None if token is None else mask(vault.decrypt(token))  # type: ignore[operator]
+def _masked(vault: IdentityVault, token: str | None, mask: Callable[[str], str]) -> str | None:
+    return None if token is None else mask(vault.decrypt(token))
 
 
 @router.get("/{member_id}", response_model=MemberOut, dependencies=[READERS])

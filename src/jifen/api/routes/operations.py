@@ -67,7 +67,7 @@ def post_events(
         results=[
             EventResultOut(
                 id=r.id,
-                status=r.status,  # type: ignore[arg-type]
+                status=r.status,
                 error=Error(**r.error) if r.error else None,
             )
             for r in results

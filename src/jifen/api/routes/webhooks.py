@@ -92,15 +92,15 @@ class Deliveries(BaseModel):
     deliveries: list[DeliveryOut]
 
 
-def _endpoint(endpoint: Endpoint) -> dict[str, object]:
-    return {
-        "id": endpoint.id,
-        "url": endpoint.url,
-        "topics": list(endpoint.topics),
-        "description": endpoint.description,
-        "active": endpoint.active,
-        "created_at": endpoint.created_at,
-    }
+def _endpoint(endpoint: Endpoint) -> EndpointOut:
+    return EndpointOut(
+        id=endpoint.id,
+        url=endpoint.url,
+        topics=list(endpoint.topics),
+        description=endpoint.description,
+        active=endpoint.active,
+        created_at=endpoint.created_at,
+    )
 
 
 def _delivery(delivery: Delivery) -> DeliveryOut:
@@ -126,18 +126,13 @@ def post_webhook(
         now=clock.now(),
         actor=key.prefix,
     )
-    return NewEndpointOut(**_endpoint(new.endpoint), secret=new.secret)  # type: ignore[arg-type]
+    return NewEndpointOut(**_endpoint(new.endpoint).model_dump(), secret=new.secret)
 
 
 @router.get("", response_model=Endpoints)
 def get_webhooks(_key: Admin, uow: UowDep) -> Endpoints:
     """Every registered endpoint, oldest first."""
-    return Endpoints(
-        endpoints=[
-            EndpointOut(**_endpoint(e))  # type: ignore[arg-type]
-            for e in notifications.list_endpoints(uow)
-        ]
-    )
+    return Endpoints(endpoints=[_endpoint(e) for e in notifications.list_endpoints(uow)])
 
 
 @router.get("/deliveries", response_model=Deliveries)

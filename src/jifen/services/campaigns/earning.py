@@ -20,11 +20,11 @@ from typing import Any, Protocol
 from jifen.domain.campaigns import TREATED, CampaignRules, Trip, arm, bonus, grant, targets
 from jifen.programs.schema import Program
 from jifen.services import ledger
-from jifen.services.campaigns.definitions import repository, rules_of
+from jifen.services.campaigns.definitions import rules_of
 from jifen.services.event_schema import Event, Ticket
-from jifen.storage.campaign_repository import CampaignRepository, CampaignTrip
+from jifen.services.ports import CampaignStore, EventUnitOfWork
+from jifen.storage.campaign_repository import CampaignTrip
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class EventBeingApplied(Protocol):
@@ -34,7 +34,7 @@ class EventBeingApplied(Protocol):
     """
 
     @property
-    def uow(self) -> UnitOfWork:
+    def uow(self) -> EventUnitOfWork:
         """The event's open unit of work."""
         ...
 
@@ -75,7 +75,7 @@ def award_campaigns(
     told). Campaigns lock in id order, after the member's balance rows, so two events never wait
     for each other in opposite orders.
     """
-    repo = repository(ctx.uow)
+    repo = ctx.uow.campaigns
     departure = ctx.local(ticket.departure_at)
     awarded = []
     segments: frozenset[str] | None = None  # read once, if a campaign targets segments
@@ -102,7 +102,7 @@ _DEFINITIONS: dict[tuple[str, str], tuple[CampaignRules, str]] = {}
 
 
 def _definition(
-    repo: CampaignRepository, campaign_id: str, request_hash: str
+    repo: CampaignStore, campaign_id: str, request_hash: str
 ) -> tuple[CampaignRules, str]:
     """A campaign's rules and name, parsed once per process: a definition never changes."""
     key = (campaign_id, request_hash)
@@ -118,7 +118,7 @@ def _definition(
 
 def _award(
     ctx: EventBeingApplied,
-    repo: CampaignRepository,
+    repo: CampaignStore,
     rules: CampaignRules,
     trip: Trip,
     *,

@@ -29,7 +29,6 @@ from jifen.services.events.context import (
     EventInFuture,
     EventResult,
     InvalidEventTime,
-    MemberNotActive,
     Outcome,
     RiderNotMember,
     TicketConflict,
@@ -40,7 +39,8 @@ from jifen.services.events.context import (
     pricing_lines,
 )
 from jifen.services.events.tickets import changed, purchased, refunded, travelled
-from jifen.services.members import require_active_member
+from jifen.services.members import MemberNotActive, require_active_member
+from jifen.services.ports import EventUnitOfWork
 from jifen.services.pricing import Pricer
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent
@@ -124,7 +124,7 @@ def parse_or_refuse(raw: Any) -> tuple[Event, Any] | EventResult:
 
 
 def apply_parsed(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     program: Program,
     vault: IdentityVault,

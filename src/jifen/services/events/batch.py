@@ -22,7 +22,7 @@ from typing import Any
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services.bulk import chunked, in_one_batch
-from jifen.services.event_schema import Change, Event, ForMember, Ticket
+from jifen.services.event_schema import Change, Data, Event, ForMember, Ticket
 from jifen.services.events import (
     FUTURE_TOLERANCE,
     EventResult,
@@ -30,6 +30,7 @@ from jifen.services.events import (
     apply_parsed,
     parse_or_refuse,
 )
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -41,11 +42,10 @@ BATCH_SIZE = 1000
 
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    """An event as parsed, or the result that refused it."""
+    """An event as parsed, with its data."""
 
-    event: Event | None
-    data: Any
-    refused: EventResult | None
+    event: Event
+    data: Data
 
 
 def apply_in_batches(
@@ -84,45 +84,59 @@ def apply_batch(
     `received_at` and `future_tolerance` are as `apply_event` takes them.
     """
     parsed = [_parse(raw) for raw in raw_events]
-    received = {"received_at": received_at, "future_tolerance": future_tolerance}
     try:
-        return _staged(uow, program, vault, parsed, received)
+        return _staged(
+            uow,
+            parsed,
+            program=program,
+            vault=vault,
+            received_at=received_at,
+            future_tolerance=future_tolerance,
+        )
     except Exception as error:  # noqa: BLE001 - any surprise is left to the one-by-one path
         log.warning("a batch of %d events is applied one at a time: %r", len(parsed), error)
-    return apply_events(uow, program=program, vault=vault, raw_events=raw_events, **received)
+    return apply_events(
+        uow,
+        program=program,
+        vault=vault,
+        raw_events=raw_events,
+        received_at=received_at,
+        future_tolerance=future_tolerance,
+    )
 
 
-def _parse(raw: Any) -> _Parsed:
+def _parse(raw: Any) -> _Parsed | EventResult:
     parsed = parse_or_refuse(raw)
-    if isinstance(parsed, EventResult):
-        return _Parsed(None, None, parsed)
-    return _Parsed(*parsed, None)
+    return parsed if isinstance(parsed, EventResult) else _Parsed(*parsed)
 
 
 def _staged(
     uow: UnitOfWork,
+    parsed: list[_Parsed | EventResult],
+    *,
     program: Program,
     vault: IdentityVault,
-    parsed: list[_Parsed],
-    received: dict[str, Any],
+    received_at: datetime,
+    future_tolerance: timedelta,
 ) -> list[EventResult]:
-    def work(memory: UnitOfWork) -> list[EventResult]:
+    def work(memory: EventUnitOfWork) -> list[EventResult]:
         return [
-            item.refused
-            or apply_parsed(
+            item
+            if isinstance(item, EventResult)
+            else apply_parsed(
                 memory,
                 program=program,
                 vault=vault,
-                event=item.event,  # type: ignore[arg-type]
+                event=item.event,
                 data=item.data,
-                **received,
+                received_at=received_at,
+                future_tolerance=future_tolerance,
             )
             for item in parsed
         ]
 
-    return in_one_batch(
-        uow, _wants(program, vault, [p for p in parsed if p.event is not None]), work
-    )
+    wants = _wants(program, vault, [p for p in parsed if isinstance(p, _Parsed)])
+    return in_one_batch(uow, wants, work)
 
 
 def _wants(program: Program, vault: IdentityVault, parsed: list[_Parsed]) -> Wants:
@@ -137,7 +151,7 @@ def _wants(program: Program, vault: IdentityVault, parsed: list[_Parsed]) -> Wan
 
     for item in parsed:
         data = item.data
-        day(item.event.occurred_at)  # type: ignore[union-attr]
+        day(item.event.occurred_at)
         if hasattr(data, "ticket_id"):
             ticket_ids.add(data.ticket_id)
         if isinstance(data, Change):
@@ -150,11 +164,11 @@ def _wants(program: Program, vault: IdentityVault, parsed: list[_Parsed]) -> Wan
             day(data.departure_at)
         if rider is not None and rider.member_id is not None:
             member_ids.add(rider.member_id)
-        elif rider is not None:
-            id_hashes.add(vault.lookup_hash(rider.id_type, rider.id_number))  # type: ignore[arg-type]
+        elif rider is not None and rider.id_type is not None and rider.id_number is not None:
+            id_hashes.add(vault.lookup_hash(rider.id_type, rider.id_number))
     count = len(parsed)
     return Wants(
-        event_ids={p.event.id for p in parsed},  # type: ignore[union-attr]
+        event_ids={p.event.id for p in parsed},
         ticket_ids=ticket_ids,
         member_ids=member_ids,
         id_hashes=id_hashes,

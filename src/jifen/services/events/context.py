@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError
@@ -17,9 +17,9 @@ from jifen.services.event_schema import (
     Passenger,
 )
 from jifen.services.members import MemberNotActive
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class RiderNotMember(JifenError):
@@ -71,7 +71,7 @@ class EventResult:
     """What became of one event: `applied`, `duplicate` or `rejected` (with the error)."""
 
     id: str | None
-    status: str
+    status: Literal["applied", "duplicate", "rejected"]
     error: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
 
@@ -84,7 +84,7 @@ class Context:
     read here): the day a claim's window is counted to.
     """
 
-    uow: UnitOfWork
+    uow: EventUnitOfWork
     program: Program
     vault: IdentityVault
     event: Event

@@ -64,11 +64,12 @@ def settle(
     if not confirm:
         _give_back(ctx, ticket)
     requests = []
-    for kind, pending_id in sorted((ticket.data or {}).get("pending", {}).items()):
+    data = ticket.data or {}
+    for kind, pending_id in sorted(data.get("pending", {}).items()):
         key = f"{ctx.event.id}:{kind}:{'confirm' if confirm else 'void'}"
         owner = None if ticket.member_id is None else (ticket.member_id, kind)
         if confirm:
-            rules = [x for x in ticket.data["pricing"]["lines"] if x["kind"] == kind]
+            rules = [x for x in data["pricing"]["lines"] if x["kind"] == kind]
             request = ledger.confirm_request(
                 ctx.uow,
                 key=key,

@@ -12,7 +12,7 @@ from jifen.domain.errors import NotFound
 from jifen.domain.ledger import PROGRAM_ISSUED
 from jifen.domain.postings import Header, PendingItem, Posted, Posting
 from jifen.services.ledger.posting import Request, fingerprint, post_one, ready
-from jifen.storage.uow import UnitOfWork
+from jifen.services.ports import EventUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +60,18 @@ class Promise(_Incoming):
         return postings.pending(self._header("pending"), **self._of("reference"))
 
 
-def credit(uow: UnitOfWork, **request: Any) -> Posted:
+def credit(uow: EventUnitOfWork, **request: Any) -> Posted:
     """Post a `Credit` made of these keyword arguments, idempotent by its `key`."""
     return post_one(uow, ready(Credit(**request).posting()))
 
 
-def add_pending(uow: UnitOfWork, **request: Any) -> Posted:
+def add_pending(uow: EventUnitOfWork, **request: Any) -> Posted:
     """Post a `Promise` made of these keyword arguments, idempotent by its `key`."""
     return post_one(uow, ready(Promise(**request).posting()))
 
 
 def settling(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     header: Header,
     pending_id: int,
     build: Callable[[PendingItem], Posting],
@@ -100,7 +100,7 @@ def settling(
 
 
 def confirm_pending(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     key: str,
     pending_id: int,
@@ -123,7 +123,7 @@ def confirm_pending(
 
 
 def confirm_request(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     key: str,
     pending_id: int,
@@ -151,7 +151,7 @@ def confirm_request(
 
 
 def void_pending(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     key: str,
     pending_id: int,
@@ -165,7 +165,7 @@ def void_pending(
 
 
 def void_request(
-    uow: UnitOfWork,
+    uow: EventUnitOfWork,
     *,
     key: str,
     pending_id: int,

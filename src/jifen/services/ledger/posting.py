@@ -20,8 +20,8 @@ from typing import Any
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest
 from jifen.domain.ledger import MEMBER_AVAILABLE
 from jifen.domain.postings import Header, Posted, Posting
+from jifen.services.ports import EventUnitOfWork
 from jifen.storage.ledger_repository import KeyTaken, StoredTransaction
-from jifen.storage.uow import UnitOfWork
 
 Owner = tuple[int, str]
 
@@ -52,14 +52,14 @@ def fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def post_one(uow: UnitOfWork, request: Request) -> Posted:
+def post_one(uow: EventUnitOfWork, request: Request) -> Posted:
     """`post` for one request, which always posts something."""
     (posted,) = post(uow, [request])
     assert posted is not None  # noqa: S101 - builders of single requests never return None
     return posted
 
 
-def post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
+def post(uow: EventUnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
     """Write a batch of postings in one transaction; each result in the order asked.
 
     A key posted before gets its first result (`replayed`), or `IdempotencyConflict` if it was
@@ -85,7 +85,7 @@ def post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
     return post(uow, requests)
 
 
-def _post(uow: UnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
+def _post(uow: EventUnitOfWork, requests: Sequence[Request]) -> list[Posted | None]:
     taken = uow.ledger.find_by_keys([r.header.key for r in requests])
     for r in requests:
         stored = taken.get(r.header.key)
@@ -111,7 +111,7 @@ def _replayed(stored: StoredTransaction) -> Posted:
     return Posted(stored.id, stored.type, stored.member_id, stored.entries, replayed=True)
 
 
-def unlock_redemption(uow: UnitOfWork, postings: Sequence[Posting]) -> None:
+def unlock_redemption(uow: EventUnitOfWork, postings: Sequence[Posting]) -> None:
     """Open redemption for members whose spendable balance these postings lifted to the threshold.
 
     Every posting passes here, whatever its source (events, partners, adjustments, campaigns, a

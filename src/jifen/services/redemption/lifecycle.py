@@ -127,6 +127,7 @@ def run_step(
         except (KeyTaken, RedemptionTaken):
             if attempt == 2:  # pragma: no cover - the second attempt finds the winner's step
                 raise
+    assert stored is not None  # noqa: S101 - a step not stored yet was performed and returned
     if stored.request_hash != request_hash:
         raise IdempotencyConflict(step.key)
     return stored.result

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from jifen.config import get_settings
 from jifen.storage.db import make_engine
@@ -10,7 +13,7 @@ from jifen.storage.tables import metadata
 from jifen.storage.types import UTCDateTime
 
 
-def render_item(type_: str, obj: object, _context: object) -> str | bool:
+def render_item(type_: str, obj: object, _context: AutogenContext) -> str | Literal[False]:
     """Write Jifen's types as plain SQLAlchemy types: migrations import nothing of ours."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -12,6 +12,7 @@ from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.errors import JifenError
 from jifen.services import console_view
 from jifen.services.daily import run_daily
+from jifen.storage.console_repository import JobRun
 from jifen.web.console.common import Operator, back, error_text, flash, gettext, page, role, today
 from jifen.web.security import check_csrf
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/console")
 def jobs_page(request: Request, user: Operator, uow: UowDep, program: ProgramDep) -> Response:
     """The steps the daily job finished for the latest days, with their figures."""
     runs = console_view.job_runs(uow, days=14)
-    days: dict[date, list[console_view.JobRun]] = {}
+    days: dict[date, list[JobRun]] = {}
     for run in runs:
         days.setdefault(run.as_of, []).append(run)
     context = {"days": days, "default_day": today(request, program) - timedelta(days=1)}

@@ -138,7 +138,7 @@ def _threshold(program: Program, summary: member_view.MemberSummary) -> int | No
 
 def _lots(lots: list[Lot], day: date) -> list[dict[str, Any]]:
     """Open lots first (soonest expiry first), then the spent and expired ones, newest first."""
-    shown = []
+    shown: list[dict[str, Any]] = []
     for lot in lots:
         if lot.spendable_on(day):
             state = "open"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -25,7 +26,7 @@ def home(
     summary = member_view.member_summary(uow, program=program, member_id=member_id, today=today)
     outlook = portal_view.tier_outlook(uow, program=program, summary=summary, today=today)
     soon = today + timedelta(days=SOON_DAYS)
-    expiring = [
+    expiring: list[dict[str, Any]] = [
         {
             "last_day": day - timedelta(days=1),
             "kind": kind,

@@ -79,8 +79,11 @@ def ask_code(
         if asked.sent
         else [{"kind": "warn", "text": _("A code was sent less than a minute ago; use that one.")}]
     )
-    context = {"next": _safe_next(next), "masked_phone": asked.masked_phone, "messages": messages}
-    return render(request, "portal/code.html", context)
+    return render(
+        request,
+        "portal/code.html",
+        {"next": _safe_next(next), "masked_phone": asked.masked_phone, "messages": messages},
+    )
 
 
 @router.post("/login/verify", dependencies=[Depends(check_csrf)])
