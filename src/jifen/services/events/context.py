@@ -28,12 +28,6 @@ class RiderNotMember(JifenError):
     code = "rider_not_member"
 
 
-class TicketConflict(JifenError):
-    """The event does not fit the ticket's state (refund after travel, a second purchase…)."""
-
-    code = "ticket_conflict"
-
-
 class ClaimTooLate(JifenError):
     """A missing-points claim (补登) after the program's window."""
 
