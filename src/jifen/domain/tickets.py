@@ -69,7 +69,8 @@ EARLY: Mapping[TicketState, TicketEvent] = {
 }
 """The stubs of events that came before their ticket's purchase, with the event each waits with."""
 
-_HINTS = {
+_HINTS: Mapping[TicketState | None, str] = {
+    None: "it was never bought",
     _S.TRAVELLED: "it was already travelled",
     _S.REFUNDED: "it was refunded",
     _S.CHANGED: "it was changed (改签); send events for the new ticket",
@@ -95,7 +96,6 @@ def ticket_after(state: TicketState | None, event: TicketEvent, *, ticket_id: st
     target = TRANSITIONS.get((state, event))
     if target is not None:
         return target
-    assert state is not None  # noqa: S101 - every event fits a ticket not seen yet
     if event is TicketEvent.PURCHASE:
         raise TicketConflict(f"Ticket {ticket_id} was already sent.", ticket_id=ticket_id)
     raise TicketConflict(
