@@ -17,6 +17,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal, get_args
 
+from jifen.domain.adjustments import (
+    OUTCOME,
+    START,
+    AdjustmentAction,
+    AdjustmentState,
+    adjustment_after,
+)
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import (
     IdempotencyConflict,
@@ -38,7 +45,7 @@ KINDS: tuple[str, ...] = get_args(AdjustmentKind)
 # Which way each kind may go: goodwill and compensation give, a claw-back takes, a correction both.
 SIGNS = {"goodwill": 1, "compensation": 1, "clawback": -1, "correction": 0}
 AdjustmentStatus = Literal["applied", "pending_approval", "rejected"]
-STATUSES: tuple[str, ...] = get_args(AdjustmentStatus)
+"""The values of `AdjustmentState`, as the API declares them."""
 MAX_POINTS = 1_000_000_000
 DAY = timedelta(hours=24)  # the window over which one operator's adjustments to a member add up
 
@@ -48,13 +55,6 @@ class SameApprover(JifenError):
 
     code = "same_approver"
     status = 403
-
-
-class AdjustmentDecided(JifenError):
-    """The adjustment was already approved or rejected."""
-
-    code = "adjustment_decided"
-    status = 409
 
 
 def default_point_kind(program: Program) -> str:
@@ -121,7 +121,7 @@ def request_adjustment(
         point_kind=point_kind,
         points=points,
         reason=reason,
-        status="pending_approval",
+        status=START,
         request_hash=ledger.fingerprint(
             {
                 "member_id": member_id,
@@ -241,7 +241,7 @@ def _decide(
     actor: str,
     now: datetime,
 ) -> AdjustmentRecord:
-    wanted = "applied" if approve else "rejected"
+    action = AdjustmentAction.APPROVE if approve else AdjustmentAction.REJECT
     decision_hash = ledger.fingerprint(
         {"adjustment_id": adjustment_id, "approve": approve, "note": note}
     )
@@ -253,15 +253,12 @@ def _decide(
             if record.decision_hash != decision_hash:
                 raise IdempotencyConflict(decision_id)
             return record
-        if record.status != "pending_approval":
-            if record.status == wanted and record.decided_by == actor:
-                return record
-            raise AdjustmentDecided(
-                f"Adjustment {adjustment_id!r} is already {record.status}"
-                + (f" by {record.decided_by}." if record.decided_by else "."),
-                adjustment_id=adjustment_id,
-                status=record.status,
-            )
+        state = AdjustmentState(record.status)
+        if state is OUTCOME[action] and record.decided_by == actor:  # the same decision again
+            return record
+        decided = adjustment_after(
+            state, action, adjustment_id=adjustment_id, decided_by=record.decided_by
+        )
         if record.requested_by == actor:
             raise SameApprover(
                 f"Adjustment {adjustment_id!r} was asked for with this key; "
@@ -271,14 +268,14 @@ def _decide(
         if approve:
             record = _post(uow, program, record, at=now)
         else:
-            record = replace(record, status="rejected", decided_at=now)
+            record = replace(record, status=decided, decided_at=now)
         record = replace(
             record, decided_by=actor, decision_id=decision_id, decision_hash=decision_hash
         )
         uow.audit_log.decide_adjustment(record)
         extra = {"decision_id": decision_id, "note": note}
-        action = "adjustment.approved" if approve else "adjustment.rejected"
-        _audit(uow, record, action=action, actor=actor, at=now, extra=extra)
+        done = "adjustment.approved" if approve else "adjustment.rejected"
+        _audit(uow, record, action=done, actor=actor, at=now, extra=extra)
         uow.commit()
     return record
 
@@ -330,9 +327,12 @@ def _post(
     else:
         posted = ledger.spend(uow, points=-record.points, to_account=PROGRAM_ADJUSTED, **common)
     after = uow.ledger.lock_balance(member_id, kind).available
+    applied = adjustment_after(
+        AdjustmentState(record.status), AdjustmentAction.APPROVE, adjustment_id=record.id
+    )
     return replace(
         record,
-        status="applied",
+        status=applied,
         transaction_id=posted.transaction_id,
         balance_before=before,
         balance_after=after,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.postings import PendingItem
 from jifen.storage.rows import inserted_id
 from jifen.storage.tables import adjustments, audit_log, pending_points
@@ -122,7 +123,12 @@ class AuditRepository:
         """Store the decision on a pending adjustment (the caller holds its row lock)."""
         self.connection.execute(
             update(adjustments)
-            .where(and_(adjustments.c.id == record.id, adjustments.c.status == "pending_approval"))
+            .where(
+                and_(
+                    adjustments.c.id == record.id,
+                    adjustments.c.status == AdjustmentState.PENDING_APPROVAL,
+                )
+            )
             .values(
                 status=record.status,
                 decided_by=record.decided_by,
@@ -145,7 +151,7 @@ class AuditRepository:
             a.member_id == member_id,
             a.requested_by == requested_by,
             a.requested_at > since,
-            a.status != "rejected",
+            a.status != AdjustmentState.REJECTED,
         )
         return int(self.connection.execute(query).scalar_one())
 

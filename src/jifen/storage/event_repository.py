@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from jifen.domain.tickets import TicketState
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.tables import earnings, events, rule_budgets, tickets
 
@@ -102,7 +103,7 @@ class EventRepository:
             select(tickets)
             .where(
                 and_(
-                    t.status == "travelled",
+                    t.status == TicketState.TRAVELLED,
                     t.travelled_at >= since,
                     t.travelled_at < until,
                     t.member_id.is_not(None),

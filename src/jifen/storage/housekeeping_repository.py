@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, select, update
 
 from jifen.domain.postings import PendingItem
+from jifen.domain.redemptions import RedemptionState
+from jifen.domain.tickets import TicketState
 from jifen.storage.tables import (
     pending_points,
     redemptions,
     tickets,
 )
 
-NOT_TRAVELLED = "not_travelled"
+NOT_TRAVELLED = TicketState.NOT_TRAVELLED
 """The status of a ticket whose pending points were voided, and the void's reason."""
 
 
@@ -35,7 +37,13 @@ class HousekeepingRepository:
         t = tickets.c
         query = (
             select(t.id)
-            .where(and_(t.status == "purchased", t.departure_at < departed_before, t.id > after_id))
+            .where(
+                and_(
+                    t.status == TicketState.PURCHASED,
+                    t.departure_at < departed_before,
+                    t.id > after_id,
+                )
+            )
             .order_by(t.id)
             .limit(limit)
         )
@@ -65,7 +73,7 @@ class HousekeepingRepository:
                 select(t.id).where(
                     and_(
                         t.id.in_(list(ticket_ids)),
-                        t.status == "purchased",
+                        t.status == TicketState.PURCHASED,
                         t.departure_at < departed_before,
                     )
                 )
@@ -80,7 +88,7 @@ class HousekeepingRepository:
         ).all()
         self.connection.execute(
             update(tickets)
-            .where(and_(t.id.in_(due), t.status == "purchased"))
+            .where(and_(t.id.in_(due), t.status == TicketState.PURCHASED))
             .values(status=NOT_TRAVELLED)
         )
         return due, [PendingItem(*row) for row in items]
@@ -96,7 +104,11 @@ class HousekeepingRepository:
         r = redemptions.c
         query = (
             select(r.id)
-            .where(and_(r.status == "held", r.departure_at <= departed_by, r.id > after_id))
+            .where(
+                and_(
+                    r.status == RedemptionState.HELD, r.departure_at <= departed_by, r.id > after_id
+                )
+            )
             .order_by(r.id)
             .limit(limit)
         )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from jifen.domain.orders import OrderState
 from jifen.storage.tables import (
     coupons,
     donations,
@@ -19,7 +20,7 @@ from jifen.storage.tables import (
     stock_holds,
 )
 
-LIVE_ORDER_STATUSES = ("paid", "fulfilled")
+LIVE_ORDER_STATUSES = (OrderState.PAID, OrderState.FULFILLED)
 """Orders that count toward a member's per-product limit (not cancelled or refunded)."""
 
 

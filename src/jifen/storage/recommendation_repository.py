@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 
+from jifen.domain.orders import ENDED
 from jifen.domain.recommend import Pair, pair
+from jifen.domain.tickets import TicketState
 from jifen.storage.tables import mall_orders, mall_products, members, tickets
 
-DEAD_ORDER_STATUSES = ("cancelled", "refunded")
+DEAD_ORDER_STATUSES = tuple(sorted(ENDED))
 """Orders that were undone: they are not behaviour to learn from."""
 
 TRAIN = tickets.c.data[("ticket", "train", "number")].as_string()
@@ -105,7 +107,7 @@ class RecommendationRepository:
         """(train, departure) of the member's travelled tickets departing from `since` on."""
         query = select(TRAIN.label("train"), tickets.c.departure_at).where(
             tickets.c.member_id == member_id,
-            tickets.c.status == "travelled",
+            tickets.c.status == TicketState.TRAVELLED,
             tickets.c.departure_at >= since,
         )
         return [
@@ -119,7 +121,7 @@ class RecommendationRepository:
         query = (
             select(tickets.c.member_id, TRAIN.label("train"), tickets.c.departure_at)
             .where(
-                tickets.c.status == "travelled",
+                tickets.c.status == TicketState.TRAVELLED,
                 tickets.c.member_id.is_not(None),
                 tickets.c.departure_at < before,
             )
@@ -142,7 +144,7 @@ class RecommendationRepository:
         query = (
             select(bucket.label("hour"), func.count().label("n"))
             .where(
-                tickets.c.status == "travelled",
+                tickets.c.status == TicketState.TRAVELLED,
                 tickets.c.departure_at >= since,
                 tickets.c.departure_at < before,
             )

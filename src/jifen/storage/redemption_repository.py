@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from jifen.domain.redemptions import RedemptionState
 from jifen.storage.rows import inserted_id
 from jifen.storage.tables import (
     beneficiaries,
@@ -271,7 +272,7 @@ class RedemptionRepository:
             and_(
                 r.type == "seat_upgrade",
                 r.ticket_ref == ticket_ref,
-                r.status.in_(["held", "committed"]),
+                r.status.in_([RedemptionState.HELD, RedemptionState.COMMITTED]),
             )
         )
         return int(self.connection.execute(query).scalar_one())
@@ -311,5 +312,7 @@ class RedemptionRepository:
     def held_count(self, member_id: int) -> int:
         """How many of the member's redemptions still hold points."""
         r = redemptions.c
-        query = select(func.count()).where(and_(r.member_id == member_id, r.status == "held"))
+        query = select(func.count()).where(
+            and_(r.member_id == member_id, r.status == RedemptionState.HELD)
+        )
         return int(self.connection.execute(query).scalar_one())

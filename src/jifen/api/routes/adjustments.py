@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
 from jifen.api.schemas import SANE_DATE, MemberPathId
+from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import adjustments, audit, member_status
@@ -192,7 +193,7 @@ def post_adjustment(
         actor=key.prefix,
         now=clock.now(),
     )
-    if record.status != "applied":
+    if record.status != AdjustmentState.APPLIED:
         response.status_code = status.HTTP_202_ACCEPTED
     return _out(record, program)
 

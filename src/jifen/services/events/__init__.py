@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.errors import IdempotencyConflict, JifenError
+from jifen.domain.tickets import TicketConflict
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Event, Order, parse_event
 from jifen.services.events.context import (
@@ -31,7 +32,6 @@ from jifen.services.events.context import (
     InvalidEventTime,
     Outcome,
     RiderNotMember,
-    TicketConflict,
     credit_points,
     error_body,
     find_rider,

@@ -29,13 +29,6 @@ class RiderNotMember(JifenError):
     status = 422
 
 
-class TicketConflict(JifenError):
-    """The event does not fit the ticket's state (refund after travel, a second purchase…)."""
-
-    code = "ticket_conflict"
-    status = 409
-
-
 class ClaimTooLate(JifenError):
     """A missing-points claim (补登) after the program's window."""
 

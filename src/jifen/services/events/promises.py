@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from jifen.domain.rules import Pricing
+from jifen.domain.tickets import TicketState
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.event_schema import Ticket
@@ -122,7 +123,7 @@ def new_ticket(ctx: Context, ticket: Ticket, member: MemberRecord) -> tuple[Tick
     record = TicketRecord(
         ticket.ticket_id,
         member.id,
-        "purchased",
+        TicketState.PURCHASED,
         ticket.fare_fen,
         ticket.departure_at,
         data,

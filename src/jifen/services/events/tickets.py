@@ -7,6 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from jifen.domain.rules import Pricing
+from jifen.domain.tickets import (
+    EARLY,
+    TicketConflict,
+    TicketEvent,
+    TicketState,
+    awaiting_purchase,
+    ticket_after,
+    travel_event,
+)
 from jifen.services.campaigns.earning import award_campaigns
 from jifen.services.event_schema import (
     Change,
@@ -17,7 +26,6 @@ from jifen.services.events.context import (
     Context,
     InvalidEventTime,
     Outcome,
-    TicketConflict,
     credit_points,
     error_body,
     find_rider,
@@ -35,40 +43,17 @@ from jifen.services.members import require_active_member
 from jifen.storage.event_repository import TicketRecord
 from jifen.storage.member_repository import MemberRecord
 
-
-def _not_open(ticket: TicketRecord, action: str) -> TicketConflict:
-    hints = {
-        "travelled": "it was already travelled",
-        "refunded": "it was refunded",
-        "changed": "it was changed (改签); send events for the new ticket",
-        "travelled_early": "only its travel has arrived; send the purchase",
-        "not_travelled": (
-            "it was not travelled: its pending points were voided once the claim window closed"
-        ),
-        "refunded_early": "it was refunded (the refund came before its purchase)",
-        "changed_early": "it was changed (改签, before its purchase came); send events for the "
-        "new ticket",
-    }
-    return TicketConflict(
-        f"Ticket {ticket.id} cannot be {action}: {hints.get(ticket.status, ticket.status)}.",
-        ticket_id=ticket.id,
-        status=ticket.status,
-    )
-
-
 # -- handlers ------------------------------------------------------------------------------------
 
-EARLY = ("travelled_early", "refunded_early", "changed_early")
-"""A ticket's stub while its travel, refund or change waits for its purchase."""
+
+def _state(ticket: TicketRecord | None) -> TicketState | None:
+    return None if ticket is None else TicketState(ticket.status)
 
 
 def purchased(ctx: Context, ticket: Ticket) -> Outcome:
     """A ticket bought: pending points, or settled at once by what arrived before it."""
     existing = ctx.uow.events.ticket(ticket.ticket_id)
-    if existing is not None and existing.status not in EARLY:
-        raise TicketConflict(
-            f"Ticket {ticket.ticket_id} was already sent.", ticket_id=ticket.ticket_id
-        )
+    ticket_after(_state(existing), TicketEvent.PURCHASE, ticket_id=ticket.ticket_id)  # or refused
     member = find_rider(ctx, ticket.passenger)
     return member.id, {"ticket_id": ticket.ticket_id, **_open(ctx, ticket, member, existing)}
 
@@ -83,18 +68,20 @@ def _open(
     change's new ticket is opened in turn.
     """
     record, pricing = new_ticket(ctx, ticket, member)
-    was = early.status if early is not None else None
-    if was == "refunded_early":
-        save_ticket(ctx, record, was=was, status="refunded")
+    was = _state(early)
+    bought = ticket_after(was, TicketEvent.PURCHASE, ticket_id=ticket.ticket_id)
+    waiting = None if was is None else EARLY.get(was)
+    if waiting is TicketEvent.REFUND:
+        save_ticket(ctx, record, was=was, status=ticket_after(bought, waiting, ticket_id=record.id))
         return {"refunded": True}
-    if was == "changed_early":
+    if waiting is TicketEvent.CHANGE:
         assert early is not None and early.data is not None  # noqa: S101, PT018
-        save_ticket(ctx, record, was=was, status="changed")
+        save_ticket(ctx, record, was=was, status=ticket_after(bought, waiting, ticket_id=record.id))
         change = Change.model_validate(early.data["change"])
         moved = _move(ctx, ticket, change, member)
         return {"changed_to": {"ticket_id": change.new_ticket_id, **moved}}
     refused = None
-    if was == "travelled_early":
+    if waiting is TicketEvent.TRAVEL:
         assert early is not None and early.travelled_at is not None  # noqa: S101, PT018
         refused = _before_departure(ctx, ticket.ticket_id, ticket.departure_at, early.travelled_at)
         if refused is None:
@@ -123,11 +110,14 @@ def _earn_early(
     bonuses = award_campaigns(
         ctx, member=member, ticket=ticket, points=pricing.points, at=travelled_at
     )
-    save_ticket(ctx, record, was="travelled_early", status="travelled", travelled_at=travelled_at)
+    travelled = ticket_after(TicketState.PURCHASED, TicketEvent.TRAVEL, ticket_id=record.id)
+    save_ticket(
+        ctx, record, was=TicketState.TRAVELLED_EARLY, status=travelled, travelled_at=travelled_at
+    )
     return {"credited": pricing.points, "rules": lines, **bonuses}
 
 
-def _keep_early(ctx: Context, ticket_id: str, status: str, **fields: Any) -> Outcome:
+def _keep_early(ctx: Context, ticket_id: str, status: TicketState, **fields: Any) -> Outcome:
     """Keep an event that came before its ticket's purchase, as a stub the purchase settles."""
     stub = TicketRecord(ticket_id, None, status, None, None, None, None, None)
     ctx.uow.events.save_ticket(replace(stub, **fields), was=None)
@@ -153,14 +143,13 @@ def _before_departure(
 def travelled(ctx: Context, data: Any) -> Outcome:
     """A trip taken: pending points confirmed into lots; tier points credited; or a claim."""
     existing = ctx.uow.events.ticket(data.ticket_id)
-    if isinstance(data, Ticket) and (existing is None or existing.status == "travelled_early"):
-        return _claim(ctx, data, was=existing.status if existing else None)
+    was = _state(existing)
+    event = travel_event(was, carries_ticket=isinstance(data, Ticket))
+    after = ticket_after(was, event, ticket_id=data.ticket_id)
+    if event is TicketEvent.CLAIM:
+        return _claim(ctx, data, was=was, after=after)
     if existing is None:  # out of order: keep the travel until the purchase arrives
-        return _keep_early(
-            ctx, data.ticket_id, "travelled_early", travelled_at=ctx.event.occurred_at
-        )
-    if existing.status != "purchased":
-        raise _not_open(existing, "travelled")
+        return _keep_early(ctx, data.ticket_id, after, travelled_at=ctx.event.occurred_at)
     assert existing.member_id is not None and existing.data is not None  # noqa: S101, PT018
     assert existing.departure_at is not None  # noqa: S101 - a bought ticket has its departure
     if refused := _before_departure(ctx, existing.id, existing.departure_at, ctx.event.occurred_at):
@@ -174,9 +163,7 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     record_confirmed_earnings(ctx, existing.member_id, points, lines)
     ticket = Ticket.model_validate(existing.data["ticket"])
     bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=points)
-    save_ticket(
-        ctx, existing, was="purchased", status="travelled", travelled_at=ctx.event.occurred_at
-    )
+    save_ticket(ctx, existing, was=was, status=after, travelled_at=ctx.event.occurred_at)
     return existing.member_id, {
         "ticket_id": existing.id,
         "credited": points,
@@ -185,7 +172,7 @@ def travelled(ctx: Context, data: Any) -> Outcome:
     }
 
 
-def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
+def _claim(ctx: Context, ticket: Ticket, *, was: TicketState | None, after: TicketState) -> Outcome:
     """补登: a travel carrying the whole ticket, for a ticket the program never saw.
 
     Its window runs from the departure to the later of its own date and the day it reached
@@ -211,7 +198,7 @@ def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
     lines = pricing_lines(pricing)
     credit_points(ctx, member.id, pricing.points, lines, ctx.event.occurred_at)
     bonuses = award_campaigns(ctx, member=member, ticket=ticket, points=pricing.points)
-    save_ticket(ctx, record, was=was, status="travelled", travelled_at=ctx.event.occurred_at)
+    save_ticket(ctx, record, was=was, status=after, travelled_at=ctx.event.occurred_at)
     return member.id, {
         "ticket_id": ticket.ticket_id,
         "claim": True,
@@ -221,21 +208,21 @@ def _claim(ctx: Context, ticket: Ticket, *, was: str | None) -> Outcome:
     }
 
 
-def _open_ticket(ctx: Context, ticket_id: str, action: str) -> TicketRecord | None:
-    """The bought ticket a refund or change is for; None when its purchase has not come yet."""
+def _open_ticket(
+    ctx: Context, ticket_id: str, event: TicketEvent
+) -> tuple[TicketRecord | None, TicketState]:
+    """The ticket a refund or change is for (None if not bought yet), and the state it moves to."""
     existing = ctx.uow.events.ticket(ticket_id)
-    if existing is not None and existing.status != "purchased":
-        raise _not_open(existing, action)
-    return existing
+    return existing, ticket_after(_state(existing), event, ticket_id=ticket_id)
 
 
 def refunded(ctx: Context, data: Any) -> Outcome:
     """A ticket refunded before travel: its pending points are voided."""
-    existing = _open_ticket(ctx, data.ticket_id, "refunded")
+    existing, after = _open_ticket(ctx, data.ticket_id, TicketEvent.REFUND)
     if existing is None:  # out of order: the purchase, when it comes, ends refunded
-        return _keep_early(ctx, data.ticket_id, "refunded_early", data={"refund": ctx.event.id})
+        return _keep_early(ctx, data.ticket_id, after, data={"refund": ctx.event.id})
     settle(ctx, existing, confirm=False)
-    save_ticket(ctx, existing, was="purchased", status="refunded")
+    save_ticket(ctx, existing, was=existing.status, status=after)
     return existing.member_id, {"ticket_id": existing.id, "voided": True}
 
 
@@ -247,15 +234,15 @@ def changed(ctx: Context, change: Change) -> Outcome:
             "ticket's id as new_ticket_id.",
             ticket_id=change.ticket_id,
         )
-    existing = _open_ticket(ctx, change.ticket_id, "changed")
+    existing, after = _open_ticket(ctx, change.ticket_id, TicketEvent.CHANGE)
     if existing is None:  # out of order: the purchase, when it comes, opens the new ticket
         _new_ticket_free(ctx, change.new_ticket_id)
         data = {"change": change.model_dump(mode="json"), "event_id": ctx.event.id}
-        return _keep_early(ctx, change.ticket_id, "changed_early", data=data)
+        return _keep_early(ctx, change.ticket_id, after, data=data)
     assert existing.data is not None and existing.member_id is not None  # noqa: S101, PT018
     member = require_active_member(ctx.uow, existing.member_id)
     settle(ctx, existing, confirm=False)
-    save_ticket(ctx, existing, was="purchased", status="changed")
+    save_ticket(ctx, existing, was=existing.status, status=after)
     old = Ticket.model_validate(existing.data["ticket"])
     return member.id, {
         "ticket_id": existing.id,
@@ -267,7 +254,7 @@ def changed(ctx: Context, change: Change) -> Outcome:
 def _new_ticket_free(ctx: Context, ticket_id: str) -> TicketRecord | None:
     """A change's new ticket: unknown, or only a stub of events that came before the change."""
     existing = ctx.uow.events.ticket(ticket_id)
-    if existing is not None and existing.status not in EARLY:
+    if not awaiting_purchase(_state(existing)):
         raise TicketConflict(f"Ticket {ticket_id} already exists.", ticket_id=ticket_id)
     return existing
 

@@ -5,6 +5,7 @@ Everything bought here is paid from the program's `redemption.mall_kinds`, in th
 
 from __future__ import annotations
 
+from jifen.domain.orders import OrderCancelled, OrderNotCancellable
 from jifen.services.mall.coupons import (
     CouponExpired,
     CouponUsed,
@@ -17,7 +18,6 @@ from jifen.services.mall.coupons import (
 from jifen.services.mall.donations import Donated, UnknownCharity, charity_account, donate
 from jifen.services.mall.orders import (
     LimitReached,
-    OrderNotCancellable,
     OutOfStock,
     PlacedOrder,
     cancel_order,
@@ -28,7 +28,6 @@ from jifen.services.mall.products import SaleNotOpen, define_product, products_o
 from jifen.services.mall.warehouse import (
     BadSignature,
     InProcessWarehouse,
-    OrderCancelled,
     SignatureExpired,
     WarehouseAdapter,
     record_warehouse_report,

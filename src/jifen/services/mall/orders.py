@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.domain.orders import START, OrderAction, OrderState, order_after
 from jifen.programs.schema import Program
 from jifen.services.ledger import fingerprint
 from jifen.services.mall.coupons import issue_coupons
@@ -42,13 +43,6 @@ class LimitReached(JifenError):
     """The order would take the member past the product's per-member limit."""
 
     code = "limit_reached"
-    status = 409
-
-
-class OrderNotCancellable(JifenError):
-    """Only a paid goods order that has not been shipped can be cancelled."""
-
-    code = "order_not_cancellable"
     status = 409
 
 
@@ -106,7 +100,7 @@ def place_order(
         raise InvalidRequest(f"Order 1 to {MAX_QUANTITY} units at a time, not {quantity}.")
     request_hash = order_fingerprint(member_id=member_id, sku=sku, quantity=quantity)
     order = MallOrder(
-        order_id, member_id, sku, quantity, 0, 0, "paid", request_hash, None, {}, now, now
+        order_id, member_id, sku, quantity, 0, 0, START, request_hash, None, {}, now, now
     )
     while True:  # round again only when the units went before this call could hold or pay for them
         placed = _reserve(uow, order)
@@ -239,7 +233,8 @@ def _pay(
         order = replace(order, fulfilment={"warehouse": warehouse.submit(order)})
         uow.mall.insert_order(order)
         return PlacedOrder(order)
-    order = replace(order, status="fulfilled", fulfilment={"coupons": order.quantity})
+    fulfilled = order_after(OrderState(order.status), OrderAction.FULFIL, order_id=order.id)
+    order = replace(order, status=fulfilled, fulfilment={"coupons": order.quantity})
     uow.mall.insert_order(order)
     assert product.coupon_valid_days is not None  # noqa: S101 - required of coupon products
     issued = issue_coupons(
@@ -321,15 +316,10 @@ def cancel_order(
         order = uow.mall.get_order(order_id, lock=True)
         if order is None:
             raise NotFound(f"No mall order {order_id!r}.", order_id=order_id)
-        if order.status in ("cancelled", "refunded"):
+        state = OrderState(order.status)
+        cancelled = order_after(state, OrderAction.CANCEL, order_id=order_id)
+        if cancelled is state:  # cancelled before: nothing more to do
             return order
-        if order.status != "paid":
-            raise OrderNotCancellable(
-                f"Order {order_id!r} is {order.status}; only a paid order not yet shipped "
-                "can be cancelled.",
-                order_id=order_id,
-                status=order.status,
-            )
         uow.mall.return_stock(order.sku, order.quantity)  # the product row before the member's
         kinds = program.redemption.mall_kinds
         lock_balances_of(uow, order.member_id, kinds)
@@ -345,11 +335,12 @@ def cancel_order(
         )
         cancel = {"id": cancel_id, "cancelled_at": now.isoformat(), "refunded_at": now.isoformat()}
         fulfilment = {**order.fulfilment, "cancel": cancel}
-        uow.mall.update_order(order_id, status="refunded", fulfilment=fulfilment, at=now)
-        cancelled = uow.mall.get_order(order_id)
+        refunded = order_after(cancelled, OrderAction.REFUND, order_id=order_id)
+        uow.mall.update_order(order_id, status=refunded, fulfilment=fulfilment, at=now)
+        updated = uow.mall.get_order(order_id)
         uow.commit()
-    assert cancelled is not None  # noqa: S101 - just updated
-    return cancelled
+    assert updated is not None  # noqa: S101 - just updated
+    return updated
 
 
 def _require_not_closed(uow: UnitOfWork, member_id: int) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from jifen.domain.errors import JifenError, NotFound
+from jifen.domain.orders import OrderAction, OrderState, order_after
 from jifen.services.notifications import outbox
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.uow import UnitOfWork
@@ -33,13 +34,6 @@ class SignatureExpired(JifenError):
 
     code = "signature_expired"
     status = 401
-
-
-class OrderCancelled(JifenError):
-    """The warehouse reported on an order that was cancelled and refunded."""
-
-    code = "order_cancelled"
-    status = 409
 
 
 class WarehouseAdapter(Protocol):
@@ -131,12 +125,7 @@ def record_warehouse_report(
         order = uow.mall.get_order(order_id, lock=True)
         if order is None:
             raise NotFound(f"No mall order {order_id!r}.", order_id=order_id)
-        if order.status in ("cancelled", "refunded"):
-            raise OrderCancelled(
-                f"Order {order_id!r} was {order.status}; do not ship it.",
-                order_id=order_id,
-                status=order.status,
-            )
+        fulfilled = order_after(OrderState(order.status), OrderAction.FULFIL, order_id=order_id)
         reports = list(order.fulfilment.get("reports", []))
         if any(r["status"] == status and r.get("tracking") == tracking for r in reports):
             return order
@@ -144,7 +133,7 @@ def record_warehouse_report(
         fulfilment = {**order.fulfilment, "reports": reports}
         if tracking is not None:
             fulfilment["tracking"] = tracking
-        uow.mall.update_order(order_id, status="fulfilled", fulfilment=fulfilment, at=now)
+        uow.mall.update_order(order_id, status=fulfilled, fulfilment=fulfilment, at=now)
         if status == "shipped":
             outbox.order_shipped(uow, order=order, tracking=tracking, at=now)
         updated = uow.mall.get_order(order_id)

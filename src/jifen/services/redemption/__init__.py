@@ -7,10 +7,9 @@ once and cancelled by the railway (`tickets`); seat upgrades apply to a member's
 
 from __future__ import annotations
 
+from jifen.domain.redemptions import ChangeNotAllowed, DeparturePassed, InvalidRedemptionState
 from jifen.services.redemption.lifecycle import (
     PROGRAM_HELD,
-    DeparturePassed,
-    InvalidRedemptionState,
     RedemptionLocked,
     RedemptionNotOffered,
     VelocityLimit,
@@ -25,7 +24,6 @@ from jifen.services.redemption.seat_upgrade import (
 )
 from jifen.services.redemption.tickets import (
     CancelWindowClosed,
-    ChangeNotAllowed,
     PassengerNotAllowed,
     TicketRequest,
     Train,

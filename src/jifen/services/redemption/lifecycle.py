@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, InsufficientPoints, JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.domain.redemptions import (
+    RedemptionAction,
+    RedemptionState,
+    redemption_after,
+    require_not_departed,
+)
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.ledger import fingerprint, transfer
@@ -53,20 +59,6 @@ class RedemptionNotOffered(JifenError):
 
     code = "redemption_not_offered"
     status = 422
-
-
-class DeparturePassed(JifenError):
-    """The train has left: nothing can be redeemed, changed or committed for it any more."""
-
-    code = "departure_passed"
-    status = 409
-
-
-class InvalidRedemptionState(JifenError):
-    """The step does not fit where the redemption stands (commit after release, …)."""
-
-    code = "invalid_redemption_state"
-    status = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,27 +158,6 @@ def lock_ticket_balances(program: Program, member_id: int) -> Callable[[UnitOfWo
     return lock
 
 
-def require_status(record: RedemptionRecord, action: str, *allowed: str) -> None:
-    """Refuse `action` on a redemption that is not in one of the `allowed` statuses."""
-    if record.status not in allowed:
-        raise InvalidRedemptionState(
-            f"Redemption {record.id} is {record.status}; to {action} it, it must be "
-            f"{' or '.join(allowed)}.",
-            redemption_id=record.id,
-            status=record.status,
-        )
-
-
-def require_future(departure_at: datetime, at: datetime) -> None:
-    """Refuse a departure that is not after `at`."""
-    if departure_at <= at:
-        raise DeparturePassed(
-            f"The train leaves at {departure_at.isoformat()}, which is not after "
-            f"{at.isoformat()}; only journeys still to come can be redeemed or changed.",
-            departure_at=departure_at.isoformat(),
-        )
-
-
 def _day_of(at: datetime, tz: str) -> tuple[datetime, datetime]:
     """The program-local day `at` falls on, as `[start, start of the next day)`."""
     zone = ZoneInfo(tz)
@@ -235,7 +206,12 @@ def hold(uow: UnitOfWork, *, program: Program, record: RedemptionRecord) -> Resu
         to_account=PROGRAM_HELD,
         at=record.created_at,
     )
-    return {"redemption_id": record.id, "points": record.points, "status": "held", "paid": paid}
+    return {
+        "redemption_id": record.id,
+        "points": record.points,
+        "status": record.status,
+        "paid": paid,
+    }
 
 
 def pay(
@@ -305,8 +281,10 @@ def commit(
     at = local_datetime(now, program.timezone)
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
-        require_status(record, "commit", "held")
-        _require_not_departed(record, at)
+        committed = redemption_after(
+            RedemptionState(record.status), RedemptionAction.COMMIT, redemption_id=record.id
+        )
+        require_not_departed(record, at)
         for kind, points in paid_for(uow, record.id, "hold").items():
             transfer(
                 uow,
@@ -318,23 +296,11 @@ def commit(
                 occurred_at=at,
                 memo={"redemption_id": record.id, "step": "commit"},
             )
-        uow.redemptions.update(record.id, status="committed")
-        return {"redemption_id": record.id, "points": record.points, "status": "committed"}
+        uow.redemptions.update(record.id, status=committed)
+        return {"redemption_id": record.id, "points": record.points, "status": committed}
 
     step = Step(key, redemption_id, "commit", {}, at)
     return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
-
-
-def _require_not_departed(record: RedemptionRecord, at: datetime) -> None:
-    """Refuse to issue a ticket for a train that has left (its hold can only be released)."""
-    if record.departure_at <= at:
-        departure = record.departure_at.astimezone(at.tzinfo)
-        raise DeparturePassed(
-            f"Redemption {record.id}'s train left at {departure.isoformat()}; a hold cannot be "
-            "committed after departure. Release it (the daily job releases it otherwise).",
-            redemption_id=record.id,
-            departure_at=departure.isoformat(),
-        )
 
 
 def release(
@@ -354,7 +320,9 @@ def release(
     because = {} if reason is None else {"reason": reason}
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
-        require_status(record, "release", "held")
+        released = redemption_after(
+            RedemptionState(record.status), RedemptionAction.RELEASE, redemption_id=record.id
+        )
         for kind in paid_for(uow, record.id, "hold"):
             held = uow.ledger.find_by_key(f"redemption:{record.id}:hold:{kind}")
             assert held is not None  # noqa: S101 - the hold's spend commits with the hold
@@ -365,11 +333,11 @@ def release(
                 occurred_at=at,
                 memo={"redemption_id": record.id, "step": "release", **because},
             )
-        uow.redemptions.update(record.id, status="released")
+        uow.redemptions.update(record.id, status=released)
         return {
             "redemption_id": record.id,
             "points_returned": record.points,
-            "status": "released",
+            "status": released,
             **because,
         }
 

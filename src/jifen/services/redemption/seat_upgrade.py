@@ -13,6 +13,8 @@ from datetime import datetime
 
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError, NotFound
+from jifen.domain.redemptions import START, RedemptionType, require_future
+from jifen.domain.tickets import TicketState
 from jifen.programs.schema import Program
 from jifen.services.redemption.lifecycle import (
     Result,
@@ -20,7 +22,6 @@ from jifen.services.redemption.lifecycle import (
     check_may_start,
     hold,
     lock_ticket_balances,
-    require_future,
     run_step,
 )
 from jifen.services.redemption.tickets import (
@@ -71,13 +72,13 @@ def upgrade_seat(
         record = RedemptionRecord(
             id=request.id,
             member_id=request.member_id,
-            type="seat_upgrade",
+            type=RedemptionType.SEAT_UPGRADE,
             passenger_member_id=request.member_id,
             beneficiary_id=None,
             ticket_ref=request.ticket_id,
             fare_fen=request.fare_fen,
             points=points_for(request.fare_fen, program.redemption.points_per_yuan),
-            status="held",
+            status=START,
             train=asdict(request.train),
             departure_at=request.departure_at,
             changes=0,
@@ -108,7 +109,7 @@ def _check_ticket(uow: UnitOfWork, request: SeatUpgradeRequest) -> TicketRecord:
 def _why_not(uow: UnitOfWork, ticket: TicketRecord, request: SeatUpgradeRequest) -> str | None:
     if ticket.member_id != request.member_id:
         return f"it is not a ticket of member {request.member_id}, who must be the one riding"
-    if ticket.status != "purchased":
+    if TicketState(ticket.status) is not TicketState.PURCHASED:
         return f"it is {ticket.status}; only a ticket not yet travelled can be upgraded"
     if ticket.departure_at is not None and request.departure_at < ticket.departure_at:
         return "the upgrade starts before the ticket's departure"

@@ -16,6 +16,15 @@ from typing import Any, Literal
 from jifen.domain.calendar import local_datetime, lot_expiry
 from jifen.domain.errors import JifenError
 from jifen.domain.ledger import PROGRAM_REDEEMED
+from jifen.domain.redemptions import (
+    START,
+    RedemptionAction,
+    RedemptionState,
+    RedemptionType,
+    redemption_after,
+    require_changeable,
+    require_future,
+)
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.beneficiaries import require_effective
@@ -29,8 +38,6 @@ from jifen.services.redemption.lifecycle import (
     lock_ticket_balances,
     paid_for,
     pay,
-    require_future,
-    require_status,
     run_step,
 )
 from jifen.storage.redemption_repository import RedemptionRecord
@@ -57,13 +64,6 @@ class CancelWindowClosed(JifenError):
     """The railway's cancellation comes later than the program's window after departure."""
 
     code = "cancel_window_closed"
-    status = 409
-
-
-class ChangeNotAllowed(JifenError):
-    """The ticket cannot be changed: not issued, changed already, departed, or a seat upgrade."""
-
-    code = "change_not_allowed"
     status = 409
 
 
@@ -140,13 +140,13 @@ def redeem_ticket(
         record = RedemptionRecord(
             id=request.id,
             member_id=request.member_id,
-            type="ticket",
+            type=RedemptionType.TICKET,
             passenger_member_id=request.passenger_member_id,
             beneficiary_id=request.beneficiary_id,
             ticket_ref=None,
             fare_fen=request.fare_fen,
             points=points_for(request.fare_fen, program.redemption.points_per_yuan),
-            status="held",
+            status=START,
             train=asdict(request.train),
             departure_at=request.departure_at,
             changes=0,
@@ -187,7 +187,7 @@ def change_ticket(
     at = local_datetime(now, program.timezone)
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
-        _require_changeable(record, at)
+        require_changeable(record, at)
         require_future(departure_at, at)
         ppy = program.redemption.points_per_yuan
         difference = points_for(fare_fen, ppy) - points_for(record.fare_fen, ppy)
@@ -225,27 +225,6 @@ def change_ticket(
     return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
 
 
-def _require_changeable(record: RedemptionRecord, at: datetime) -> None:
-    why = (
-        "a seat upgrade cannot be changed"
-        if record.type != "ticket"
-        else f"it is {record.status}; only an issued (committed) ticket can be changed"
-        if record.status != "committed"
-        else "it was changed once already, and a redeemed ticket can be changed only once"
-        if record.changes >= 1
-        else "its train has left"
-        if record.departure_at <= at
-        else None
-    )
-    if why is not None:
-        raise ChangeNotAllowed(
-            f"Redemption {record.id} cannot be changed: {why}.",
-            redemption_id=record.id,
-            status=record.status,
-            changes=record.changes,
-        )
-
-
 def cancel_ticket(
     uow: UnitOfWork,
     *,
@@ -259,7 +238,9 @@ def cancel_ticket(
     at = local_datetime(now, program.timezone)
 
     def perform(uow: UnitOfWork, record: RedemptionRecord) -> Result:
-        require_status(record, "cancel", "committed")
+        cancelled = redemption_after(
+            RedemptionState(record.status), RedemptionAction.CANCEL, redemption_id=record.id
+        )
         _require_cancel_window(record, at, program)
         expires_on = lot_expiry(
             at.date(), months_after_credit=program.redemption.cancellation_valid_months
@@ -277,10 +258,10 @@ def cancel_ticket(
                 source=PROGRAM_REDEEMED,
                 memo={"redemption_id": record.id, "step": "cancel", "reason": reason},
             )
-        uow.redemptions.update(record.id, status="cancelled")
+        uow.redemptions.update(record.id, status=cancelled)
         return {
             "redemption_id": record.id,
-            "status": "cancelled",
+            "status": cancelled,
             "reason": reason,
             "points_returned": sum(paid.values()),
             "expires_on": None if expires_on is None else expires_on.isoformat(),

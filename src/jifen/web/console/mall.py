@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import UowDep
+from jifen.domain.orders import OrderState
 from jifen.services import console_view, mall
 from jifen.storage.mall_repository import Product
 from jifen.web.console.common import Operator, page
 
 router = APIRouter(prefix="/console")
-ORDER_STATUSES = ("paid", "fulfilled", "cancelled", "refunded")
+ORDER_STATUSES = tuple(OrderState)
 
 
 def sale_state(product: Product, now: datetime) -> str:

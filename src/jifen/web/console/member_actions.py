@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
+from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services import adjustments, member_status
@@ -74,7 +75,7 @@ def adjust(
     except JifenError as error:
         flash(request, "error", error_text(request, error))
         return back(location)
-    if record.status == "applied":
+    if record.status == AdjustmentState.APPLIED:
         text = _("Adjusted by {points} points; the balance is now {balance}.").format(
             points=f"{record.points:+,}", balance=f"{record.balance_after:,}"
         )

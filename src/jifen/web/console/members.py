@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep, VaultDep
+from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import Lot
 from jifen.programs.schema import Program
@@ -49,7 +50,7 @@ def search(
                 {"kind": "error", "text": _("Search by member number, phone or ID number.")}
             )
         found = [{"member": m, "identity": console_view.masked_identity(vault, m)} for m in members]
-    queue = adjustments.list_adjustments(uow, status="pending_approval", limit=50)
+    queue = adjustments.list_adjustments(uow, status=AdjustmentState.PENDING_APPROVAL, limit=50)
     context = {"q": q, "found": found, "queue": queue, "names": names(request, program)}
     return page(request, "console/members.html", user, context, messages=messages)
 
