@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import TypeVar, cast
 
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.staged import StagedUnitOfWork
-from jifen.storage.uow import UnitOfWork
 
 T = TypeVar("T")
 

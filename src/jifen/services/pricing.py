@@ -9,8 +9,8 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.rules import EventFacts, MemberFacts, Pricing, conditions_hold, price_event
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Order, Ticket
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 NO_POINTS = Pricing(points={}, lines=())
 

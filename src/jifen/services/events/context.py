@@ -17,9 +17,9 @@ from jifen.services.event_schema import (
     Passenger,
 )
 from jifen.services.members import MemberNotActive
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class RiderNotMember(JifenError):

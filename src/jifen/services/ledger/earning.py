@@ -12,7 +12,7 @@ from jifen.domain.errors import NotFound
 from jifen.domain.ledger import PROGRAM_ISSUED
 from jifen.domain.postings import Header, PendingItem, Posted, Posting
 from jifen.services.ledger.posting import Request, fingerprint, post_one, ready
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from typing import Any
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest
 from jifen.domain.ledger import MEMBER_AVAILABLE
 from jifen.domain.postings import Header, Posted, Posting
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken, StoredTransaction
-from jifen.storage.uow import UnitOfWork
 
 Owner = tuple[int, str]
 

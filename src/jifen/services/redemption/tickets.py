@@ -33,8 +33,8 @@ from jifen.services.redemption.lifecycle import (
     require_status,
     run_step,
 )
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.uow import UnitOfWork
 
 CancelReason = Literal["force_majeure", "railway_fault"]
 
