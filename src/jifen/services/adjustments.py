@@ -35,9 +35,9 @@ from jifen.domain.errors import (
 from jifen.programs.schema import Program
 from jifen.services import audit, ledger
 from jifen.services.member_status import MemberClosed
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.audit_repository import AdjustmentRecord, AdjustmentTaken
 from jifen.storage.ledger_repository import KeyTaken
-from jifen.storage.uow import UnitOfWork
 
 PROGRAM_ADJUSTED = "program:adjusted"
 AdjustmentKind = Literal["goodwill", "correction", "compensation", "clawback"]

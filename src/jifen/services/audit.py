@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from jifen.domain.errors import InvalidRequest
 from jifen.services.member_view import decode_cursor, encode_cursor
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.audit_repository import AuditEntry
-from jifen.storage.uow import UnitOfWork
 
 EXPORT_CHUNK = 1000
 

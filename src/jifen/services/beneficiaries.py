@@ -16,9 +16,9 @@ from jifen.domain.identity import InvalidIdentity, mask_id_number, validate_iden
 from jifen.programs.schema import Program
 from jifen.services.ledger import fingerprint
 from jifen.services.members import require_active_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.redemption_repository import BeneficiaryRecord, RedemptionTaken
-from jifen.storage.uow import UnitOfWork
 
 # ID types whose 18-character number carries the holder's birth date (YYYYMMDD at 7-14).
 _DATED_ID_TYPES = frozenset({"resident_id", "residence_permit", "permanent_residence"})

@@ -17,9 +17,9 @@ from itertools import islice
 from typing import TypeVar
 
 from jifen.services.ports import EventUnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.staged import StagedUnitOfWork
-from jifen.storage.uow import UnitOfWork
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from jifen.domain.errors import InvalidRequest, JifenError
 from jifen.services import audit
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.console_user_repository import ConsoleUser
-from jifen.storage.uow import UnitOfWork
 
 CONSOLE_ROLES = ("admin", "operator", "analyst")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")

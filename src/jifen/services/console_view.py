@@ -12,12 +12,12 @@ from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.domain.identity import InvalidIdentity, mask_id_number, mask_phone, validate_phone
 from jifen.domain.ledger import Lot
 from jifen.programs.schema import Program
-from jifen.storage.console_repository import ConsoleRepository, JobRun
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.console_repository import JobRun
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.uow import UnitOfWork
 
 MEMBER_ID = re.compile(r"[0-9]{1,10}")
 ID_NUMBER = re.compile(r"[0-9A-Za-z()（）-]{5,30}")
@@ -93,7 +93,7 @@ def member_activity(uow: UnitOfWork, *, member_id: int, limit: int = 50) -> Memb
     with uow:
         if uow.members.get(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
-        lists = ConsoleRepository(uow.connection)
+        lists = uow.console
         return MemberActivity(
             lots=uow.ledger.lots_of(member_id),
             redemptions=lists.redemptions_of(member_id, limit=limit),
@@ -104,16 +104,16 @@ def member_activity(uow: UnitOfWork, *, member_id: int, limit: int = 50) -> Memb
 def recent_orders(uow: UnitOfWork, *, limit: int = 50) -> list[MallOrder]:
     """Every member's latest mall orders, newest first."""
     with uow:
-        return ConsoleRepository(uow.connection).recent_orders(limit=limit)
+        return uow.console.recent_orders(limit=limit)
 
 
 def order_counts(uow: UnitOfWork) -> dict[str, tuple[int, int]]:
     """Mall orders and their points per status (`paid`, `fulfilled`, `cancelled`, `refunded`)."""
     with uow:
-        return ConsoleRepository(uow.connection).order_counts()
+        return uow.console.order_counts()
 
 
 def job_runs(uow: UnitOfWork, *, days: int = 14) -> list[JobRun]:
     """The finished job steps of the latest `days` days run, newest day first."""
     with uow:
-        return ConsoleRepository(uow.connection).job_runs(days=days)
+        return uow.console.job_runs(days=days)

@@ -29,7 +29,7 @@ from jifen.services import housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.mall.orders import STALE_HOLD, release_stale_holds
 from jifen.services.notifications import outbox
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 JOB = "daily"
 CHUNK = 500

@@ -16,8 +16,8 @@ from jifen.services import demo_data
 from jifen.services.daily import run_daily
 from jifen.services.events.batch import apply_batch
 from jifen.services.members import MemberExists, enrol
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,8 @@ from jifen.services.ledger import credit
 from jifen.services.mall.orders import place_order
 from jifen.services.mall.products import define_product
 from jifen.services.mall.warehouse import InProcessWarehouse
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Product
-from jifen.storage.recommendation_repository import RecommendationRepository
-from jifen.storage.uow import UnitOfWork
 
 GROUPS = {
     "TEA": ("龙井茶", "碧螺春", "普洱茶饼", "铁观音", "白茶", "茶具套装", "紫砂壶", "茶盘"),
@@ -95,7 +94,7 @@ def place_demo_orders(
     created = _define_catalogue(uow)
     prices = {product.sku: product.price_points for product in catalogue()}
     with uow:
-        ids = RecommendationRepository(uow.connection).active_member_ids(limit=members)
+        ids = uow.recommendations.active_member_ids(limit=members)
     placed = replayed = 0
     refused: Counter[str] = Counter()
     for member_id in ids:

@@ -19,12 +19,8 @@ from zoneinfo import ZoneInfo
 from jifen.programs.schema import Program
 from jifen.services import ledger, redemption
 from jifen.services.events.promises import budgeted_rules, given_back
-from jifen.storage.housekeeping_repository import (
-    NOT_TRAVELLED,
-    HousekeepingRepository,
-    not_travelled_key,
-)
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.housekeeping_repository import NOT_TRAVELLED, not_travelled_key
 
 CHUNK = 500
 PAGE = 100 * CHUNK  # due tickets read per query; each page is voided a chunk per transaction
@@ -56,7 +52,7 @@ def void_no_shows(
     after = ""
     while True:
         with uow:
-            page = HousekeepingRepository(uow.connection).no_shows(
+            page = uow.housekeeping.no_shows(
                 departed_before=departed_before, after_id=after, limit=PAGE
             )
         for start in range(0, len(page), CHUNK):
@@ -64,7 +60,7 @@ def void_no_shows(
             with uow:
                 if budgeted:  # budget rows are locked before balance rows, as events lock them
                     uow.events.spent_budgets(budgeted, lock=True)
-                repository = HousekeepingRepository(uow.connection)
+                repository = uow.housekeeping
                 uow.ledger.lock_balances(sorted(repository.open_pending_owners(chunk)))
                 done, items = repository.mark_no_shows(chunk, departed_before=departed_before)
                 posted = ledger.post(
@@ -107,9 +103,7 @@ def release_stale_holds(
     after = ""
     while True:
         with uow:
-            page = HousekeepingRepository(uow.connection).stale_holds(
-                departed_by=at, after_id=after, limit=CHUNK
-            )
+            page = uow.housekeeping.stale_holds(departed_by=at, after_id=after, limit=CHUNK)
         for redemption_id in page:
             try:
                 result = redemption.release(

@@ -12,8 +12,8 @@ from jifen.services.bulk import chunked
 from jifen.services.event_files import UNREADABLE, RejectsWriter, read_events
 from jifen.services.events import FUTURE_TOLERANCE
 from jifen.services.events.batch import BATCH_SIZE, apply_batch
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,8 @@ from typing import Any
 
 from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.services import audit
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.key_repository import StoredKey
-from jifen.storage.partner_repository import PartnerRepository
-from jifen.storage.uow import UnitOfWork
 
 ROLES = ("admin", "operator", "integrator", "analyst", "partner")
 SYSTEM = "system"
@@ -54,7 +53,7 @@ def create_key(
         raise InvalidRequest("Only a partner key is bound to a partner.", field="partner")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
     with uow:
-        if partner_code is not None and PartnerRepository(uow.connection).get(partner_code) is None:
+        if partner_code is not None and uow.partners.get(partner_code) is None:
             raise NotFound(f"No partner {partner_code!r}.", partner=partner_code)
         uow.keys.add(StoredKey(prefix, _hash(secret), role, label, now, None, partner_code))
         details: dict[str, Any] = {"role": role, "label": label}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_audit import Violation
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_FORFEITED
 from jifen.programs.schema import Program
 from jifen.services import audit, ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 
 class MemberClosed(JifenError):

@@ -11,9 +11,9 @@ from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.domain.tiers import Progress, TierState, progress
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.member_repository import MemberRecord, TierChange
 from jifen.storage.statement_repository import StatementLine
-from jifen.storage.uow import UnitOfWork
 
 EXPIRING_DAYS = 90
 

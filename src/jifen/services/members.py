@@ -17,9 +17,9 @@ from jifen.domain.identity import (
 from jifen.domain.tiers import TierState
 from jifen.programs.schema import Program
 from jifen.services.ports import EventUnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import IdentityTaken, MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class MemberExists(JifenError):

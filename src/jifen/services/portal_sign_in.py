@@ -19,9 +19,8 @@ from typing import Protocol
 
 from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.identity import mask_phone, normalise_phone, validate_phone
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.portal_repository import PortalRepository
-from jifen.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ def create_link(
         member = uow.members.get(member_id)
         if member is None or member.status not in SIGN_IN_STATUSES:
             raise NotFound(f"No member {member_id} who may sign in.", member_id=member_id)
-        PortalRepository(uow.connection).add_link(
+        uow.portal.add_link(
             token_hash=_sha256(token),
             member_id=member_id,
             created_at=now,
@@ -119,7 +118,7 @@ def create_link(
 def use_link(uow: UnitOfWork, *, token: str, now: datetime) -> int:
     """The member the token signs in, marking it used; `LinkNotValid` if used or expired."""
     with uow:
-        member_id = PortalRepository(uow.connection).use_link(_sha256(token), now=now)
+        member_id = uow.portal.use_link(_sha256(token), now=now)
         member = None if member_id is None else uow.members.get(member_id)
         if member is None or member.status not in SIGN_IN_STATUSES:
             raise LinkNotValid("This sign-in link has been used or has expired.")
@@ -151,7 +150,7 @@ def request_code(
     masked = mask_phone(number)
     code = f"{secrets.randbelow(10**6):06d}"
     with uow:
-        repo = PortalRepository(uow.connection)
+        repo = uow.portal
         latest = repo.latest_code(phone_hash)
         if latest is not None and now - latest.created_at < CODE_RESEND_AFTER:
             return CodeRequest(latest.id, masked, sent=False)
@@ -186,7 +185,7 @@ def check_code(uow: UnitOfWork, *, challenge_id: int, code: str, now: datetime) 
         "The code is wrong or has expired; check the message or ask for a new code."
     )
     with uow:
-        repo = PortalRepository(uow.connection)
+        repo = uow.portal
         stored = repo.code(challenge_id)
         if stored is None or stored.used_at is not None or now >= stored.expires_at:
             raise refused

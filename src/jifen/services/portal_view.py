@@ -14,9 +14,9 @@ from jifen.domain.calendar import period_end
 from jifen.programs.schema import Program, TierLevel
 from jifen.programs.tiers import qualifying_window_start
 from jifen.services.member_view import MemberSummary
-from jifen.storage.portal_repository import OrderLine, PortalRepository
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.portal_repository import OrderLine
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.uow import UnitOfWork
 
 JOIN_TIER_HORIZON_MONTHS = 3
 HISTORY_LIMIT = 100
@@ -86,10 +86,10 @@ def tier_outlook(
 def member_orders(uow: UnitOfWork, *, member_id: int) -> list[OrderLine]:
     """The member's latest mall orders, newest first."""
     with uow:
-        return PortalRepository(uow.connection).orders_of(member_id, limit=HISTORY_LIMIT)
+        return uow.portal.orders_of(member_id, limit=HISTORY_LIMIT)
 
 
 def member_redemptions(uow: UnitOfWork, *, member_id: int) -> list[RedemptionRecord]:
     """The member's latest ticket redemptions and seat upgrades, newest first."""
     with uow:
-        return PortalRepository(uow.connection).redemptions_of(member_id, limit=HISTORY_LIMIT)
+        return uow.portal.redemptions_of(member_id, limit=HISTORY_LIMIT)

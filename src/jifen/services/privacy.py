@@ -19,9 +19,9 @@ from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.programs.schema import Program
 from jifen.services import audit
 from jifen.services.member_status import close_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault, VaultKeyError
 from jifen.storage.privacy_repository import ENCRYPTED_COLUMNS, PrivacyRepository, Row
-from jifen.storage.uow import UnitOfWork
 
 EXPORT_FORMAT = "jifen.member-export/1"
 ERASED_NAME = "已注销 erased-{n}"
@@ -104,7 +104,7 @@ def export_member(
     """
     tz = program.timezone
     with uow:
-        privacy = PrivacyRepository(uow.connection)
+        privacy = uow.privacy
         member = privacy.member(member_id)
         if member is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
@@ -176,7 +176,7 @@ def erase_member(
     Ledger amounts, lots, events (masked) and orders are kept. Erasing again changes nothing.
     """
     with uow:
-        privacy = PrivacyRepository(uow.connection)
+        privacy = uow.privacy
         if privacy.member(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
         # Balance rows, then the member row: the order closing and every posting take them in.
@@ -255,7 +255,7 @@ class Rotation:
 def encrypted_values(uow: UnitOfWork) -> int:
     """How many encrypted values are stored (a progress bar's total)."""
     with uow:
-        privacy = PrivacyRepository(uow.connection)
+        privacy = uow.privacy
         return sum(privacy.count_encrypted(table, column) for table, column in ENCRYPTED_COLUMNS)
 
 
@@ -287,7 +287,7 @@ def rotate_vault(
         after = 0
         while True:
             with uow:
-                privacy = PrivacyRepository(uow.connection)
+                privacy = uow.privacy
                 chunk = privacy.encrypted_chunk(table, column, after_id=after, limit=batch)
                 changes = []
                 for row_id, token in chunk:

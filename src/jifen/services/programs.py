@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 
 class NoProgram(JifenError):

@@ -17,8 +17,8 @@ from jifen.domain import recommend as rec
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.offpeak import OffPeak, TripSuggestion, off_peak, route_habits, suggest
 from jifen.programs.schema import Program
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.recommendation_repository import RecommendationRepository
-from jifen.storage.uow import UnitOfWork
 
 HISTORY = timedelta(days=365)
 """How far back trips and departures are read for a member's suggestions."""
@@ -91,7 +91,7 @@ def recommend_for_member(
     """
     zone = ZoneInfo(program.timezone)
     with uow:
-        repo = RecommendationRepository(uow.connection)
+        repo = uow.recommendations
         if not repo.member_exists(member_id):
             raise NotFound(f"No member {member_id}.", member_id=member_id)
         owned = repo.member_skus(member_id)
@@ -120,9 +120,7 @@ def off_peak_profile(uow: UnitOfWork, *, program: Program, now: datetime) -> Off
     It changes slowly, so the API keeps one per worker and day rather than reading it per request.
     """
     with uow:
-        return _off_peak(
-            RecommendationRepository(uow.connection), zone=ZoneInfo(program.timezone), now=now
-        )
+        return _off_peak(uow.recommendations, zone=ZoneInfo(program.timezone), now=now)
 
 
 def _off_peak(repo: RecommendationRepository, *, zone: ZoneInfo, now: datetime) -> OffPeak:
@@ -142,7 +140,7 @@ def evaluate(uow: UnitOfWork, *, program: Program, as_of: date, k: int) -> Evalu
     members can be held out of the mall.
     """
     with uow:
-        repo = RecommendationRepository(uow.connection)
+        repo = uow.recommendations
         purchases = repo.first_purchases(before=_end_of(as_of, program))
     mall = _evaluate_mall(purchases, k=k)
     if mall.model.cases < MIN_CASES:
@@ -163,7 +161,7 @@ def evaluate_trips(uow: UnitOfWork, *, program: Program, as_of: date, k: int) ->
     fills with popular ones; the baseline is the trains most members took.
     """
     with uow:
-        trips = RecommendationRepository(uow.connection).trips(before=_end_of(as_of, program))
+        trips = uow.recommendations.trips(before=_end_of(as_of, program))
     return _evaluate_trips(trips, k=k)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from jifen.programs.schema import Program
 from jifen.services.analytics import kpis
 from jifen.services.analytics.period import MAX_DAYS
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 __all__ = ["MAX_DAYS", "Summary", "summary"]
 

@@ -14,8 +14,8 @@ from jifen.domain.errors import NotFound
 from jifen.programs.schema import Program
 from jifen.services import audit
 from jifen.services.analytics.period import member_reports, rollups, spendable_kinds
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.segment_repository import OPERATOR, RFM
-from jifen.storage.uow import UnitOfWork
 
 RFM_DAYS = 365  # the daily job scores the members who earned in the year before its date
 

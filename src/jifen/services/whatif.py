@@ -13,8 +13,8 @@ from jifen.domain.rules import Pricing
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Order, Ticket
 from jifen.services.pricing import Pricer
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,18 +78,21 @@ class EventRepository:
         )
 
     def add(self, event: StoredEvent) -> None:
-        """Keep an applied event and its outcome."""
-        self.connection.execute(
-            insert(events).values(
-                id=event.id,
-                type=event.type,
-                occurred_at=event.occurred_at,
-                member_id=event.member_id,
-                payload=event.payload,
-                fingerprint=event.fingerprint,
-                outcome=event.outcome,
+        """Keep an applied event and its outcome; `KeyTaken` if the id is stored already."""
+        try:
+            self.connection.execute(
+                insert(events).values(
+                    id=event.id,
+                    type=event.type,
+                    occurred_at=event.occurred_at,
+                    member_id=event.member_id,
+                    payload=event.payload,
+                    fingerprint=event.fingerprint,
+                    outcome=event.outcome,
+                )
             )
-        )
+        except IntegrityError as error:
+            raise KeyTaken(event.id) from error
 
     def ticket(self, ticket_id: str) -> TicketRecord | None:
         """A ticket by id."""

@@ -11,12 +11,11 @@ from jifen.domain.accounting import BreakageFigures, Cohort, estimate_breakage
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.programs.schema import Program
 from jifen.services.accounting.periods import check_day, end_of_day, spendable_kinds
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.accounting_repository import (
-    AccountingRepository,
     EstimateTaken,
     StoredEstimate,
 )
-from jifen.storage.uow import UnitOfWork
 
 LOOKBACK_MONTHS = 36
 """Closed cohorts credited in the 36 months before the estimate's month count."""
@@ -75,7 +74,7 @@ def estimate(
     check_day(as_of)
     kinds = spendable_kinds(program)
     with uow:
-        repo = AccountingRepository(uow.connection)
+        repo = uow.accounting
         cohorts = repo.cohorts(kinds=kinds, as_of=as_of, until=end_of_day(program, as_of))
         figures = estimate_breakage(
             cohorts, as_of=as_of, lookback_months=LOOKBACK_MONTHS, min_points=MIN_POINTS
@@ -111,10 +110,10 @@ def current_breakage_estimate(uow: UnitOfWork, *, as_of: date) -> StoredEstimate
     """
     check_day(as_of)
     with uow:
-        return in_force(AccountingRepository(uow.connection).estimates(through=as_of), as_of)
+        return in_force(uow.accounting.estimates(through=as_of), as_of)
 
 
 def list_estimates(uow: UnitOfWork) -> list[StoredEstimate]:
     """Every stored estimate, oldest version first."""
     with uow:
-        return AccountingRepository(uow.connection).estimates()
+        return uow.accounting.estimates()

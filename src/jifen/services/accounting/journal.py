@@ -20,8 +20,8 @@ from jifen.domain.accounting import (
 from jifen.programs.schema import Program
 from jifen.services.accounting.estimate import in_force
 from jifen.services.accounting.periods import check_period, day_start, spendable_kinds
-from jifen.storage.accounting_repository import AccountingRepository, StoredEstimate
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.accounting_repository import StoredEstimate
 
 INFLOWS = frozenset({"issued", "adjusted"})
 CSV_HEADER = (
@@ -74,7 +74,7 @@ def journal(uow: UnitOfWork, *, program: Program, start: date, end: date) -> Jou
     days = _days(first, end)
     kinds = spendable_kinds(program)
     with uow:
-        repo = AccountingRepository(uow.connection)
+        repo = uow.accounting
         opening = repo.points_held(kinds=kinds, until=day_start(program, first))
         bounds = [day_start(program, d) for d in [*days, end + timedelta(days=1)]]
         flows = _flows(repo.daily_flows(kinds=kinds, bounds=bounds), len(days))

@@ -9,8 +9,8 @@ from jifen.domain.accounting import Liability, measure_liability
 from jifen.programs.schema import Program
 from jifen.services.accounting.estimate import in_force
 from jifen.services.accounting.periods import check_day, end_of_day, spendable_kinds
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.accounting_repository import AccountingRepository, StoredEstimate
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ def liability(uow: UnitOfWork, *, program: Program, as_of: date) -> LiabilityRep
     check_day(as_of)
     kinds = spendable_kinds(program)
     with uow:
-        repo = AccountingRepository(uow.connection)
+        repo = uow.accounting
         held = repo.points_held(kinds=kinds, until=end_of_day(program, as_of))
         figures, used = value_points(repo, program=program, as_of=as_of, points=held)
     return LiabilityReport(as_of, tuple(kinds), program.redemption.points_per_yuan, figures, used)

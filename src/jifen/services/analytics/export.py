@@ -22,7 +22,7 @@ from jifen.services.analytics.members import (
     tier_movement,
 )
 from jifen.services.analytics.points import DayFigures, Kpis, daily_series, kpis
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 FORMATS = ("table", "csv", "json", "parquet")
 Rows = list[tuple[Any, ...]]

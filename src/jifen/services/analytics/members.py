@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 from jifen.programs.schema import Program
 from jifen.services.analytics.period import member_reports, period, rollups, spendable_kinds
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.analytics_member_repository import SEGMENTS
-from jifen.storage.uow import UnitOfWork
 
 INACTIVE = "inactive"
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from jifen.domain.errors import InvalidRequest
 from jifen.programs.schema import Program
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.analytics_member_repository import MemberAnalyticsRepository
 from jifen.storage.analytics_repository import AnalyticsRepository
-from jifen.storage.uow import UnitOfWork
 
 MAX_DAYS = 3660
 
@@ -56,10 +56,10 @@ def spendable_kinds(program: Program) -> list[str]:
 
 
 def rollups(uow: UnitOfWork, program: Program) -> AnalyticsRepository:
-    """The rollup repository on the unit of work's connection (inside `with uow`)."""
-    return AnalyticsRepository(uow.connection, ZoneInfo(program.timezone))
+    """The rollup repository, with days in the program's time zone (inside `with uow`)."""
+    return uow.analytics(ZoneInfo(program.timezone))
 
 
 def member_reports(uow: UnitOfWork, program: Program) -> MemberAnalyticsRepository:
-    """The member analytics repository on the unit of work's connection (inside `with uow`)."""
-    return MemberAnalyticsRepository(uow.connection, ZoneInfo(program.timezone))
+    """The member analytics repository, days in the program's time zone (inside `with uow`)."""
+    return uow.member_analytics(ZoneInfo(program.timezone))

@@ -16,8 +16,7 @@ from jifen.domain.ledger import PROGRAM_REDEEMED as REDEEMED
 from jifen.programs.schema import Program
 from jifen.services.accounting.liability import value_points
 from jifen.services.analytics.period import member_reports, period, rollups, spendable_kinds
-from jifen.storage.accounting_repository import AccountingRepository
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 HELD = "program:held"  # points held by an open ticket redemption
 CHARITY = "charity:"
@@ -151,7 +150,7 @@ def kpis(uow: UnitOfWork, *, program: Program, start: date, end: date) -> Kpis:
         active, again = repo.earners(kinds=kinds, start=start, end=end)
         total, new = member_reports(uow, program).counts(since=p.since, until=p.until)
         valued, _ = value_points(
-            AccountingRepository(uow.connection),
+            uow.accounting,
             program=program,
             as_of=end,
             points=outstanding + held,

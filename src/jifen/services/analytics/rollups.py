@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from jifen.programs.schema import Program
 from jifen.services.analytics.period import rollups, spendable_kinds
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 CHUNK = 200_000  # ledger transactions per database transaction
 

@@ -11,8 +11,8 @@ from jifen.domain.errors import IdempotencyConflict, NotFound
 from jifen.programs.schema import Program
 from jifen.services import audit
 from jifen.services.ledger import fingerprint
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.campaign_repository import CampaignRepository, CampaignTaken, StoredCampaign
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from jifen.domain.campaigns import CONTROL, TREATED, Uplift, cost_fen, split, uplift
 from jifen.programs.schema import Program
 from jifen.services.campaigns.definitions import get_campaign, repository, rules_of
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.campaign_repository import ArmTotals, StoredCampaign
-from jifen.storage.uow import UnitOfWork
 
 NOTHING = ArmTotals(0, 0, 0, 0)
 

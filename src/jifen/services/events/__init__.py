@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.domain.tickets import TicketConflict
 from jifen.programs.schema import Program
@@ -42,10 +40,10 @@ from jifen.services.events.tickets import changed, purchased, refunded, travelle
 from jifen.services.members import MemberNotActive, require_active_member
 from jifen.services.ports import EventUnitOfWork
 from jifen.services.pricing import Pricer
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.event_repository import StoredEvent
 from jifen.storage.ledger_repository import KeyTaken
-from jifen.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +170,7 @@ def _apply(ctx: Context, data: Any, *, latest: datetime) -> EventResult:
             fingerprint,
             outcome,
         )
-        try:
-            ctx.uow.events.add(record)
-        except IntegrityError as error:
-            raise KeyTaken(ctx.event.id) from error
+        ctx.uow.events.add(record)  # KeyTaken if a concurrent request applied it first
         ctx.uow.commit()
     return EventResult(ctx.event.id, "applied", outcome=outcome)
 

@@ -31,9 +31,9 @@ from jifen.services.events import (
     parse_or_refuse,
 )
 from jifen.services.ports import EventUnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.batch_repository import Wants
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

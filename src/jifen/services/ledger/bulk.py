@@ -15,7 +15,7 @@ from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.postings import Posted
 from jifen.services.ledger.earning import Credit
 from jifen.services.ledger.posting import Request, post, post_one, ready
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

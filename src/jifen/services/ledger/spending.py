@@ -12,7 +12,7 @@ from jifen.domain.errors import InsufficientPoints, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED, Lot, require_positive
 from jifen.domain.postings import Header, Posted, Posting
 from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
 
 
 def spend(

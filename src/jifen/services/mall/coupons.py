@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
 from jifen.services.members import require_active_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Coupon
-from jifen.storage.uow import UnitOfWork
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O or U to misread
 CODE_LENGTH = 12  # 60 random bits

@@ -10,8 +10,8 @@ from jifen.domain.ledger import require_positive
 from jifen.programs.schema import Program
 from jifen.services.mall.payment import lock_balances_of, pay, run_once
 from jifen.services.members import require_active_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Donation
-from jifen.storage.uow import UnitOfWork
 
 
 class UnknownCharity(JifenError):

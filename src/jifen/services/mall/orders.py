@@ -24,8 +24,8 @@ from jifen.services.mall.payment import lock_balances_of, pay, refund
 from jifen.services.mall.products import require_on_sale
 from jifen.services.mall.warehouse import WarehouseAdapter
 from jifen.services.members import MemberNotActive, require_active_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Coupon, MallOrder, MallRowTaken, Product, StockHold
-from jifen.storage.uow import UnitOfWork
 
 MAX_QUANTITY = 100
 STALE_HOLD = timedelta(minutes=15)

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 from jifen.domain.errors import InsufficientPoints, InvalidRequest, NotReversible
 from jifen.domain.ledger import MEMBER_AVAILABLE
 from jifen.services import ledger
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.mall_repository import MallRowTaken
-from jifen.storage.uow import UnitOfWork
 
 T = TypeVar("T")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from jifen.domain.errors import InvalidRequest, JifenError
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Product
-from jifen.storage.uow import UnitOfWork
 
 PRODUCT_KINDS = ("goods", "coupon")
 

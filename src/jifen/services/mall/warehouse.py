@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.orders import OrderAction, OrderState, order_after
 from jifen.services.notifications import outbox
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import MallOrder
-from jifen.storage.uow import UnitOfWork
 
 WAREHOUSE_SECRET_ENV = "JIFEN_WAREHOUSE_SECRET"  # noqa: S105 - the variable's name
 EMBEDDED_WAREHOUSE_SECRET = "jifen-embedded-warehouse-secret"  # noqa: S105 - documented default

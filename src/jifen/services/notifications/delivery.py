@@ -19,6 +19,7 @@ from typing import Any
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.webhooks import RetryPolicy, is_accepted, next_attempt, sign
 from jifen.services import audit
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.notification_repository import (
     Delivery,
@@ -26,7 +27,6 @@ from jifen.storage.notification_repository import (
     Outcome,
     Outgoing,
 )
-from jifen.storage.uow import UnitOfWork
 
 Send = Callable[[str, bytes, Mapping[str, str]], int]
 """Post `body` with `headers` to a URL and return the HTTP status; raise when no answer came."""
@@ -87,7 +87,7 @@ def fan_out(uow: UnitOfWork, *, now: datetime, limit: int = 500) -> int:
     created = 0
     while True:
         with uow:
-            repository = NotificationRepository(uow.connection)
+            repository = uow.notifications
             fresh = repository.unfanned(limit)
             endpoints = repository.endpoints(active_only=True)
             rows = [
@@ -134,9 +134,7 @@ def deliver_due(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jifen-webhook") as pool:
         while True:
             with uow:
-                claimed = NotificationRepository(uow.connection).claim_due(
-                    now=now, lease_until=now + LEASE, limit=batch
-                )
+                claimed = uow.notifications.claim_due(now=now, lease_until=now + LEASE, limit=batch)
                 uow.commit()
             answers = pool.map(post, claimed)
             tried = [(o, *answer) for o, answer in zip(claimed, answers, strict=True)]
@@ -183,7 +181,7 @@ def _record(
         state = "pending" if retry_at else "dead"
         outcomes.append(Outcome(outgoing.delivery_id, state, retry_at or now, status, error, None))
     with uow:
-        NotificationRepository(uow.connection).record_outcomes(outcomes)
+        uow.notifications.record_outcomes(outcomes)
         uow.commit()
     return [
         "delivered" if o.error is None else "retrying" if o.status == "pending" else "dead"
@@ -196,15 +194,13 @@ def deliveries(
 ) -> list[Delivery]:
     """Deliveries in id order, optionally only those of one status or endpoint."""
     with uow:
-        return NotificationRepository(uow.connection).deliveries(
-            status=status, endpoint_id=endpoint_id, limit=limit
-        )
+        return uow.notifications.deliveries(status=status, endpoint_id=endpoint_id, limit=limit)
 
 
 def get_delivery(uow: UnitOfWork, *, delivery_id: int) -> Delivery:
     """One delivery; `NotFound` when there is none with this id."""
     with uow:
-        found = NotificationRepository(uow.connection).get_delivery(delivery_id)
+        found = uow.notifications.get_delivery(delivery_id)
     if found is None:
         raise NotFound(f"No delivery {delivery_id}.", delivery_id=delivery_id)
     return found
@@ -224,7 +220,7 @@ def replay(
     deliveries, or every dead delivery when neither is given.
     """
     with uow:
-        repository = NotificationRepository(uow.connection)
+        repository = uow.notifications
         if delivery_id is not None:
             _require_dead(repository, delivery_id)
         replayed = repository.replay(now=now, delivery_id=delivery_id, endpoint_id=endpoint_id)

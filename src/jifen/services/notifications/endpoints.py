@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from jifen.domain.errors import InvalidRequest, JifenError
 from jifen.domain.webhooks import TOPICS
 from jifen.services import audit
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.notification_repository import Endpoint, NotificationRepository
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.notification_repository import Endpoint
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
@@ -92,7 +92,7 @@ def add_endpoint(
     url, chosen = check_url(url), check_topics(topics)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with uow:
-        repository = NotificationRepository(uow.connection)
+        repository = uow.notifications
         endpoint_id = repository.add_endpoint(
             url=url,
             topics=chosen,
@@ -119,4 +119,4 @@ def add_endpoint(
 def list_endpoints(uow: UnitOfWork) -> list[Endpoint]:
     """Every endpoint, oldest first (secrets stay encrypted)."""
     with uow:
-        return NotificationRepository(uow.connection).endpoints()
+        return uow.notifications.endpoints()

@@ -10,13 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from jifen.domain.tiers import TierDecision
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import MallOrder
-from jifen.storage.notification_repository import NotificationRepository
-from jifen.storage.uow import UnitOfWork
-
-
-def _outbox(uow: UnitOfWork) -> NotificationRepository:
-    return NotificationRepository(uow.connection)
 
 
 def tier_changed(uow: UnitOfWork, *, decision: TierDecision, at: datetime) -> None:
@@ -32,7 +27,7 @@ def tier_changed(uow: UnitOfWork, *, decision: TierDecision, at: datetime) -> No
         "decided_on": decision.decided_on.isoformat(),
     }
     key = f"tier.changed:{decision.member_id}:{decision.decided_on}"
-    _outbox(uow).add_notifications(
+    uow.notifications.add_notifications(
         [{"topic": "tier.changed", "dedupe_key": key, "payload": payload, "occurred_at": at}]
     )
 
@@ -42,12 +37,12 @@ def points_expiring(uow: UnitOfWork, *, as_of: date, at: datetime) -> None:
 
     One set-based insert from `reminders`; notifications already written are skipped.
     """
-    _outbox(uow).add_expiring(day=as_of, at=at)
+    uow.notifications.add_expiring(day=as_of, at=at)
 
 
 def beneficiaries_effective(uow: UnitOfWork, *, day: date, at: datetime) -> int:
     """`beneficiary.effective` for every beneficiary still named whose wait ends on `day`."""
-    outbox = _outbox(uow)
+    outbox = uow.notifications
     effective = outbox.beneficiaries_effective_on(day)
     outbox.add_notifications(
         [
@@ -78,7 +73,7 @@ def order_shipped(uow: UnitOfWork, *, order: MallOrder, tracking: str | None, at
         "tracking": tracking,
         "shipped_at": at.isoformat(),
     }
-    _outbox(uow).add_notifications(
+    uow.notifications.add_notifications(
         [
             {
                 "topic": "order.shipped",

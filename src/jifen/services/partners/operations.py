@@ -30,8 +30,8 @@ from jifen.services.partners.recording import (
     run,
 )
 from jifen.services.partners.terms import MAX_POINTS, PartnerInactive
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.partner_repository import OperationRecord, PartnerRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class PartnerLimitExceeded(JifenError):

@@ -16,6 +16,7 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, NotFound
 from jifen.programs.schema import Program
 from jifen.services import audit, ledger
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.partner_repository import (
     OperationRecord,
@@ -23,7 +24,6 @@ from jifen.storage.partner_repository import (
     PartnerRecord,
     PartnerRepository,
 )
-from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def _once(
     now: datetime,
 ) -> OperationRecord:
     with uow:
-        partners = PartnerRepository(uow.connection)
+        partners = uow.partners
         stored = partners.get_operation(request.partner_code, request.op_id)
         if stored is not None:
             if stored.request_hash != request.request_hash:

@@ -15,8 +15,8 @@ from jifen.services.partners.recording import (
     require_still_new,
     run,
 )
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.partner_repository import OperationRecord
-from jifen.storage.uow import UnitOfWork
 
 
 def reverse(

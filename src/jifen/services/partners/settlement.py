@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from jifen.domain.errors import NotFound
 from jifen.domain.partners import amount_owed_fen, month_bounds
-from jifen.storage.partner_repository import PartnerRepository, SettlementLine
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.partner_repository import SettlementLine
 
 TYPES = ("award", "exchange", "reversal")
 
@@ -42,7 +42,7 @@ def settlement(uow: UnitOfWork, *, code: str, month: str) -> Settlement:
     """The settlement of partner `code` for `month` (`YYYY-MM`, days on the program's clock)."""
     start, end = month_bounds(month)
     with uow:
-        partners = PartnerRepository(uow.connection)
+        partners = uow.partners
         partner = partners.get(code)
         if partner is None:
             raise NotFound(f"No partner {code!r}.", partner=code)

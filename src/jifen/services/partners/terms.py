@@ -11,8 +11,8 @@ from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.partners import MilesRate
 from jifen.programs.schema import Program
 from jifen.services import audit
-from jifen.storage.partner_repository import PartnerRecord, PartnerRepository
-from jifen.storage.uow import UnitOfWork
+from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.partner_repository import PartnerRecord
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,23}$")
 PartnerStatus = Literal["active", "suspended"]
@@ -102,7 +102,7 @@ def add_partner(
     _checked(program, terms)
     new = _record(terms, now)
     with uow:
-        partners = PartnerRepository(uow.connection)
+        partners = uow.partners
         stored = partners.get(terms.code)
         if stored is None and partners.add(new):
             details = {k: v for k, v in asdict(new).items() if k != "created_at"}
@@ -113,7 +113,7 @@ def add_partner(
             uow.commit()
             return new
     with uow:  # it exists (perhaps added a moment ago by a concurrent request)
-        stored = PartnerRepository(uow.connection).get(terms.code)
+        stored = uow.partners.get(terms.code)
     assert stored is not None  # noqa: S101 - the code is taken, so the partner exists
     if replace(stored, status="active", created_at=now) != new:
         raise PartnerExists(
@@ -125,7 +125,7 @@ def add_partner(
 def list_partners(uow: UnitOfWork, *, code: str | None = None) -> list[PartnerRecord]:
     """Every partner by code, or just the one with `code`."""
     with uow:
-        partners = PartnerRepository(uow.connection)
+        partners = uow.partners
         if code is None:
             return partners.all()
         found = partners.get(code)
@@ -147,7 +147,7 @@ def set_partner_status(
     if status not in STATUSES:
         raise InvalidRequest(f"A partner is active or suspended, not {status!r}.", field="status")
     with uow:
-        partners = PartnerRepository(uow.connection)
+        partners = uow.partners
         partner = partners.get(code)
         if partner is None:
             raise NotFound(f"No partner {code!r}.", partner=code)

@@ -29,9 +29,9 @@ from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.ledger import fingerprint, transfer
 from jifen.services.members import require_active_member
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.redemption_repository import RedemptionRecord, RedemptionTaken, StoredAction
-from jifen.storage.uow import UnitOfWork
 
 PROGRAM_HELD = "program:held"
 """Points held by open redemptions: out of the member's balance, not yet redeemed."""

@@ -30,9 +30,9 @@ from jifen.services.redemption.tickets import (
     points_for,
     require_redeemable,
 )
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.event_repository import TicketRecord
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.uow import UnitOfWork
 
 
 class SeatUpgradeNotAllowed(JifenError):

@@ -40,8 +40,8 @@ from jifen.services.redemption.lifecycle import (
     pay,
     run_step,
 )
+from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.uow import UnitOfWork
 
 CancelReason = Literal["force_majeure", "railway_fault"]
 
