@@ -34,7 +34,7 @@ from jifen.api.routes import (
     segments,
     webhooks,
 )
-from jifen.api.schemas import ErrorBody
+from jifen.api.schemas.errors import ErrorBody
 from jifen.config import Settings, get_settings
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ProgramDep, UowDep, require
-from jifen.api.schemas import SANE_DATE
+from jifen.api.schemas.common import SANE_DATE
 from jifen.domain.accounting import JournalDay, JournalLine
 from jifen.services import accounting
 from jifen.services.event_schema import PRINTABLE, IsoDate

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import SANE_DATE, MemberPathId
+from jifen.api.schemas.common import SANE_DATE, MemberPathId
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import adjustments, audit, member_status

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
-from jifen.api.schemas import SANE_DATE, MemberPathId
+from jifen.api.schemas.common import SANE_DATE, MemberPathId
 from jifen.domain.calendar import local_date
 from jifen.services import beneficiaries
 from jifen.services.event_schema import PRINTABLE, IdTypeField, IsoDate

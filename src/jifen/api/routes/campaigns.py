@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId, SegmentName
+from jifen.api.schemas.common import MemberId
+from jifen.api.schemas.segments import SegmentName
 from jifen.domain.calendar import local_datetime
 from jifen.domain.campaigns import Uplift
 from jifen.programs.schema import Program

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId, MemberPathId
+from jifen.api.schemas.common import MemberId, MemberPathId
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import mall

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from jifen.api.deps import ClockDep, ProgramDep, ReadUowDep, UowDep, VaultDep, require
-from jifen.api.schemas import (
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.members import (
     Balances,
     Enrolled,
     Enrolment,
     Expiring,
     MemberOut,
-    MemberPathId,
     NextTier,
     Statement,
     StatementItem,

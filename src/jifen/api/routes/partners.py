@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, Forbidden, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas.common import MemberId
 from jifen.domain.calendar import local_datetime
 from jifen.domain.partners import MilesRate
 from jifen.programs.schema import Program

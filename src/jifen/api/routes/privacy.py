@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
-from jifen.api.schemas import MemberPathId
+from jifen.api.schemas.common import MemberPathId
 from jifen.services import privacy
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.key_repository import StoredKey

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberPathId
+from jifen.api.schemas.common import MemberPathId
 from jifen.domain.calendar import local_date
 from jifen.domain.offpeak import OffPeak
 from jifen.programs.schema import Program

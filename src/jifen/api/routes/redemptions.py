@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId
+from jifen.api.schemas.common import MemberId
 from jifen.domain.calendar import local_datetime
 from jifen.services import redemption
 from jifen.services.event_schema import PRINTABLE, Id, Moment

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from jifen.api.deps import ClockDep, UowDep, require
-from jifen.api.schemas import MemberPathId, SegmentName
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.segments import SegmentName
 from jifen.services.segments import MemberSegments, assign_segments, member_segments
 from jifen.storage.key_repository import StoredKey
 
