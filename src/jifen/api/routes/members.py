@@ -23,8 +23,8 @@ from jifen.api.schemas.members import (
 )
 from jifen.domain.calendar import local_date, local_datetime
 from jifen.domain.identity import mask_id_number, mask_phone
-from jifen.services import member_view
 from jifen.services.members import enrol
+from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
 

@@ -13,7 +13,7 @@ from datetime import date
 from jifen.domain.calendar import period_end
 from jifen.programs.schema import Program, TierLevel
 from jifen.programs.tiers import qualifying_window_start
-from jifen.services.member_view import MemberSummary
+from jifen.services.views.member import MemberSummary
 from jifen.storage.portal_repository import OrderLine, PortalRepository
 from jifen.storage.redemption_repository import RedemptionRecord
 from jifen.storage.uow import UnitOfWork

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import UowDep
-from jifen.services import console_view, mall
+from jifen.services import mall
+from jifen.services.views import console as console_view
 from jifen.storage.mall_repository import Product
 from jifen.web.console.common import Operator, page
 
