@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from jifen.api.schemas.common import examples
 from jifen.services import adjustments
 from jifen.services.adjustments import AdjustmentKind, AdjustmentStatus
 from jifen.services.event_schema import PRINTABLE
@@ -17,14 +18,10 @@ CallerId = Annotated[
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 
 
-def _model(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
-
-
 class AdjustmentIn(BaseModel):
     """An adjustment: `points` signed (+ adds a lot, − claws back), `kind` and `reason` audited."""
 
-    model_config = _model(
+    model_config = examples(
         {"id": "adj-0001", "kind": "goodwill", "points": 500, "reason": "Delayed train G1"}
     )
 
@@ -40,7 +37,7 @@ class AdjustmentIn(BaseModel):
 class DecisionIn(BaseModel):
     """An approval or rejection by another operator than the one who asked."""
 
-    model_config = _model({"id": "adj-0001-approve", "note": "Checked against the trip log"})
+    model_config = examples({"id": "adj-0001-approve", "note": "Checked against the trip log"})
 
     id: CallerId
     note: Reason | None = None
@@ -74,7 +71,7 @@ class Adjustments(BaseModel):
 class StatusIn(BaseModel):
     """Why the member's status changes (kept in the audit log)."""
 
-    model_config = _model({"reason": "Earn-then-refund pattern under review"})
+    model_config = examples({"reason": "Earn-then-refund pattern under review"})
 
     reason: Reason
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from jifen.api.schemas.common import MemberId
+from jifen.api.schemas.common import MemberId, examples
 from jifen.services.event_schema import PRINTABLE
 from jifen.services.partners.terms import MAX_POINTS, PartnerStatus
 
@@ -16,10 +16,6 @@ CallerId = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 Points = Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
-
-
-def _model(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
 class Rate(BaseModel):
@@ -34,7 +30,7 @@ class Rate(BaseModel):
 class PartnerIn(BaseModel):
     """A partner's terms; limits count points credited by awards and exchanges."""
 
-    model_config = _model(
+    model_config = examples(
         {
             "code": "hotel",
             "name": "Jinjiang Hotels",
@@ -84,7 +80,7 @@ class Partners(BaseModel):
 class StatusIn(BaseModel):
     """Suspend a partner (its awards and exchanges are refused) or make it active again."""
 
-    model_config = _model({"status": "suspended", "reason": "Contract ended"})
+    model_config = examples({"status": "suspended", "reason": "Contract ended"})
 
     status: PartnerStatus
     reason: Text
@@ -93,7 +89,7 @@ class StatusIn(BaseModel):
 class AwardIn(BaseModel):
     """Points a partner gives a member; `id` is the partner's idempotency key."""
 
-    model_config = _model(
+    model_config = examples(
         {
             "id": "stay-20251103-0042",
             "member_id": 42,
@@ -111,7 +107,7 @@ class AwardIn(BaseModel):
 class ExchangeIn(BaseModel):
     """Partner miles a member turns into points at the partner's rate, rounded down."""
 
-    model_config = _model({"id": "mx-0001", "member_id": 42, "miles": 1005})
+    model_config = examples({"id": "mx-0001", "member_id": 42, "miles": 1005})
 
     id: CallerId
     member_id: MemberId
@@ -121,7 +117,7 @@ class ExchangeIn(BaseModel):
 class ReversalIn(BaseModel):
     """Take back an award or exchange (by its `id`) whose points the member has not spent."""
 
-    model_config = _model(
+    model_config = examples(
         {"id": "undo-0001", "operation_id": "stay-20251103-0042", "reason": "Stay cancelled"}
     )
 
