@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from jifen.demo import people, trips
 from jifen.programs.schema import Program
-from jifen.services import demo_data
 from jifen.services.members import enrol
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
@@ -26,7 +26,7 @@ TICKET_TYPES = ("ticket.purchased", "ticket.travelled")
 class Dataset:
     """Members who joined before `start`, and their ticket events from `start` to `end`."""
 
-    members: list[demo_data.DemoMember]
+    members: list[people.DemoMember]
     events: list[dict[str, Any]]
     start: date
     end: date
@@ -41,7 +41,7 @@ def railway_tickets(
 ) -> Dataset:
     """`members` demo members and the purchase and travel events of `days` days of their trips."""
     cast = list(
-        demo_data.members(
+        people.members(
             count=members,
             seed=seed,
             joined_from=start - timedelta(days=400),
@@ -49,7 +49,7 @@ def railway_tickets(
         )
     )
     end = start + timedelta(days=days - 1)
-    stream = demo_data.events(cast, seed=seed, start=start, end=end)
+    stream = trips.events(cast, seed=seed, start=start, end=end)
     return Dataset(cast, ticket_events(stream), start, end)
 
 
@@ -74,7 +74,7 @@ def enrol_all(
     *,
     program: Program,
     vault: IdentityVault,
-    cast: Sequence[demo_data.DemoMember],
+    cast: Sequence[people.DemoMember],
 ) -> list[int]:
     """Enrol every demo member through the enrolment use case, in one transaction; their ids.
 

@@ -22,9 +22,10 @@ from benchmarks.databases import Postgres, install_railway
 from benchmarks.dataset import enrol_all
 from benchmarks.report import Check, Results, console, median, percentile
 from benchmarks.sizes import Sizes
+from jifen.demo import people
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
-from jifen.services import demo_data, ledger, mall
+from jifen.services import ledger, mall
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
@@ -81,7 +82,7 @@ def _shop(url: str, sizes: Sizes) -> Shop:
     engine = make_engine(url, pool_size=sizes.flash_threads, max_overflow=0, pool_timeout=300)
     program = install_railway(engine)
     vault = IdentityVault([IdentityVault.generate_key()], IdentityVault.generate_key())
-    cast = demo_data.members(
+    cast = people.members(
         count=sizes.flash_members,
         seed=11,
         joined_from=NOW.date().replace(year=2024),

@@ -32,7 +32,8 @@ from benchmarks.databases import Postgres, conninfo, install_railway
 from benchmarks.dataset import enrol_all
 from benchmarks.report import Check, Results, console
 from benchmarks.sizes import Sizes
-from jifen.services import demo_data, ledger
+from jifen.demo import people
+from jifen.services import ledger
 from jifen.services.ledger.bulk import Credit, credit_many
 from jifen.services.ledger.posting import Posted
 from jifen.services.ledger_check import check_ledger
@@ -191,7 +192,7 @@ def _jifen(results: Results, url: str, sizes: Sizes) -> Timings:
 def _members(engine: Engine, count: int) -> list[int]:
     program = install_railway(engine)
     vault = IdentityVault([IdentityVault.generate_key()], IdentityVault.generate_key())
-    cast = demo_data.members(
+    cast = people.members(
         count=count, seed=8, joined_from=date(2024, 1, 1), joined_to=date(2025, 5, 1)
     )
     return enrol_all(engine, program=program, vault=vault, cast=list(cast))

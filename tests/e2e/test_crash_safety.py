@@ -38,8 +38,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from jifen.demo import people, trips
 from jifen.programs.schema import Program
-from jifen.services import demo_data, ledger
+from jifen.services import ledger
 from jifen.services.daily import CHUNK, run_daily
 from jifen.services.members import enrol
 from jifen.services.programs import active_program
@@ -367,7 +368,7 @@ def enrol_cast(url: str, jifen: Jifen, members: int) -> tuple[Program, list[int]
     engine = make_engine(url)
     uow = UnitOfWork(engine)
     cast = list(
-        demo_data.members(
+        people.members(
             count=members,
             seed=SEED,
             joined_from=START - timedelta(days=400),
@@ -421,7 +422,7 @@ BAD_LINES = (
 def write_events(path: Path, cast: list[Any]) -> int:
     """Demo events for the cast, with lines that are rejected (or kept) spread among them."""
     end = START + timedelta(days=IMPORT_DAYS - 1)
-    stream = list(demo_data.events(cast, seed=SEED, start=START, end=end))
+    stream = list(trips.events(cast, seed=SEED, start=START, end=end))
     step = len(stream) // (len(BAD_LINES) + 1)
     for n, bad in enumerate(BAD_LINES, start=1):
         stream.insert(n * step, bad)

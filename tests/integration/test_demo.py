@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from jifen.services.demo import run_demo
+from jifen.demo.run import run_demo
 from jifen.services.ledger_check import check_ledger
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from jifen.demo import people, trips
 from jifen.programs.schema import Program
-from jifen.services import demo_data
 from jifen.services.campaigns import CampaignDraft, create_campaign
 from jifen.services.events import EventResult, apply_event
 from jifen.services.events.batch import apply_batch, apply_in_batches
@@ -37,9 +37,9 @@ START = date(2025, 3, 1)
 RECEIVED = datetime(2025, 4, 16, 12, tzinfo=SHANGHAI)  # the streams reach Jifen after their days
 
 
-def _cast(count: int) -> list[demo_data.DemoMember]:
+def _cast(count: int) -> list[people.DemoMember]:
     return list(
-        demo_data.members(
+        people.members(
             count=count, seed=11, joined_from=START - timedelta(days=300), joined_to=START
         )
     )
@@ -129,7 +129,7 @@ def _out_of_time(bought: dict[str, Any], when: str) -> list[dict[str, Any]]:
 
 
 def _stream(cast: list[Any]) -> list[dict[str, Any]]:
-    days = demo_data.events(cast, seed=11, start=START, end=START + timedelta(days=45))
+    days = trips.events(cast, seed=11, start=START, end=START + timedelta(days=45))
     return _awkward(list(days))
 
 
@@ -299,7 +299,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
     engine: Engine, railway: Program, vault: IdentityVault
 ) -> None:
     cast = _cast(8)
-    days = demo_data.events(cast, seed=11, start=START, end=START + timedelta(days=45))
+    days = trips.events(cast, seed=11, start=START, end=START + timedelta(days=45))
     stream = [e for e in days if e["type"] in ("ticket.purchased", "ticket.travelled")]
     bought = {e["data"]["ticket_id"] for e in stream if e["type"] == "ticket.purchased"}
     stream = [e for e in stream if e["data"]["ticket_id"] in bought]
@@ -362,7 +362,7 @@ def test_a_frozen_members_events_are_refused_and_the_others_applied(
 ) -> None:
     cast = _cast(3)
     _enrol(uow, railway, vault, cast)
-    days = demo_data.events(cast, seed=11, start=START, end=START + timedelta(days=45))
+    days = trips.events(cast, seed=11, start=START, end=START + timedelta(days=45))
     stream = [e for e in days if e["type"] == "ticket.purchased"]
     frozen = {"id_type": cast[0].id_type, "id_number": cast[0].id_number}
     with uow:

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
+from jifen.demo.mall import place_demo_orders
 from jifen.domain.errors import NotFound
-from jifen.services.demo_mall import place_demo_orders
 from jifen.services.ledger import credit
 from jifen.services.mall import InProcessWarehouse, define_product, place_order
 from jifen.services.recommendations import (

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from jifen.demo.people import DemoMember, members
+from jifen.demo.trips import events, write_jsonl
 from jifen.domain.identity import age_on, validate_identity, validate_phone
-from jifen.services.demo_data import DemoMember, events, members, write_jsonl
 
 START, END = date(2025, 1, 1), date(2025, 3, 31)  # 90 days, 春运 included
 AGES = {"commuter": (22, 55), "occasional": (18, 75), "senior": (60, 85), "student": (14, 24)}

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from jifen.demo.mall import GROUPS, basket
 from jifen.domain.offpeak import off_peak, route_habits, suggest
 from jifen.domain.recommend import (
     Holdout,
@@ -20,7 +21,6 @@ from jifen.domain.recommend import (
     similar_items,
     without,
 )
-from jifen.services.demo_mall import GROUPS, basket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HISTORIES = [

@@ -29,7 +29,7 @@ from jifen.api.routes import (
     segments,
     webhooks,
 )
-from jifen.api.schemas import ErrorBody
+from jifen.api.schemas.errors import ErrorBody
 from jifen.storage.db import ping
 
 DESCRIPTION = """Jifen (积分) v1. Every request carries `Authorization: Bearer <key>`

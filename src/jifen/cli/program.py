@@ -24,12 +24,12 @@ from jifen.cli.common import (
     progress_bar,
 )
 from jifen.config import get_settings
+from jifen.demo.run import run_demo
 from jifen.domain.errors import JifenError
 from jifen.programs.loader import load_preset, load_program
 from jifen.services.backup import backup_database, restore_database
 from jifen.services.clock import Clock
 from jifen.services.daily import run_daily
-from jifen.services.demo import run_demo
 from jifen.services.event_files import count_lines
 from jifen.services.events.batch import BATCH_SIZE
 from jifen.services.importer import import_events

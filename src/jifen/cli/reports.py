@@ -88,7 +88,7 @@ def recommend_demo_orders(
     ),
 ) -> None:
     """Demo mall products and orders by members with hidden tastes (points granted, then spent)."""
-    from jifen.services.demo_mall import place_demo_orders  # noqa: PLC0415
+    from jifen.demo.mall import place_demo_orders  # noqa: PLC0415
 
     uow = UnitOfWork(open_engine())
     program = program_or_exit(uow)

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jifen.domain.errors import InvalidRequest
-from jifen.services.member_view import decode_cursor, encode_cursor
+from jifen.services.cursors import decode_cursor, encode_cursor
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.audit_repository import AuditEntry
 

@@ -22,16 +22,8 @@ from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.campaign_repository import Budget, CampaignTrip, StoredCampaign
 from jifen.storage.event_repository import StoredEvent, TicketRecord
-from jifen.storage.ledger_repository import (
-    Balance,
-    KeyTaken,
-    Reserved,
-    StoredTransaction,
-    lot_legs,
-    member_moves,
-    opened_table,
-    posting_rows,
-)
+from jifen.storage.ledger_repository import Balance, KeyTaken, Reserved, StoredTransaction
+from jifen.storage.ledger_rows import lot_legs, member_moves, opened_table, posting_rows
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.program_repository import RedemptionUnlock
 

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import SANE_DATE, MemberPathId
+from jifen.api.schemas.adjustments import (
+    AdjustmentIn,
+    AdjustmentOut,
+    Adjustments,
+    AuditEntryOut,
+    AuditPage,
+    DecisionIn,
+    StatusIn,
+    StatusOut,
+    UnfreezeIn,
+)
+from jifen.api.schemas.common import SANE_DATE, MemberPathId
 from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import adjustments, audit, member_status
-from jifen.services.adjustments import AdjustmentKind, AdjustmentStatus
+from jifen.services.adjustments import AdjustmentStatus
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.audit_repository import AdjustmentRecord
 from jifen.storage.key_repository import StoredKey
@@ -24,115 +34,12 @@ router = APIRouter(prefix="/v1", tags=["corrections"])
 Operator = Annotated[StoredKey, Depends(require("operator"))]
 Admin = Annotated[StoredKey, Depends(require())]
 MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
-CallerId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
-]
 AdjustmentPath = Annotated[
     str,
     Path(min_length=1, max_length=200, pattern=PRINTABLE, description="The adjustment's id."),
 ]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
 Filter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE)]
 Limit = Annotated[int, Query(ge=1, le=500)]
-
-
-def _model(*examples: dict[str, Any]) -> ConfigDict:
-    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
-
-
-class AdjustmentIn(BaseModel):
-    """An adjustment: `points` signed (+ adds a lot, − claws back), `kind` and `reason` audited."""
-
-    model_config = _model(
-        {"id": "adj-0001", "kind": "goodwill", "points": 500, "reason": "Delayed train G1"}
-    )
-
-    id: CallerId
-    kind: AdjustmentKind
-    points: Annotated[StrictInt, Field(ge=-adjustments.MAX_POINTS, le=adjustments.MAX_POINTS)]
-    reason: Reason
-    point_kind: Annotated[str, StringConstraints(min_length=1, max_length=24)] | None = Field(
-        None, description="Defaults to the first kind that pays for tickets (railway: ride)."
-    )
-
-
-class DecisionIn(BaseModel):
-    """An approval or rejection by another operator than the one who asked."""
-
-    model_config = _model({"id": "adj-0001-approve", "note": "Checked against the trip log"})
-
-    id: CallerId
-    note: Reason | None = None
-
-
-class AdjustmentOut(BaseModel):
-    """An adjustment as it stands; balances are of `point_kind`, before and after posting."""
-
-    adjustment_id: str
-    member_id: int
-    kind: str
-    point_kind: str
-    points: int
-    reason: str
-    status: AdjustmentStatus
-    requested_by: str
-    requested_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    transaction_id: int | None
-    balance_before: int | None
-    balance_after: int | None
-
-
-class Adjustments(BaseModel):
-    """Adjustments, newest first."""
-
-    items: list[AdjustmentOut]
-
-
-class StatusIn(BaseModel):
-    """Why the member's status changes (kept in the audit log)."""
-
-    model_config = _model({"reason": "Earn-then-refund pattern under review"})
-
-    reason: Reason
-
-
-class UnfreezeIn(BaseModel):
-    """Why the member may earn and spend again (optional)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Reason | None = None
-
-
-class StatusOut(BaseModel):
-    """The member's status now; `changed` is false when it already was."""
-
-    member_id: int
-    status: str
-    previous: str
-    changed: bool
-    forfeited: dict[str, int] = Field(description="Points forfeited per kind (closing only).")
-    voided_pending: int = Field(description="Pending points voided (closing only).")
-
-
-class AuditEntryOut(BaseModel):
-    """One audited action: who (`actor`, a key prefix), when, what, to whom, and the details."""
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    details: dict[str, Any]
-
-
-class AuditPage(BaseModel):
-    """A page of the audit log, newest first; pass `next_cursor` back for the next page."""
-
-    items: list[AuditEntryOut]
-    next_cursor: str | None
 
 
 _STATUSES: dict[str, AdjustmentStatus] = {status: status for status in get_args(AdjustmentStatus)}

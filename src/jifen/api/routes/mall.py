@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
     ValidationError,
 )
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberId, MemberPathId
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.mall import (
+    CouponOut,
+    Coupons,
+    DonationIn,
+    GrantIn,
+    OrderIn,
+    OrderOut,
+    ProductIn,
+    ProductOut,
+    Products,
+    Receipt,
+    RedeemIn,
+    StepIn,
+    WarehouseReport,
+)
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import mall
-from jifen.services.event_schema import PRINTABLE, Moment
+from jifen.services.event_schema import PRINTABLE
 from jifen.storage.mall_repository import Coupon, MallOrder, Product
 
 router = APIRouter(prefix="/v1", tags=["mall"])
@@ -31,150 +40,6 @@ ADMIN = Depends(require())
 ANYONE = Depends(require("operator", "integrator", "analyst", "partner"))
 SELLERS = Depends(require("operator", "integrator"))
 OPERATORS = Depends(require("operator"))
-
-CallerId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE)
-]
-Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
-Count = Annotated[StrictInt, Field(ge=0, le=10**12)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProductIn(Body):
-    """A product (upsert by sku: every field is replaced, `stock` set to what is left to sell)."""
-
-    sku: Sku
-    name: Label
-    price_points: Annotated[StrictInt, Field(ge=1, le=10**12)]
-    stock: Annotated[StrictInt, Field(ge=0, le=10**9)]
-    per_member_limit: Annotated[StrictInt, Field(ge=1, le=10**6)] | None = None
-    sale_starts_at: Moment | None = None
-    sale_ends_at: Moment | None = None
-    cash_fen: Count = 0
-    kind: Literal["goods", "coupon"] = "goods"
-    coupon_valid_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
-    active: StrictBool = True
-
-
-class ProductOut(BaseModel):
-    """A product with its stock left and sale window."""
-
-    sku: str
-    name: str
-    kind: str
-    price_points: int
-    cash_fen: int
-    stock: int
-    per_member_limit: int | None
-    sale_starts_at: datetime | None
-    sale_ends_at: datetime | None
-    coupon_valid_days: int | None
-    active: bool
-
-
-class Products(BaseModel):
-    """Active products, by sku."""
-
-    items: list[ProductOut]
-
-
-class OrderIn(Body):
-    """An order: `id` is the caller's (the idempotency key)."""
-
-    id: CallerId
-    member_id: MemberId
-    sku: Sku
-    quantity: Annotated[StrictInt, Field(ge=1, le=100)]
-
-
-class StepIn(Body):
-    """A step on something that exists: `id` is the caller's."""
-
-    id: CallerId
-
-
-class CouponOut(BaseModel):
-    """A coupon: `status` is active, used or expired; valid through `valid_until`."""
-
-    code: str
-    type: str
-    member_id: int
-    source: str
-    issued_at: datetime
-    valid_until: date
-    status: str
-    used_at: datetime | None
-    used_by: str | None
-
-
-class Coupons(BaseModel):
-    """A member's coupons, newest first."""
-
-    items: list[CouponOut]
-
-
-class OrderOut(BaseModel):
-    """An order: paid → fulfilled, or cancelled → refunded; coupons it issued."""
-
-    order_id: str
-    member_id: int
-    sku: str
-    quantity: int
-    points: int
-    cash_fen: int
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    fulfilment: dict[str, Any]
-    coupons: list[CouponOut]
-
-
-class WarehouseReport(Body):
-    """What the warehouse reports about an order."""
-
-    order_id: CallerId
-    status: Literal["shipped", "delivered"]
-    tracking: Annotated[str, StringConstraints(max_length=100, pattern=PRINTABLE)] | None = None
-
-
-class GrantIn(Body):
-    """A coupon given without points (a benefit); `id` is the caller's."""
-
-    id: CallerId
-    type: Code
-    valid_days: Annotated[StrictInt, Field(ge=1, le=3650)]
-
-
-class RedeemIn(Body):
-    """A coupon's single use; `id` is the integrator's redemption id."""
-
-    id: CallerId
-
-
-class DonationIn(Body):
-    """Points given to a charity of the program; `id` is the caller's."""
-
-    id: CallerId
-    charity: Code
-    points: Annotated[StrictInt, Field(ge=1, le=10**9)]
-
-
-class Receipt(BaseModel):
-    """The receipt of a donation."""
-
-    donation_id: str
-    receipt_no: str
-    member_id: int
-    charity: str
-    points: int
-    at: datetime
 
 
 def _now(clock: ClockDep, program: Program) -> datetime:

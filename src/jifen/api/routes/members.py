@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from jifen.api.deps import ClockDep, ProgramDep, ReadUowDep, UowDep, VaultDep, require
-from jifen.api.schemas import (
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.members import (
     Balances,
     Enrolled,
     Enrolment,
     Expiring,
     MemberOut,
-    MemberPathId,
     NextTier,
     Statement,
     StatementItem,
@@ -24,8 +24,8 @@ from jifen.api.schemas import (
 )
 from jifen.domain.calendar import local_date, local_datetime
 from jifen.domain.identity import mask_id_number, mask_phone
-from jifen.services import member_view
 from jifen.services.members import enrol
+from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import MemberRecord
 

@@ -9,15 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from jifen.api import metrics
 from jifen.api.deps import ClockDep, ProgramDep, StateDep, UowDep, VaultDep, require
-from jifen.api.schemas import (
+from jifen.api.schemas.errors import Error
+from jifen.api.schemas.events import EventBatch, EventResultOut, EventResults
+from jifen.api.schemas.operations import (
     ClockIn,
     ClockOut,
     DailyJobIn,
     DailyJobOut,
-    Error,
-    EventBatch,
-    EventResultOut,
-    EventResults,
     MemberCounts,
     PointTotals,
     SummaryOut,

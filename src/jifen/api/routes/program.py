@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from jifen.api.deps import ServedProgramDep, require
+from jifen.api.schemas.program import ProgramOut
 
 router = APIRouter(prefix="/v1", tags=["program"])
-
-
-class ProgramOut(BaseModel):
-    """The active program as this worker serves it (a new version within seconds, no restart)."""
-
-    code: str
-    version: int
-    program: dict[str, Any]
 
 
 @router.get(

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel
 
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
-from jifen.api.schemas import MemberPathId
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.recommendations import MallItem, RecommendationsOut, Trip
 from jifen.domain.calendar import local_date
 from jifen.domain.offpeak import OffPeak
 from jifen.programs.schema import Program
@@ -19,29 +19,6 @@ from jifen.storage.uow import UnitOfWork
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 OPERATORS = Depends(require("operator"))
-
-
-class MallItem(BaseModel):
-    """A product the member has not bought and members who bought the same things did."""
-
-    sku: str
-    name: str
-    score: float
-
-
-class Trip(BaseModel):
-    """A route (train number) the member takes, on its next off-peak day, and why."""
-
-    route: str
-    suggested_departure: datetime
-    reason: str
-
-
-class RecommendationsOut(BaseModel):
-    """Products to buy and trips to take, best first."""
-
-    mall: list[MallItem]
-    trips: list[Trip]
 
 
 @router.get(

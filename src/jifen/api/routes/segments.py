@@ -5,35 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from jifen.api.deps import ClockDep, UowDep, require
-from jifen.api.schemas import MemberPathId, SegmentName
+from jifen.api.schemas.common import MemberPathId
+from jifen.api.schemas.segments import SegmentsIn, SegmentsOut
 from jifen.services.segments import MemberSegments, assign_segments, member_segments
 from jifen.storage.key_repository import StoredKey
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 Operator = Annotated[StoredKey, Depends(require("operator"))]
-
-
-class SegmentsIn(BaseModel):
-    """The segments operators put the member in; they replace the last ones set ([] clears)."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"segments": ["vip", "business"]}]}
-    )
-
-    segments: Annotated[list[SegmentName], Field(max_length=50)]
-
-
-class SegmentsOut(BaseModel):
-    """All the member's segments, those operators set (`assigned`) and the daily job's `rfm`."""
-
-    member_id: int
-    segments: list[str]
-    assigned: list[str]
-    rfm: str | None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not_found"}}

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.errors import JifenError
-from jifen.services import console_view
 from jifen.services.daily import run_daily
+from jifen.services.views import console as console_view
 from jifen.storage.console_repository import JobRun
 from jifen.web.console.common import Operator, back, error_text, flash, gettext, page, role, today
 from jifen.web.security import check_csrf

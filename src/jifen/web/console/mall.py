@@ -10,7 +10,8 @@ from fastapi.responses import Response
 
 from jifen.api.deps import UowDep
 from jifen.domain.orders import OrderState
-from jifen.services import console_view, mall
+from jifen.services import mall
+from jifen.services.views import console as console_view
 from jifen.storage.mall_repository import Product
 from jifen.web.console.common import Operator, page
 

@@ -15,8 +15,10 @@ from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import Lot
 from jifen.programs.schema import Program
-from jifen.services import adjustments, console_view, member_view
+from jifen.services import adjustments
 from jifen.services.beneficiaries import list_beneficiaries
+from jifen.services.views import console as console_view
+from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
 from jifen.web.console.common import Operator, actor, error_text, gettext, names, page, today

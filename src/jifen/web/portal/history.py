@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import InvalidRequest
-from jifen.services import member_view
+from jifen.services.views import member as member_view
 from jifen.storage.statement_repository import StatementLine
 from jifen.web.labels import N_
 from jifen.web.portal.context import gettext, page, words

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
-from jifen.services import member_view, portal_view
+from jifen.services.views import member as member_view
+from jifen.services.views import portal as portal_view
 from jifen.web.portal.context import now, page, words
 from jifen.web.session import PortalMemberDep
 

@@ -13,7 +13,8 @@ from jifen.api.routes.mall import WarehouseDep
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
-from jifen.services import mall, member_view
+from jifen.services import mall
+from jifen.services.views import member as member_view
 from jifen.storage.uow import UnitOfWork
 from jifen.web.portal.context import friendly, now, page, words
 from jifen.web.security import check_csrf

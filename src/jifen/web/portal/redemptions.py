@@ -7,7 +7,8 @@ from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.calendar import local_datetime
-from jifen.services import mall, portal_view
+from jifen.services import mall
+from jifen.services.views import portal as portal_view
 from jifen.web.portal.context import now, page
 from jifen.web.session import PortalMemberDep
 

@@ -13,8 +13,8 @@ from datetime import date
 from jifen.domain.calendar import period_end
 from jifen.programs.schema import Program, TierLevel
 from jifen.programs.tiers import qualifying_window_start
-from jifen.services.member_view import MemberSummary
 from jifen.services.unit_of_work import UnitOfWork
+from jifen.services.views.member import MemberSummary
 from jifen.storage.portal_repository import OrderLine
 from jifen.storage.redemption_repository import RedemptionRecord
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from jifen.domain.errors import InvalidRequest, NotFound
+from jifen.domain.errors import NotFound
 from jifen.domain.tiers import Progress, TierState, progress
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
+from jifen.services.cursors import decode_cursor, encode_cursor
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.member_repository import MemberRecord, TierChange
 from jifen.storage.statement_repository import StatementLine
@@ -74,25 +73,6 @@ def member_summary(
         progress=progress(tier_policy(program), current=tier, qualifying_points=points),
         segments=tuple(sorted(segments)),
     )
-
-
-def encode_cursor(entry_id: int) -> str:
-    """An opaque cursor for the page after `entry_id`."""
-    return base64.urlsafe_b64encode(f"e{entry_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The entry id behind a cursor; `InvalidRequest` for anything not made by `encode_cursor`."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError:
-        text = ""
-    if not re.fullmatch(r"e[0-9]{1,18}", text):
-        raise InvalidRequest(
-            "The cursor is not one this API gave out; start again without a cursor.",
-            cursor=cursor,
-        )
-    return int(text[1:])
 
 
 def statement(

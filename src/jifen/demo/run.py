@@ -10,9 +10,9 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from jifen.demo import people, trips
 from jifen.domain.calendar import local_date
 from jifen.programs.schema import Program
-from jifen.services import demo_data
 from jifen.services.daily import run_daily
 from jifen.services.events.batch import apply_batch
 from jifen.services.members import MemberExists, enrol
@@ -45,7 +45,7 @@ def run_demo(
     Deterministic for a seed; running it again enrols nobody new and applies no event twice.
     """
     cast = list(
-        demo_data.members(
+        people.members(
             count=members,
             seed=seed,
             joined_from=start - timedelta(days=400),
@@ -75,7 +75,7 @@ def run_demo(
     def happened(event: dict[str, Any]) -> date:
         return local_date(datetime.fromisoformat(event["occurred_at"]), program.timezone)
 
-    stream = demo_data.events(cast, seed=seed, start=start, end=end)
+    stream = trips.events(cast, seed=seed, start=start, end=end)
     for day, todays in groupby(stream, key=happened):  # a day's events as one batch
         for night in _days(start + timedelta(days=days), day):  # the nights before that day
             run_daily(uow, program=program, as_of=night)
@@ -105,3 +105,13 @@ def _days(first: date, until: date) -> Iterator[date]:
     """The days from `first` up to, not including, `until`."""
     for n in range((until - first).days):
         yield first + timedelta(days=n)
+
+
+def _identity(person: people.DemoMember) -> dict[str, object]:
+    return {
+        "name": person.name,
+        "id_type": person.id_type,
+        "id_number": person.id_number,
+        "birth_date": person.birth_date,
+        "phone": person.phone,
+    }
