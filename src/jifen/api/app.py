@@ -16,7 +16,7 @@ from jifen.api.deps import AppState, StateDep
 from jifen.api.errors import error_response
 from jifen.api.group_commit import EventCommitter
 from jifen.api.program_cache import ProgramCache
-from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
+from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, LimitStore, RateLimit, parse_limits
 from jifen.api.routes import (
     accounting,
     adjustments,
@@ -148,6 +148,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default=limits.pop("default", DEFAULT_LIMIT),
         anonymous=limits.pop("anonymous", None),
         limits=limits,
+        store=LimitStore(
+            settings.rate_limit_storage,
+            prefix=settings.rate_limit_prefix,
+            fell_back=metrics.RATE_LIMIT_FALLBACK.inc,
+        ),
     )
     metrics.install(app)
     app.add_middleware(logs.RequestLog)  # ids, timing and counts cover every layer but the next

@@ -1,13 +1,20 @@
-"""Per-key rate limits: a token bucket per API key, with limits per role.
+"""Per-key rate limits: a moving window of requests per API key, with limits per role.
 
-Each worker process keeps its own buckets (in memory, not shared): with N workers behind a
-balancer a key gets up to N times its limit. A request over the limit is answered `429
-rate_limited` with `Retry-After` (whole seconds) before the app does any work.
+Requests are counted by the `limits` library in the store `JIFEN_RATE_LIMIT_STORAGE` names:
+`memory://` (the default) counts in each worker process, so with N workers a key gets up to N
+times its limit; `redis://HOST:PORT/DB` counts in Redis, shared by every worker and server, so
+the limit holds whatever the number of processes. A limit of `per_second` with bursts of `burst`
+lets a key send `burst` requests in any `burst / per_second` seconds. A request over it is
+answered `429 rate_limited` with `Retry-After` (whole seconds) before the app does any work.
+
+When the shared store does not answer, the API stays up: each worker counts in its own memory
+(per-worker limits, as with `memory://`), logs one warning, counts every such request in
+`jifen_rate_limit_fallback_total`, and tries the store again after `retry_seconds`.
 
 A key is recognised by asking the key store once, then kept for `cache_seconds`, so the limit costs
 no query per request. Requests without a live key (none, unknown, revoked) are refused 401 by the
-app; they are not limited unless `anonymous` is given, which puts them in one bucket per client
-address and, once that bucket is empty, refuses unknown keys without looking them up. That is off
+app; they are not limited unless `anonymous` is given, which counts them per client address and,
+once that address is over its limit, refuses unknown keys without looking them up. That is off
 by default: an address is best limited by the proxy in front, which knows the caller's address
 (behind a proxy, uvicorn sees the proxy's unless started with `--proxy-headers`).
 """
@@ -15,14 +22,21 @@ by default: an address is best limited by the proxy in front, which knows the ca
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from limits.storage import storage_from_string
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,10 +44,13 @@ from jifen.api.errors import error_response
 from jifen.services.keys import authenticate
 from jifen.storage.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """`per_second` requests sustained, up to `burst` at once."""
+    """Up to `burst` requests at once, `per_second` sustained: `burst` in any `seconds`."""
 
     per_second: float
     burst: int
@@ -42,6 +59,24 @@ class Limit:
         if self.per_second <= 0 or self.burst < 1:
             msg = f"A rate limit needs per_second > 0 and burst >= 1; got {self}."
             raise ValueError(msg)
+        seconds = self.burst / self.per_second
+        if seconds < 1 or abs(seconds - round(seconds)) > 1e-9:
+            msg = (
+                f"A rate limit counts its burst over whole seconds: burst / per_second must be "
+                f"1, 2, 3 ... seconds; {self.burst} / {self.per_second:g} is {seconds:g} "
+                f"(e.g. {self.per_second:g}/{max(1, round(seconds)) * self.per_second:g})."
+            )
+            raise ValueError(msg)
+
+    @property
+    def seconds(self) -> int:
+        """The window `burst` requests are counted over."""
+        return round(self.burst / self.per_second)
+
+    @property
+    def item(self) -> RateLimitItem:
+        """The limit as the `limits` library counts it."""
+        return RateLimitItemPerSecond(self.burst, self.seconds)
 
 
 DEFAULT_LIMIT = Limit(50, 100)
@@ -49,6 +84,8 @@ DEFAULT_LIMIT = Limit(50, 100)
 ANONYMOUS_LIMIT = Limit(20, 100)
 """A per-address limit for requests without a live key, when one is wanted (off by default)."""
 EXEMPT_PATHS = ("/health", "/ready", "/metrics")
+STORE_TIMEOUT_SECONDS = 0.25
+"""How long a request waits for the shared store before it is counted in memory instead."""
 
 
 def parse_limits(text: str) -> dict[str, Limit]:
@@ -66,30 +103,82 @@ def parse_limits(text: str) -> dict[str, Limit]:
     return limits
 
 
-class TokenBucket:
-    """Holds up to `burst` tokens, refilled at `per_second`; a request takes one."""
+class LimitStore:
+    """Counts requests in moving windows: in the shared store, or in memory while it is down."""
 
-    __slots__ = ("limit", "tokens", "updated")
+    def __init__(
+        self,
+        url: str = "memory://",
+        *,
+        prefix: str = "jifen",
+        retry_seconds: float = 5.0,
+        fell_back: Callable[[], Any] = lambda: None,
+    ) -> None:
+        self.url, self.retry_seconds, self.fell_back = url, retry_seconds, fell_back
+        shared = _storage(url, prefix)
+        self.shared = MovingWindowRateLimiter(shared)
+        self.local = (
+            self.shared
+            if isinstance(shared, MemoryStorage)
+            else MovingWindowRateLimiter(MemoryStorage())
+        )
+        self.down_until = 0.0  # monotonic; while in the future, the shared store is not asked
 
-    def __init__(self, limit: Limit, now: float) -> None:
-        self.limit, self.tokens, self.updated = limit, float(limit.burst), now
+    async def hit(self, limit: Limit, name: str) -> bool:
+        """Count a request of `name`; False (and not counted) when it is over `limit`."""
+        return await self._ask(lambda counter: counter.hit(limit.item, name))
 
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.per_second)
-        self.updated = now
+    async def has_room(self, limit: Limit, name: str) -> bool:
+        """Whether `name` may send a request now under `limit`; counts nothing."""
+        return await self._ask(lambda counter: counter.test(limit.item, name))
 
-    def wait(self, now: float) -> float:
-        """Seconds until a token is there (0 when one is there now); takes nothing."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.limit.per_second
+    async def wait(self, limit: Limit, name: str) -> float:
+        """Seconds until `name` may send its next request under `limit`."""
+        stats = await self._ask(lambda counter: counter.get_window_stats(limit.item, name))
+        return max(0.0, stats.reset_time - time.time())  # noqa: TID251 - as `limits` counts
 
-    def take(self, now: float) -> float:
-        """Take a token and return 0, or return the seconds to wait for one."""
-        wait = self.wait(now)
-        if not wait:
-            self.tokens -= 1
-        return wait
+    async def _ask(self, question: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+        if self.local is self.shared or time.monotonic() >= self.down_until:
+            try:
+                answer = await question(self.shared)
+            except StorageError as error:
+                if not self.down_until:
+                    log.warning(
+                        "The rate-limit store %s does not answer (%s): each worker limits in its "
+                        "own memory until it does.",
+                        _without_password(self.url),
+                        error.storage_error,
+                    )
+                self.down_until = time.monotonic() + self.retry_seconds
+            else:
+                if self.down_until:
+                    log.info("The rate-limit store %s answers again.", _without_password(self.url))
+                    self.down_until = 0.0
+                return answer
+        self.fell_back()
+        return await question(self.local)
+
+
+def _storage(url: str, prefix: str) -> Storage:
+    """The `limits` async storage at `url` (`memory://`, `redis://HOST:PORT/DB`, `rediss://`...)."""
+    scheme, _, rest = url.removeprefix("async+").partition("://")
+    options: dict[str, Any] = {}
+    if scheme.startswith("redis"):
+        options = {
+            "implementation": "redispy",
+            "key_prefix": prefix,
+            "socket_timeout": STORE_TIMEOUT_SECONDS,
+            "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
+        }
+    storage = storage_from_string(f"async+{scheme}://{rest}", wrap_exceptions=True, **options)
+    if not isinstance(storage, Storage):  # pragma: no cover - every async+ scheme is async
+        msg = f"{url!r} is not a rate-limit store."
+        raise TypeError(msg)
+    return storage
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 KeyLookup = Callable[[str], tuple[str, str] | None]
@@ -118,6 +207,7 @@ class RateLimit:
         limits: Mapping[str, Limit] | None = None,
         default: Limit = DEFAULT_LIMIT,
         anonymous: Limit | None = None,
+        store: LimitStore | None = None,
         exempt: Sequence[str] = EXEMPT_PATHS,
         cache_seconds: float = 60.0,
         max_entries: int = 100_000,
@@ -128,14 +218,14 @@ class RateLimit:
                 msg = "RateLimit needs the engine of the key store, or a lookup."
                 raise ValueError(msg)
             lookup = key_store_lookup(engine)
-        self.app, self.lookup, self.clock = app, lookup, clock
+        self.app, self.lookup, self.clock = app, lookup, clock  # the clock of the key cache
         self.limits, self.default, self.anonymous = dict(limits or {}), default, anonymous
+        self.store = store or LimitStore()
         self.exempt, self.cache_seconds, self.max_entries = (
             tuple(exempt),
             cache_seconds,
             max_entries,
         )
-        self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         # By a digest of the token, so no secret is kept; `(until, (prefix, role) or None)`.
         self.keys: OrderedDict[bytes, tuple[float, tuple[str, str] | None]] = OrderedDict()
 
@@ -144,14 +234,14 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         name, limit = await self._caller(scope)
-        wait = 0.0 if limit is None else self._bucket(name, limit).take(self.clock())
-        if limit is not None and wait:
+        if limit is not None and not await self.store.hit(limit, name):
+            wait = await self.store.wait(limit, name)
             await self._refuse(limit, wait)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
     async def _caller(self, scope: Scope) -> tuple[str, Limit | None]:
-        """Whose bucket the request draws on: its key's, or its address's (None: not limited)."""
+        """Whose requests this one counts among: its key's, or its address's (None: no limit)."""
         address = f"ip:{scope['client'][0] if scope.get('client') else 'unknown'}"
         token = _bearer(scope)
         if token is None:
@@ -161,7 +251,7 @@ class RateLimit:
         cached = self.keys.get(digest)
         if cached is None or cached[0] <= now:
             anonymous = self.anonymous
-            if anonymous is not None and self._bucket(address, anonymous).wait(now):
+            if anonymous is not None and not await self.store.has_room(anonymous, address):
                 return address, anonymous  # guessing keys from here: no lookup
             key = await anyio.to_thread.run_sync(self.lookup, token)
             cached = (now + self.cache_seconds, key)
@@ -171,13 +261,6 @@ class RateLimit:
             return address, self.anonymous
         prefix, role = key
         return f"key:{prefix}", self.limits.get(role, self.default)
-
-    def _bucket(self, name: str, limit: Limit) -> TokenBucket:
-        bucket = self.buckets.get(name)
-        if bucket is None or bucket.limit != limit:
-            bucket = TokenBucket(limit, self.clock())
-        _remember(self.buckets, name, bucket, self.max_entries)
-        return bucket
 
     @staticmethod
     def _refuse(limit: Limit, wait: float) -> ASGIApp:
