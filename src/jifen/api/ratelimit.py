@@ -126,7 +126,7 @@ class LimitStore:
 
     async def hit(self, limit: Limit, name: str) -> bool:
         """Count a request of `name`; False (and not counted) when it is over `limit`."""
-        return await self._ask(lambda counter: counter.hit(limit.item, name))
+        return await self._ask(lambda counter: counter.hit(limit.item, name), request=True)
 
     async def has_room(self, limit: Limit, name: str) -> bool:
         """Whether `name` may send a request now under `limit`; counts nothing."""
@@ -137,7 +137,10 @@ class LimitStore:
         stats = await self._ask(lambda counter: counter.get_window_stats(limit.item, name))
         return max(0.0, stats.reset_time - time.time())  # noqa: TID251 - as `limits` counts
 
-    async def _ask(self, question: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
+    async def _ask(
+        self, question: Callable[[MovingWindowRateLimiter], Awaitable[T]], *, request: bool = False
+    ) -> T:
+        """`question`'s answer from the shared store, or from memory (counted if a `request`)."""
         if self.local is self.shared or time.monotonic() >= self.down_until:
             try:
                 answer = await question(self.shared)
@@ -155,7 +158,8 @@ class LimitStore:
                     log.info("The rate-limit store %s answers again.", _without_password(self.url))
                     self.down_until = 0.0
                 return answer
-        self.fell_back()
+        if request:
+            self.fell_back()
         return await question(self.local)
 
 
