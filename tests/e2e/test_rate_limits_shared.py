@@ -40,6 +40,8 @@ from jifen.storage.uow import UnitOfWork
 from tests.conftest import IN_CI, T0, Api
 
 REDIS_URL = os.environ.get("JIFEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PATIENT = "socket_timeout=5&socket_connect_timeout=5"  # a busy test machine is no outage
+STORE_URL = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}{PATIENT}"
 THREE = Limit(per_second=0.3, burst=3)  # three in any ten seconds: no test lasts that long
 
 
@@ -69,7 +71,7 @@ def limited(api: Api, store: LimitStore) -> TestClient:
 
 
 def test_two_servers_sharing_redis_share_each_keys_limit(api: Api, redis_prefix: str):
-    servers = [limited(api, LimitStore(REDIS_URL, prefix=redis_prefix)) for _ in range(2)]
+    servers = [limited(api, LimitStore(STORE_URL, prefix=redis_prefix)) for _ in range(2)]
     headers = api.headers("integrator")
 
     with servers[0] as one, servers[1] as two:
@@ -99,7 +101,7 @@ def test_the_app_counts_in_the_redis_its_settings_name(
         hash_key=vault_keys[1],
         simulated_clock=True,
         rate_limits="default=0.3/3",
-        rate_limit_storage=REDIS_URL,
+        rate_limit_storage=STORE_URL,
         rate_limit_prefix=redis_prefix,
     )
     app = create_app(settings)
@@ -143,10 +145,10 @@ def test_while_redis_does_not_answer_each_server_limits_in_memory_and_says_so(
 def test_once_redis_answers_again_limits_are_shared_again(
     api: Api, redis_prefix: str, caplog: pytest.LogCaptureFixture
 ):
-    port, real = _free_port(), urlsplit(REDIS_URL)
+    port, real = _free_port(), urlsplit(STORE_URL)
     later = real._replace(netloc=f"127.0.0.1:{port}").geturl()  # Redis, once it answers there
     store = LimitStore(later, prefix=redis_prefix, retry_seconds=0.2)
-    other = LimitStore(REDIS_URL, prefix=redis_prefix)
+    other = LimitStore(STORE_URL, prefix=redis_prefix)
     headers = api.headers("integrator")
 
     with caplog.at_level(logging.INFO, logger="jifen.api.ratelimit"), limited(api, store) as client:
@@ -181,7 +183,7 @@ def test_a_key_gets_its_limit_across_the_workers_of_jifen_serve(
         JIFEN_VAULT_KEYS=vault_keys[0],
         JIFEN_HASH_KEY=vault_keys[1],
         JIFEN_RATE_LIMITS="default=0.1/30",  # 30 in any 300 seconds: no refill during the test
-        JIFEN_RATE_LIMIT_STORAGE=REDIS_URL,
+        JIFEN_RATE_LIMIT_STORAGE=STORE_URL,
         JIFEN_RATE_LIMIT_PREFIX=redis_prefix,
         PROMETHEUS_MULTIPROC_DIR=str(shared),
     )
