@@ -121,21 +121,20 @@ def test_a_burst_over_the_limit_gets_429_with_retry_after(limited: Limited):
 
 def test_waiting_retry_after_is_enough(limited: Limited):
     limited.burst(2, role="analyst")
-    time.sleep(0.5)
+    time.sleep(0.2)
 
     refused = limited.get(role="analyst")
 
     assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == "2"  # 1.5 s or a little less, rounded up
+    assert refused.headers["Retry-After"] == "2"  # 1.8 s or a little less, rounded up
     time.sleep(int(refused.headers["Retry-After"]))
     assert limited.get(role="analyst").status_code == 200
 
 
 def test_requests_out_of_the_window_no_longer_count(limited: Limited):
-    started = time.monotonic()
     assert limited.burst(6) == [200] * 5 + [429]
 
-    time.sleep(max(0.0, started + WINDOW + 0.1 - time.monotonic()))
+    time.sleep(WINDOW + 0.1)  # after the last of the five
     assert limited.burst(6) == [200] * 5 + [429]  # a full burst again, not beyond
 
 
