@@ -32,13 +32,15 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from jifen.api.app import create_app
-from jifen.api.ratelimit import Limit, LimitStore, RateLimit
+from jifen.api.limit_store import LimitStore
+from jifen.api.ratelimit import Limit, RateLimit
 from jifen.config import Settings
 from jifen.services.keys import create_key
 from jifen.storage.db import make_engine
 from jifen.storage.uow import UnitOfWork
 from tests.conftest import IN_CI, T0, Api
 
+LOGGER = "jifen.api.limit_store"
 REDIS_URL = os.environ.get("JIFEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PATIENT = "socket_timeout=5&socket_connect_timeout=5"  # a busy test machine is no outage
 STORE_URL = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}{PATIENT}"
@@ -131,7 +133,10 @@ def test_while_redis_does_not_answer_each_server_limits_in_memory_and_says_so(
     store = LimitStore(nowhere, fell_back=lambda: fallbacks.append(None))
     headers = api.headers("integrator")
 
-    with caplog.at_level(logging.INFO, logger="jifen.api.ratelimit"), limited(api, store) as client:
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        limited(api, store) as client,
+    ):
         codes = [client.get("/v1/clock", headers=headers).status_code for _ in range(5)]
 
     assert codes == [200, 200, 200, 429, 429]  # served, and still limited, per server
@@ -151,7 +156,10 @@ def test_once_redis_answers_again_limits_are_shared_again(
     other = LimitStore(STORE_URL, prefix=redis_prefix)
     headers = api.headers("integrator")
 
-    with caplog.at_level(logging.INFO, logger="jifen.api.ratelimit"), limited(api, store) as client:
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        limited(api, store) as client,
+    ):
         assert client.get("/v1/clock", headers=headers).status_code == 200  # in memory
         with _forward(port, (real.hostname or "127.0.0.1", real.port or 6379)):
             time.sleep(0.3)

@@ -15,8 +15,9 @@ from jifen.api.clock import Clock, SandboxClock
 from jifen.api.deps import AppState, StateDep
 from jifen.api.errors import error_response
 from jifen.api.group_commit import EventCommitter
+from jifen.api.limit_store import LimitStore
 from jifen.api.program_cache import ProgramCache
-from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, LimitStore, RateLimit, parse_limits
+from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.api.routes import (
     accounting,
     adjustments,

@@ -7,9 +7,8 @@ the limit holds whatever the number of processes. A limit of `per_second` with b
 lets a key send `burst` requests in any `burst / per_second` seconds. A request over it is
 answered `429 rate_limited` with `Retry-After` (whole seconds) before the app does any work.
 
-When the shared store does not answer, the API stays up: each worker counts in its own memory
-(per-worker limits, as with `memory://`), logs one warning, counts every such request in
-`jifen_rate_limit_fallback_total`, and tries the store again after `retry_seconds`.
+When Redis does not answer, the API stays up: each worker counts in its own memory (per-worker
+limits, as with `memory://`) until it answers again (`api/limit_store.py`).
 
 A key is recognised by asking the key store once, then kept for `cache_seconds`, so the limit costs
 no query per request. Requests without a live key (none, unknown, revoked) are refused 401 by the
@@ -22,30 +21,22 @@ by default: an address is best limited by the proxy in front, which knows the ca
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
-import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio.to_thread
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import StorageError
-from limits.storage import storage_from_string
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jifen.api.errors import error_response
+from jifen.api.limit_store import LimitStore
 from jifen.services.keys import authenticate
 from jifen.storage.uow import UnitOfWork
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +75,6 @@ DEFAULT_LIMIT = Limit(50, 100)
 ANONYMOUS_LIMIT = Limit(20, 100)
 """A per-address limit for requests without a live key, when one is wanted (off by default)."""
 EXEMPT_PATHS = ("/health", "/ready", "/metrics")
-STORE_TIMEOUT_SECONDS = 0.25
-"""How long a request waits for the shared store before it is counted in memory instead."""
 
 
 def parse_limits(text: str) -> dict[str, Limit]:
@@ -101,88 +90,6 @@ def parse_limits(text: str) -> dict[str, Limit]:
             raise ValueError(msg) from None
         limits[role.strip()] = Limit(per_second, most)
     return limits
-
-
-class LimitStore:
-    """Counts requests in moving windows: in the shared store, or in memory while it is down."""
-
-    def __init__(
-        self,
-        url: str = "memory://",
-        *,
-        prefix: str = "jifen",
-        retry_seconds: float = 5.0,
-        fell_back: Callable[[], Any] = lambda: None,
-    ) -> None:
-        self.url, self.retry_seconds, self.fell_back = url, retry_seconds, fell_back
-        shared = _storage(url, prefix)
-        self.shared = MovingWindowRateLimiter(shared)
-        self.local = (
-            self.shared
-            if isinstance(shared, MemoryStorage)
-            else MovingWindowRateLimiter(MemoryStorage())
-        )
-        self.down_until = 0.0  # monotonic; while in the future, the shared store is not asked
-
-    async def hit(self, limit: Limit, name: str) -> bool:
-        """Count a request of `name`; False (and not counted) when it is over `limit`."""
-        return await self._ask(lambda counter: counter.hit(limit.item, name), request=True)
-
-    async def has_room(self, limit: Limit, name: str) -> bool:
-        """Whether `name` may send a request now under `limit`; counts nothing."""
-        return await self._ask(lambda counter: counter.test(limit.item, name))
-
-    async def wait(self, limit: Limit, name: str) -> float:
-        """Seconds until `name` may send its next request under `limit`."""
-        stats = await self._ask(lambda counter: counter.get_window_stats(limit.item, name))
-        return max(0.0, stats.reset_time - time.time())  # noqa: TID251 - as `limits` counts
-
-    async def _ask(
-        self, question: Callable[[MovingWindowRateLimiter], Awaitable[T]], *, request: bool = False
-    ) -> T:
-        """`question`'s answer from the shared store, or from memory (counted if a `request`)."""
-        if self.local is self.shared or time.monotonic() >= self.down_until:
-            try:
-                answer = await question(self.shared)
-            except StorageError as error:
-                if not self.down_until:
-                    log.warning(
-                        "The rate-limit store %s does not answer (%s): each worker limits in its "
-                        "own memory until it does.",
-                        _without_password(self.url),
-                        error.storage_error,
-                    )
-                self.down_until = time.monotonic() + self.retry_seconds
-            else:
-                if self.down_until:
-                    log.info("The rate-limit store %s answers again.", _without_password(self.url))
-                    self.down_until = 0.0
-                return answer
-        if request:
-            self.fell_back()
-        return await question(self.local)
-
-
-def _storage(url: str, prefix: str) -> Storage:
-    """The `limits` async storage at `url` (`memory://`, `redis://HOST:PORT/DB`, `rediss://`...)."""
-    scheme, _, rest = url.removeprefix("async+").partition("://")
-    options: dict[str, Any] = {}
-    if scheme.startswith("redis"):
-        options = {
-            "implementation": "redispy",
-            "key_prefix": prefix,
-            "socket_timeout": STORE_TIMEOUT_SECONDS,
-            "socket_connect_timeout": STORE_TIMEOUT_SECONDS,
-        }
-    storage = storage_from_string(f"async+{scheme}://{rest}", wrap_exceptions=True, **options)
-    if not isinstance(storage, Storage):  # pragma: no cover - every async+ scheme is async
-        msg = f"{url!r} is not a rate-limit store."
-        raise TypeError(msg)
-    return storage
-
-
-def _without_password(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 KeyLookup = Callable[[str], tuple[str, str] | None]
@@ -238,8 +145,8 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         name, limit = await self._caller(scope)
-        if limit is not None and not await self.store.hit(limit, name):
-            wait = await self.store.wait(limit, name)
+        if limit is not None and not await self.store.hit(limit.item, name):
+            wait = await self.store.wait(limit.item, name)
             await self._refuse(limit, wait)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -255,7 +162,7 @@ class RateLimit:
         cached = self.keys.get(digest)
         if cached is None or cached[0] <= now:
             anonymous = self.anonymous
-            if anonymous is not None and not await self.store.has_room(anonymous, address):
+            if anonymous is not None and not await self.store.has_room(anonymous.item, address):
                 return address, anonymous  # guessing keys from here: no lookup
             key = await anyio.to_thread.run_sync(self.lookup, token)
             cached = (now + self.cache_seconds, key)
