@@ -19,6 +19,7 @@ from jifen.api import logs, metrics
 from jifen.api.app import BodyLimit, create_api
 from jifen.api.deps import AppState
 from jifen.api.group_commit import EventCommitter
+from jifen.api.limit_store import LimitStore
 from jifen.api.program_cache import ProgramCache
 from jifen.api.ratelimit import DEFAULT_LIMIT, InFlightLimit, RateLimit, parse_limits
 from jifen.cli import app as cli
@@ -76,6 +77,11 @@ def _add_middleware(app: FastAPI, settings: Settings, state: AppState) -> None:
         default=limits.pop("default", DEFAULT_LIMIT),
         anonymous=limits.pop("anonymous", None),
         limits=limits,
+        store=LimitStore(
+            settings.rate_limit_storage,
+            prefix=settings.rate_limit_prefix,
+            fell_back=metrics.RATE_LIMIT_FALLBACK.inc,
+        ),
     )
     metrics.install(app)
     app.add_middleware(logs.RequestLog)  # ids, timing and counts cover every layer but the next

@@ -38,7 +38,18 @@ class Settings(BaseSettings):
     rate_limits: str = Field(
         default="default=50/100",
         description="Requests per second and burst per API key: `ROLE=PER_SECOND/BURST,...`, "
-        "plus `default=` and `anonymous=` (per client address; unset: off).",
+        "plus `default=` and `anonymous=` (per client address; unset: off). A key may send "
+        "BURST requests in any BURST/PER_SECOND seconds, a whole number of them.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate limits are counted: `memory://`, in each worker process (with N "
+        "workers a key gets N times its limit), or `redis://HOST:PORT/DB`, shared by every "
+        "worker and server. While Redis does not answer, each worker counts in its own memory.",
+    )
+    rate_limit_prefix: str = Field(
+        default="jifen",
+        description="The prefix of the rate-limit keys in Redis; one per deployment sharing it.",
     )
     max_in_flight: int = Field(
         default=32,

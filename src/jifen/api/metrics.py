@@ -57,6 +57,11 @@ OVERLOADED = Counter(
     "jifen_http_overloaded_total",
     "Requests refused with 503 overloaded, before any work: the worker had JIFEN_MAX_IN_FLIGHT.",
 )
+RATE_LIMIT_FALLBACK = Counter(
+    "jifen_rate_limit_fallback_total",
+    "Requests rate-limited in their worker's memory because the shared store "
+    "(JIFEN_RATE_LIMIT_STORAGE) did not answer: limits were per worker meanwhile.",
+)
 EVENTS = Counter(
     "jifen_events_total",
     "Events received through the API, by type and outcome (applied, duplicate, rejected).",

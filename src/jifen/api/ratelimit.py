@@ -1,13 +1,19 @@
-"""Per-key rate limits: a token bucket per API key, with limits per role.
+"""Per-key rate limits: a moving window of requests per API key, with limits per role.
 
-Each worker process keeps its own buckets (in memory, not shared): with N workers behind a
-balancer a key gets up to N times its limit. A request over the limit is answered `429
-rate_limited` with `Retry-After` (whole seconds) before the app does any work.
+Requests are counted by the `limits` library in the store `JIFEN_RATE_LIMIT_STORAGE` names:
+`memory://` (the default) counts in each worker process, so with N workers a key gets up to N
+times its limit; `redis://HOST:PORT/DB` counts in Redis, shared by every worker and server, so
+the limit holds whatever the number of processes. A limit of `per_second` with bursts of `burst`
+lets a key send `burst` requests in any `burst / per_second` seconds. A request over it is
+answered `429 rate_limited` with `Retry-After` (whole seconds) before the app does any work.
+
+When Redis does not answer, the API stays up: each worker counts in its own memory (per-worker
+limits, as with `memory://`) until it answers again (`api/limit_store.py`).
 
 A key is recognised by asking the key store once, then kept for `cache_seconds`, so the limit costs
 no query per request. Requests without a live key (none, unknown, revoked) are refused 401 by the
-app; they are not limited unless `anonymous` is given, which puts them in one bucket per client
-address and, once that bucket is empty, refuses unknown keys without looking them up. That is off
+app; they are not limited unless `anonymous` is given, which counts them per client address and,
+once that address is over its limit, refuses unknown keys without looking them up. That is off
 by default: an address is best limited by the proxy in front, which knows the caller's address
 (behind a proxy, uvicorn sees the proxy's unless started with `--proxy-headers`).
 """
@@ -23,17 +29,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+from limits import RateLimitItem, RateLimitItemPerSecond
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jifen.api.errors import Overloaded, RateLimited, error_response
+from jifen.api.limit_store import LimitStore
 from jifen.services.keys import authenticate
 from jifen.storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """`per_second` requests sustained, up to `burst` at once."""
+    """Up to `burst` requests at once, `per_second` sustained: `burst` in any `seconds`."""
 
     per_second: float
     burst: int
@@ -42,6 +50,24 @@ class Limit:
         if self.per_second <= 0 or self.burst < 1:
             msg = f"A rate limit needs per_second > 0 and burst >= 1; got {self}."
             raise ValueError(msg)
+        seconds = self.burst / self.per_second
+        if seconds < 1 or abs(seconds - round(seconds)) > 1e-9:
+            msg = (
+                f"A rate limit counts its burst over whole seconds: burst / per_second must be "
+                f"1, 2, 3 ... seconds; {self.burst} / {self.per_second:g} is {seconds:g} "
+                f"(e.g. {self.per_second:g}/{max(1, round(seconds)) * self.per_second:g})."
+            )
+            raise ValueError(msg)
+
+    @property
+    def seconds(self) -> int:
+        """The window `burst` requests are counted over."""
+        return round(self.burst / self.per_second)
+
+    @property
+    def item(self) -> RateLimitItem:
+        """The limit as the `limits` library counts it."""
+        return RateLimitItemPerSecond(self.burst, self.seconds)
 
 
 DEFAULT_LIMIT = Limit(50, 100)
@@ -64,32 +90,6 @@ def parse_limits(text: str) -> dict[str, Limit]:
             raise ValueError(msg) from None
         limits[role.strip()] = Limit(per_second, most)
     return limits
-
-
-class TokenBucket:
-    """Holds up to `burst` tokens, refilled at `per_second`; a request takes one."""
-
-    __slots__ = ("limit", "tokens", "updated")
-
-    def __init__(self, limit: Limit, now: float) -> None:
-        self.limit, self.tokens, self.updated = limit, float(limit.burst), now
-
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.per_second)
-        self.updated = now
-
-    def wait(self, now: float) -> float:
-        """Seconds until a token is there (0 when one is there now); takes nothing."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.limit.per_second
-
-    def take(self, now: float) -> float:
-        """Take a token and return 0, or return the seconds to wait for one."""
-        wait = self.wait(now)
-        if not wait:
-            self.tokens -= 1
-        return wait
 
 
 KeyLookup = Callable[[str], tuple[str, str] | None]
@@ -118,6 +118,7 @@ class RateLimit:
         limits: Mapping[str, Limit] | None = None,
         default: Limit = DEFAULT_LIMIT,
         anonymous: Limit | None = None,
+        store: LimitStore | None = None,
         exempt: Sequence[str] = EXEMPT_PATHS,
         cache_seconds: float = 60.0,
         max_entries: int = 100_000,
@@ -128,14 +129,14 @@ class RateLimit:
                 msg = "RateLimit needs the engine of the key store, or a lookup."
                 raise ValueError(msg)
             lookup = key_store_lookup(engine)
-        self.app, self.lookup, self.clock = app, lookup, clock
+        self.app, self.lookup, self.clock = app, lookup, clock  # the clock of the key cache
         self.limits, self.default, self.anonymous = dict(limits or {}), default, anonymous
+        self.store = store or LimitStore()
         self.exempt, self.cache_seconds, self.max_entries = (
             tuple(exempt),
             cache_seconds,
             max_entries,
         )
-        self.buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         # By a digest of the token, so no secret is kept; `(until, (prefix, role) or None)`.
         self.keys: OrderedDict[bytes, tuple[float, tuple[str, str] | None]] = OrderedDict()
 
@@ -144,14 +145,14 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         name, limit = await self._caller(scope)
-        wait = 0.0 if limit is None else self._bucket(name, limit).take(self.clock())
-        if limit is not None and wait:
+        if limit is not None and not await self.store.hit(limit.item, name):
+            wait = await self.store.wait(limit.item, name)
             await self._refuse(limit, wait)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
     async def _caller(self, scope: Scope) -> tuple[str, Limit | None]:
-        """Whose bucket the request draws on: its key's, or its address's (None: not limited)."""
+        """Whose requests this one counts among: its key's, or its address's (None: no limit)."""
         address = f"ip:{scope['client'][0] if scope.get('client') else 'unknown'}"
         token = _bearer(scope)
         if token is None:
@@ -161,7 +162,7 @@ class RateLimit:
         cached = self.keys.get(digest)
         if cached is None or cached[0] <= now:
             anonymous = self.anonymous
-            if anonymous is not None and self._bucket(address, anonymous).wait(now):
+            if anonymous is not None and not await self.store.has_room(anonymous.item, address):
                 return address, anonymous  # guessing keys from here: no lookup
             key = await anyio.to_thread.run_sync(self.lookup, token)
             cached = (now + self.cache_seconds, key)
@@ -171,13 +172,6 @@ class RateLimit:
             return address, self.anonymous
         prefix, role = key
         return f"key:{prefix}", self.limits.get(role, self.default)
-
-    def _bucket(self, name: str, limit: Limit) -> TokenBucket:
-        bucket = self.buckets.get(name)
-        if bucket is None or bucket.limit != limit:
-            bucket = TokenBucket(limit, self.clock())
-        _remember(self.buckets, name, bucket, self.max_entries)
-        return bucket
 
     @staticmethod
     def _refuse(limit: Limit, wait: float) -> ASGIApp:
