@@ -29,7 +29,7 @@ from jifen.programs.schema import Program
 from jifen.services import analytics
 from jifen.services.reports import summary
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))
 
@@ -103,7 +103,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 def measure(engine: Engine, program: Program, repeats: int) -> dict[str, float]:
     """Seconds per operation, in the order the module docstring gives."""
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     year = {"program": program, "start": YEAR[0], "end": YEAR[1]}
     out: dict[str, float] = {}
     out["kpis_year_unfolded_s"], _ = timed(lambda: analytics.kpis(uow, **year), 1)
@@ -130,7 +130,7 @@ def year_reports(
     engine: Engine, program: Program, days: tuple[date, date], repeats: int
 ) -> dict[str, float]:
     """Median seconds of each report over `days` (the runner's `reports` workload uses this)."""
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     start, end = days
     year = {"program": program, "start": start, "end": end}
     return {

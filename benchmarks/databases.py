@@ -19,7 +19,7 @@ from jifen.programs.schema import Program
 from jifen.services.programs import install_program
 from jifen.storage.db import upgrade
 from jifen.storage.tables import metadata
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 ADMIN_URL = os.environ.get(
     "JIFEN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -84,7 +84,7 @@ def install_railway(engine: Engine) -> Program:
     """Migrate the database behind `engine` and make the railway preset its active program."""
     upgrade(engine)
     program = load_preset("railway")
-    install_program(UnitOfWork(engine), program=program, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=program, source="preset:railway")
     return program
 
 

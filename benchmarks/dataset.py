@@ -14,7 +14,7 @@ from jifen.demo import people, trips
 from jifen.programs.schema import Program
 from jifen.services.members import enrol
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 SEED = 2025
 START = date(2025, 1, 1)
@@ -81,7 +81,7 @@ def enrol_all(
     Set-up, not measured: the use cases join the outer unit of work, so a thousand members cost
     one commit instead of a thousand.
     """
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:
         ids = [
             enrol(

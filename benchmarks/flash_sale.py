@@ -31,7 +31,7 @@ from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.storage.mall_repository import Product
 from jifen.storage.tables import mall_orders
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 NOW = datetime(2025, 11, 11, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 PRICE = 1_000
@@ -56,14 +56,14 @@ class Shop:
     def product(self, sku: str, stock: int) -> None:
         """Put a goods product on sale at PRICE points, no per-member limit, no sale window."""
         product = Product(sku, sku, "goods", PRICE, 0, stock, None, None, None, None, True)
-        mall.define_product(UnitOfWork(self.engine), product=product)
+        mall.define_product(SqlUnitOfWork(self.engine), product=product)
 
     def order(self, order_id: str, member_id: int, sku: str, t0: float) -> Order:
         """Place one order; its outcome is `placed` or the refusal's code."""
         started = perf_counter() - t0
         try:
             mall.place_order(
-                UnitOfWork(self.engine),
+                SqlUnitOfWork(self.engine),
                 program=self.program,
                 warehouse=mall.InProcessWarehouse(),
                 order_id=order_id,
@@ -90,7 +90,7 @@ def _shop(url: str, sizes: Sizes) -> Shop:
     )
     members = enrol_all(engine, program=program, vault=vault, cast=list(cast))
 
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:  # set-up: one transaction, the credits join it
         for member_id in members:
             ledger.credit(
@@ -157,7 +157,7 @@ def _report(
             select(func.count()).where(mall_orders.c.sku == "flash")
         ).scalar_one()
     placed = outcomes["placed"]
-    ledger_ok = check_ledger(UnitOfWork(shop.engine)).ok
+    ledger_ok = check_ledger(SqlUnitOfWork(shop.engine)).ok
     results.record(
         flash_sale_orders=placed,
         flash_sale_orders_stored=stored,

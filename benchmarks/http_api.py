@@ -35,7 +35,7 @@ from jifen.services.keys import create_key
 from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 try:
     import uvloop
@@ -83,12 +83,12 @@ def _stage(url: str, sizes: Sizes, folder: Path, keys: int, now: datetime) -> St
     )
     engine = make_engine(url)
     try:
-        program = active_program(UnitOfWork(engine))
+        program = active_program(SqlUnitOfWork(engine))
         vault = IdentityVault([vault_key], hash_key)
         data = railway_tickets(members=sizes.http_members, seed=SEED + 1)
         member_ids = enrol_all(engine, program=program, vault=vault, cast=data.members)
         tokens = [
-            create_key(UnitOfWork(engine), role="integrator", label=f"bench-{n}", now=now).token
+            create_key(SqlUnitOfWork(engine), role="integrator", label=f"bench-{n}", now=now).token
             for n in range(keys)
         ]
     finally:

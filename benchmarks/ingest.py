@@ -35,7 +35,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import _sqlite_connect, make_engine
 from jifen.storage.tables import metadata
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 TARGETS = {"sqlite": 20_000, "postgres": 10_000}
 RATIO_TARGET = 0.40
@@ -99,7 +99,7 @@ def apply_all(
         started = perf_counter()
         results = list(
             apply_in_batches(
-                UnitOfWork(engine),
+                SqlUnitOfWork(engine),
                 program=program,
                 vault=vault,
                 raw_events=events,
@@ -245,7 +245,7 @@ def _judge(results: Results, *, db: str, ingest: Ingest, engine: Engine) -> None
         results.problem(f"ingest_{db}: {ingest.errors['internal_error']} events failed on our side")
     if ingest.statuses["applied"] != ingest.events:
         results.notes.append(f"ingest_{db} outcomes: {dict(ingest.statuses)} {dict(ingest.errors)}")
-    checked = check_ledger(UnitOfWork(engine))
+    checked = check_ledger(SqlUnitOfWork(engine))
     results.record(**{f"ingest_{db}_ledger_ok": int(checked.ok)})
     if not checked.ok:
         results.problem(f"ingest_{db}: `jifen ledger check` finds {len(checked.violations)} faults")

@@ -23,7 +23,7 @@ from benchmarks.sizes import Sizes
 from jifen.services.ledger_check import check_ledger
 from jifen.services.reports import summary
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 TARGET_MEMBERS = 1_000_000
 DAILY_TARGET_S = 120.0
@@ -66,7 +66,7 @@ def run_jobs(results: Results, sizes: Sizes, pg: Postgres, chosen: set[str]) -> 
             "load_seconds": {k: round(v, 2) for k, v in loaded.seconds.items()},
         }
         started = perf_counter()
-        audit = check_ledger(UnitOfWork(engine))
+        audit = check_ledger(SqlUnitOfWork(engine))
         results.record(scale_ledger_check_s=perf_counter() - started)
         if not audit.ok:
             results.problem(f"scale program: ledger check failed: {audit.violations[:3]}")
@@ -133,7 +133,7 @@ def _summary(
     times = []
     for _ in range(sizes.summary_repeats):
         started = perf_counter()
-        summary(UnitOfWork(engine), program=loaded.program, start=loaded.start, end=loaded.end)
+        summary(SqlUnitOfWork(engine), program=loaded.program, start=loaded.start, end=loaded.end)
         times.append(perf_counter() - started)
     seconds = median(times)
     results.record(summary_report_s=seconds, summary_report_first_s=times[0])

@@ -40,7 +40,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.storage.tables import ledger_transactions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 PINS = ("django-hordak==2.0.*", "Django==4.2.*", "psycopg[binary]==3.2.*")
 PEER_SCRIPT = Path(__file__).resolve().parent / "peer_hordak" / "bench.py"
@@ -215,7 +215,7 @@ def _online(engine: Engine, members: list[int], first: int, count: int) -> float
     for n in range(first, first + count):
         c = _credit_of(members, n)
         ledger.credit(  # as the API does: a unit of work per request
-            UnitOfWork(engine),
+            SqlUnitOfWork(engine),
             key=c.key,
             member_id=c.member_id,
             kind=c.kind,
@@ -232,7 +232,7 @@ def _bulk(engine: Engine, members: list[int], first: int, count: int, batch: int
     began = perf_counter()
     for start in range(first, first + count, batch):
         postings = [_credit_of(members, n) for n in range(start, min(start + batch, first + count))]
-        results = credit_many(UnitOfWork(engine), postings)
+        results = credit_many(SqlUnitOfWork(engine), postings)
         if any(not isinstance(r, Posted) for r in results):
             raise RuntimeError(f"a bulk credit was refused: {results}")
     return perf_counter() - began
@@ -260,7 +260,7 @@ def _check_jifen(results: Results, engine: Engine, expected: int) -> None:
         ).scalar_one()
     if posted != expected:
         results.problem(f"peer: Jifen stored {posted} ledger transactions for {expected} credits")
-    if not check_ledger(UnitOfWork(engine)).ok:
+    if not check_ledger(SqlUnitOfWork(engine)).ok:
         results.problem("peer: `jifen ledger check` fails after Jifen's credits")
 
 

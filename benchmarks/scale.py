@@ -49,7 +49,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import active_program
 from jifen.services.reports import summary
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 AS_OF = date(2026, 1, 5)  # the night the job runs for
 HISTORY_DAYS = 395  # travel days before AS_OF: 13 months, so a month of lots has expired already
@@ -406,7 +406,7 @@ def load(
 
 def fold_through(engine: Engine, program: Program, watermark: int) -> None:
     """Fold the ledger into the analytics rollups up to transaction `watermark`, as nights did."""
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     kinds = spendable_kinds(program)
     while True:
         with uow:
@@ -460,7 +460,7 @@ def timed_daily(engine: Engine, scale: ScaleProgram) -> tuple[float, dict[str, f
     marks, listener = step_timer(engine)
     started = perf_counter()
     try:
-        report = run_daily(UnitOfWork(engine), program=scale.program, as_of=scale.as_of)
+        report = run_daily(SqlUnitOfWork(engine), program=scale.program, as_of=scale.as_of)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     seconds = perf_counter() - started
@@ -484,7 +484,7 @@ def main() -> int:
         if args.source:
             url = server.create(template=args.source)
             engine = make_engine(url)
-            with UnitOfWork(engine) as uow:
+            with SqlUnitOfWork(engine) as uow:
                 program = active_program(uow)
             members = row_counts(engine)["members"]
             scale = ScaleProgram(url, program, AS_OF, *_history(AS_OF), members)
@@ -497,7 +497,7 @@ def main() -> int:
             print("  " + ", ".join(f"{t} {n:,}" for t, n in counts.items() if n))
             if not args.no_check:
                 started = perf_counter()
-                check = check_ledger(UnitOfWork(engine))
+                check = check_ledger(SqlUnitOfWork(engine))
                 print(f"  ledger check: {check} ({perf_counter() - started:.1f} s)")
             if args.keep:
                 server.created.remove(str(make_url(scale.url).database))
@@ -509,7 +509,9 @@ def main() -> int:
             times = []
             for _ in range(3):
                 started = perf_counter()
-                summary(UnitOfWork(engine), program=scale.program, start=scale.start, end=scale.end)
+                summary(
+                    SqlUnitOfWork(engine), program=scale.program, start=scale.start, end=scale.end
+                )
                 times.append(perf_counter() - started)
             print(f"  summary: {', '.join(f'{t:.2f}' for t in times)} s")
         finally:

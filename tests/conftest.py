@@ -28,7 +28,7 @@ from jifen.services.programs import install_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
 from jifen.storage.tables import members, metadata
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2025, 1, 6, 9, 30, tzinfo=SHANGHAI)
@@ -126,9 +126,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def uow(engine: Engine) -> UnitOfWork:
+def uow(engine: Engine) -> SqlUnitOfWork:
     """A unit of work on the test's database."""
-    return UnitOfWork(engine)
+    return SqlUnitOfWork(engine)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def resident_id(birth: date, serial: int = 123, region: str = "110101") -> str:
 
 
 @pytest.fixture
-def enrol_member(uow: UnitOfWork, railway: Program, vault: IdentityVault) -> Callable[..., int]:
+def enrol_member(uow: SqlUnitOfWork, railway: Program, vault: IdentityVault) -> Callable[..., int]:
     """Enrol a railway member born on `birth` (joined at T0 unless told) and return the id."""
     serials = iter(range(100, 1000))
 
@@ -243,7 +243,7 @@ def event_moments(events: list[Any]) -> Iterator[datetime]:
 @pytest.fixture
 def api(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterator[Api]:
     """The HTTP API on the test's database with the railway preset and a simulated clock."""
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         vault_keys=vault_keys[0],
@@ -252,7 +252,7 @@ def api(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterat
         rate_limits="default=100000/100000",  # rate limits have tests of their own
     )
     keys = {
-        role: create_key(UnitOfWork(engine), role=role, label="test", now=T0).token
+        role: create_key(SqlUnitOfWork(engine), role=role, label="test", now=T0).token
         for role in ROLES
     }
     app = create_app(settings)

@@ -293,7 +293,7 @@ def _empty() -> Loaded:
 class FakeUnitOfWork(StagedUnitOfWork):
     """The unit of work of the core use cases, in memory; `commits` counts outermost commits.
 
-    As `storage.uow.UnitOfWork`: entering again joins the open transaction, only the outermost
+    As `storage.uow.SqlUnitOfWork`: entering again joins the open transaction, only the outermost
     `commit()` keeps the work, and leaving the outermost `with` without it undoes everything.
     """
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from jifen.services.console_users import create_console_user
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api
 
 PASSWORD = "correct horse battery"  # noqa: S105 - the test accounts' password
@@ -30,7 +30,7 @@ def console_user(engine: Engine) -> Callable[..., str]:
 
     def make(username: str = "ops", role: str = "operator") -> str:
         create_console_user(
-            UnitOfWork(engine), username=username, password=PASSWORD, role=role, now=T0
+            SqlUnitOfWork(engine), username=username, password=PASSWORD, role=role, now=T0
         )
         return username
 

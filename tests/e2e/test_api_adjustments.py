@@ -16,7 +16,7 @@ from jifen.services.keys import create_key, revoke_key
 from jifen.services.ledger_check import check_ledger
 from jifen.services.members import MemberNotActive, require_active_member
 from jifen.storage.tables import adjustments, ledger_entries, ledger_transactions, lots
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.integration.test_events import at, ticket
 
@@ -40,7 +40,7 @@ class Desk:
 
     def second_operator(self, name: str = "operator2") -> str:
         """Another operator key, stored under `name` in the api's keys; returns its prefix."""
-        key = create_key(UnitOfWork(self.engine), role="operator", label=name, now=T0)
+        key = create_key(SqlUnitOfWork(self.engine), role="operator", label=name, now=T0)
         self.api.keys[name] = key.token
         return key.prefix
 
@@ -121,7 +121,7 @@ class Desk:
             return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
 
     def check(self) -> None:
-        report = check_ledger(UnitOfWork(self.engine))
+        report = check_ledger(SqlUnitOfWork(self.engine))
         assert report.ok, report.violations
 
 
@@ -371,7 +371,7 @@ class TestFreeze:
             ("rejected", "member_not_active"),
             ("rejected", "member_not_active"),
         ]
-        with UnitOfWork(desk.engine) as uow, pytest.raises(MemberNotActive):
+        with SqlUnitOfWork(desk.engine) as uow, pytest.raises(MemberNotActive):
             require_active_member(uow, member)
         assert desk.balances(member)["ride"] == TRIP_POINTS
 
@@ -390,7 +390,7 @@ class TestFreeze:
         )
         desk.ride(member, "T3")
         assert desk.balances(member)["ride"] == 2000 + TRIP_POINTS
-        with UnitOfWork(desk.engine) as uow:
+        with SqlUnitOfWork(desk.engine) as uow:
             assert require_active_member(uow, member).status == "active"
 
     def test_unknown_members_and_missing_reasons_are_refused(self, desk: Desk):
@@ -588,7 +588,7 @@ class TestAudit:
         }
         assert {r["actor"] for r in made} == {"system"}
         prefix = desk.prefix("partner")
-        revoke_key(UnitOfWork(desk.engine), prefix=prefix, now=T0, actor="cli")
+        revoke_key(SqlUnitOfWork(desk.engine), prefix=prefix, now=T0, actor="cli")
         revoked = desk.audit_rows(action="key.revoked")
         assert [(r["subject"], r["actor"], r["details"]["role"]) for r in revoked] == [
             (f"key:{prefix}", "cli", "partner")

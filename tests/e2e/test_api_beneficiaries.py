@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from jifen.domain.identity import check_character, mask_id_number
 from jifen.services.ledger_check import check_ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api, resident_id
 from tests.e2e.test_api_contract import Http, enrolment, local
 from tests.e2e.test_api_redemptions import UNLOCKED, redeem, ride_balance, rider, ticket_body
@@ -29,7 +29,7 @@ def http(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Http
     session = Http(api, engine, vault_keys)
     yield session
     assert not {s for s in session.secrets for body in session.bodies if s in body}
-    report = check_ledger(UnitOfWork(engine))
+    report = check_ledger(SqlUnitOfWork(engine))
     assert report.ok, report.violations
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from jifen.services.ledger_check import check_ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
 from tests.e2e.test_api_beneficiaries import add, listed, member_on, person
 from tests.e2e.test_api_contract import Http, local
@@ -19,7 +19,7 @@ from tests.e2e.test_api_contract import Http, local
 def http(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Http]:
     session = Http(api, engine, vault_keys)
     yield session
-    assert check_ledger(UnitOfWork(engine)).ok
+    assert check_ledger(SqlUnitOfWork(engine)).ok
 
 
 def test_the_same_id_with_another_person_is_a_conflict_and_names_no_one(http: Http):

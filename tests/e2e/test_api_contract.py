@@ -27,7 +27,7 @@ from jifen.services import ledger
 from jifen.services.keys import ROLES, revoke_key
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import members
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api, resident_id
 from tests.integration.test_events import at, ticket
 
@@ -173,7 +173,7 @@ class Http:
         """What is stored: ledger rows by table, and members."""
         with self.engine.connect() as connection:
             count = connection.execute(select(func.count()).select_from(members)).scalar_one()
-        return check_ledger(UnitOfWork(self.engine)).counts, count
+        return check_ledger(SqlUnitOfWork(self.engine)).counts, count
 
     @contextmanager
     def app(self, **settings: Any) -> Iterator[TestClient]:
@@ -246,7 +246,7 @@ class TestKeys:
                 http.refused(response, 401, "unauthorized")
 
         assert http.get("/v1/clock").status_code == 200
-        revoke_key(UnitOfWork(engine), prefix=prefix, now=datetime(2025, 1, 2, tzinfo=SHANGHAI))
+        revoke_key(SqlUnitOfWork(engine), prefix=prefix, now=datetime(2025, 1, 2, tzinfo=SHANGHAI))
         for method, path, body, _roles in ROUTES:
             http.refused(http.request(method, path, json=body), 401, "unauthorized")
         assert http.get("/v1/clock", role="operator").status_code == 200  # other keys live on
@@ -594,7 +594,7 @@ class TestSummary:
         http.ride(b, date(2025, 3, 10))
         # No redemption endpoint yet: redeem 1,000 of b's points through the ledger itself.
         ledger.spend(
-            UnitOfWork(engine),
+            SqlUnitOfWork(engine),
             key="redeem-b",
             member_id=b,
             kind="ride",

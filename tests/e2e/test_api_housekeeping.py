@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from jifen.services.ledger_check import check_ledger
 from jifen.services.portal_sign_in import create_link
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
 from tests.e2e.test_api_contract import TRIP_POINTS, Http, local
 from tests.e2e.test_api_redemptions import UNLOCKED, held, ride_balance, rider, step
@@ -27,7 +27,7 @@ from tests.integration.test_events import at, ticket
 def http(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Http]:
     """The API client; at the end the ledger adds up."""
     yield Http(api, engine, vault_keys)
-    report = check_ledger(UnitOfWork(engine))
+    report = check_ledger(SqlUnitOfWork(engine))
     assert report.ok, report.violations
 
 
@@ -135,7 +135,7 @@ class TestStatement:
     def test_the_portal_history_says_why_points_were_voided_or_given_back(self, http: Http):
         member = _no_show_and_stale_hold(http, 605)
         now = datetime(2025, 9, 19, 1, tzinfo=SHANGHAI)
-        token = create_link(UnitOfWork(http.engine), member_id=member, now=now)
+        token = create_link(SqlUnitOfWork(http.engine), member_id=member, now=now)
         assert http.api.client.get(f"/portal/login/{token}", follow_redirects=False).is_redirect
         page = http.api.client.get("/portal/history?lang=en").text
         words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))

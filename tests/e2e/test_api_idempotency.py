@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import adjustments, balances, coupons, mall_orders, metadata, redemptions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.test_api_contract import Http, activity, local
 from tests.e2e.test_api_redemptions import DEPARTURE, NOW, RIDE_DAYS, ticket_body
@@ -72,12 +72,12 @@ def world(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Wor
     http.events([activity("idem-a0", member_id=w.member, points=5000, on=date(2025, 5, 20))])
     w.ok("/v1/partners", PARTNER)
     key = create_key(
-        UnitOfWork(engine), role="partner", label="hotel", now=T0, partner_code="hotel"
+        SqlUnitOfWork(engine), role="partner", label="hotel", now=T0, partner_code="hotel"
     )
     api.keys["hotel"] = key.token
     w.ok("/v1/mall/products", {"sku": "idem-p", "name": "Mug", "price_points": 100, "stock": 10})
     yield w
-    assert check_ledger(UnitOfWork(engine)).ok
+    assert check_ledger(SqlUnitOfWork(engine)).ok
 
 
 def snapshot(engine: Engine) -> dict[str, Any]:

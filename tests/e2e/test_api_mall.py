@@ -24,7 +24,7 @@ from jifen.storage.tables import (
     mall_products,
     members,
 )
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
 from tests.e2e.test_api_contract import Http, activity, local
 
@@ -128,7 +128,7 @@ class Mall(Http):
             )
 
     def ledger_ok(self) -> None:
-        report = check_ledger(UnitOfWork(self.engine))
+        report = check_ledger(SqlUnitOfWork(self.engine))
         assert report.ok, report.violations
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 
 HOTEL = {
@@ -44,7 +44,7 @@ class Desk:
         assert self.api.post("/v1/partners", {**HOTEL, "code": "air"}).status_code == 201
         for code in ("hotel", "air"):
             key = create_key(
-                UnitOfWork(engine), role="partner", label=code, now=T0, partner_code=code
+                SqlUnitOfWork(engine), role="partner", label=code, now=T0, partner_code=code
             )
             self.api.keys[code] = key.token
         self.serial = 200
@@ -72,7 +72,7 @@ class Desk:
 def desk(api: Api, engine: Engine) -> Iterator[Desk]:
     desk = Desk(api, engine)
     yield desk
-    assert check_ledger(UnitOfWork(engine)).ok
+    assert check_ledger(SqlUnitOfWork(engine)).ok
 
 
 def code_of(response: Any) -> str:

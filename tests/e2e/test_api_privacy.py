@@ -29,7 +29,7 @@ from jifen.services.notifications import add_endpoint
 from jifen.storage.crypto import IdentityVault, VaultKeyError
 from jifen.storage.privacy_repository import PrivacyRepository
 from jifen.storage.tables import beneficiaries, ledger_entries, members, webhook_endpoints
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.test_api_contract import Http, enrolment, local
 from tests.integration.test_events import at, ticket
@@ -138,7 +138,7 @@ def desk(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Desk
     yield session
     leaks = {s for s in session.secrets for body in session.bodies if s in body}
     assert not leaks, f"answers other than the export hold {len(leaks)} identities"
-    report = check_ledger(UnitOfWork(engine))
+    report = check_ledger(SqlUnitOfWork(engine))
     assert report.ok, report.violations
 
 
@@ -246,10 +246,10 @@ class TestErasure:
         )
         assert erased["beneficiaries"] == 1
         found = find_by_identity(
-            UnitOfWork(engine), vault=vault, id_type="resident_id", id_number=body["id_number"]
+            SqlUnitOfWork(engine), vault=vault, id_type="resident_id", id_number=body["id_number"]
         )
         assert found is None
-        with UnitOfWork(engine) as uow:
+        with SqlUnitOfWork(engine) as uow:
             assert uow.members.find_by_phone(vault.phone_hash(body["phone"])) == []
         shown = desk.member(member)
         assert (shown["name"], shown["id_number"], shown["phone"]) == (erased["name"], None, None)
@@ -273,7 +273,7 @@ class TestErasure:
         }
         assert erased["voided_pending"] == balances["pending"] > 0
         assert desk.member(member)["balances"]["ride"] == 0
-        assert check_ledger(UnitOfWork(engine)).ok
+        assert check_ledger(SqlUnitOfWork(engine)).ok
 
     def test_the_same_person_can_enrol_again_as_a_new_member(self, desk: Desk):
         member, body, _person = desk.busy_member(23)
@@ -384,7 +384,7 @@ class TestRotation:
         for serial in range(5):
             number = resident_id(BORN, 300 + serial)
             enrol(
-                UnitOfWork(engine),
+                SqlUnitOfWork(engine),
                 program=railway,
                 vault=vault,
                 name="张三",
@@ -395,7 +395,7 @@ class TestRotation:
                 joined_at=T0,
             )
             numbers.append(number)
-        with UnitOfWork(engine) as uow:
+        with SqlUnitOfWork(engine) as uow:
             uow.redemptions.add_beneficiary(
                 member_id=1,
                 name="李四",
@@ -419,7 +419,7 @@ class TestRotation:
     ):
         old, both, new = (self._vault(keys, *n) for n in (["old"], ["new", "old"], ["new"]))
         endpoint = add_endpoint(
-            UnitOfWork(engine),
+            SqlUnitOfWork(engine),
             vault=old,
             url="https://sms.example/hook",
             topics=["tier.changed"],
@@ -428,7 +428,7 @@ class TestRotation:
             actor="test",
         )
 
-        report = privacy.rotate_vault(UnitOfWork(engine), vault=both, now=T0)
+        report = privacy.rotate_vault(SqlUnitOfWork(engine), vault=both, now=T0)
 
         assert report.rotated["webhook_endpoints.secret_enc"] == 1
         with engine.connect() as connection:
@@ -448,7 +448,7 @@ class TestRotation:
         seen: list[int] = []
 
         report = privacy.rotate_vault(
-            UnitOfWork(engine), vault=both, now=T0, batch=2, progress=seen.append
+            SqlUnitOfWork(engine), vault=both, now=T0, batch=2, progress=seen.append
         )
 
         assert report.rotated == {
@@ -458,9 +458,9 @@ class TestRotation:
             "webhook_endpoints.secret_enc": 0,
         }
         assert report.unreadable == []
-        assert sum(seen) == 11 == privacy.encrypted_values(UnitOfWork(engine))
+        assert sum(seen) == 11 == privacy.encrypted_values(SqlUnitOfWork(engine))
         assert {new.decrypt(t) for t in self._tokens(engine)} >= set(numbers)
-        with UnitOfWork(engine) as uow:
+        with SqlUnitOfWork(engine) as uow:
             [row] = uow.audit_log.entries(since=None, until=None, newest_first=True, limit=1)
         assert (row.action, row.subject) == ("vault.rotated", "vault")
 
@@ -475,10 +475,10 @@ class TestRotation:
 
         with pytest.raises(KeyboardInterrupt):
             privacy.rotate_vault(
-                UnitOfWork(engine), vault=both, now=T0, batch=2, newest_only=new, progress=crash
+                SqlUnitOfWork(engine), vault=both, now=T0, batch=2, newest_only=new, progress=crash
             )
         report = privacy.rotate_vault(
-            UnitOfWork(engine), vault=both, now=T0, batch=2, newest_only=new
+            SqlUnitOfWork(engine), vault=both, now=T0, batch=2, newest_only=new
         )
 
         assert report.current["members.id_number_enc"] == 2  # the first chunk was committed
@@ -498,7 +498,7 @@ class TestRotation:
             )
 
         report = privacy.rotate_vault(
-            UnitOfWork(engine), vault=self._vault(keys, "new", "old"), now=T0
+            SqlUnitOfWork(engine), vault=self._vault(keys, "new", "old"), now=T0
         )
 
         assert report.unreadable == ["members.phone_enc:3"]
@@ -508,7 +508,7 @@ class TestRotation:
         self, engine: Engine, railway: Program, keys: dict[str, str]
     ):
         self._people(engine, railway, self._vault(keys, "old"))
-        with UnitOfWork(engine) as uow:
+        with SqlUnitOfWork(engine) as uow:
             repo = PrivacyRepository(uow.connection)
             [(row_id, token)] = repo.encrypted_chunk(members, "phone_enc", after_id=0, limit=1)
             repo.replace_tokens(members, "phone_enc", [(row_id, "stale", "rotated")])
@@ -523,7 +523,7 @@ class TestRotation:
     ):
         numbers = self._people(engine, railway, self._vault(keys, "old"))
         both = self._vault(keys, "new", "old")
-        privacy.rotate_vault(UnitOfWork(engine), vault=both, now=T0)
+        privacy.rotate_vault(SqlUnitOfWork(engine), vault=both, now=T0)
         settings = Settings(
             database_url=engine.url.render_as_string(hide_password=False),
             vault_keys=keys["new"],

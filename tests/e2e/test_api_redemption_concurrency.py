@@ -23,7 +23,7 @@ from jifen.programs.schema import Program
 from jifen.services.clock import Clock
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
 from tests.e2e.test_api_contract import trip
 from tests.e2e.test_api_redemptions import UNLOCKED, account_total
@@ -119,7 +119,7 @@ def statuses(responses: list[Any]) -> Counter[tuple[int, str]]:
 
 
 def ledger_is_sound(engine: Engine) -> None:
-    report = check_ledger(UnitOfWork(engine))
+    report = check_ledger(SqlUnitOfWork(engine))
     assert report.ok, report.violations
 
 
@@ -168,7 +168,7 @@ def unlimited(api: Api, engine: Engine, railway: Program) -> None:
     """The railway program without its daily redemption limit."""
     risk = railway.risk.model_copy(update={"redemptions_per_day": None})
     program = railway.model_copy(update={"risk": risk})
-    install_program(UnitOfWork(engine), program=program, source="test:unlimited")
+    install_program(SqlUnitOfWork(engine), program=program, source="test:unlimited")
 
 
 def test_without_a_velocity_limit_thirty_at_once_spend_exactly_the_balance(

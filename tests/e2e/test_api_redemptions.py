@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, update
 
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import ledger_entries, lots, members
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
 from tests.e2e.test_api_contract import TRIP_POINTS, Http, local, trip
 from tests.integration.test_events import at, ticket
@@ -32,7 +32,7 @@ def http(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Http
     session = Http(api, engine, vault_keys)
     yield session
     assert not {s for s in session.secrets for body in session.bodies if s in body}
-    report = check_ledger(UnitOfWork(engine))
+    report = check_ledger(SqlUnitOfWork(engine))
     assert report.ok, report.violations
 
 

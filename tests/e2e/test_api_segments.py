@@ -17,7 +17,7 @@ from jifen.config import Settings
 from jifen.programs.schema import EarningRule, Program
 from jifen.services.keys import ROLES, create_key
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.conftest import sign_in
 from tests.integration.test_events import at, ticket
@@ -39,7 +39,7 @@ VIP_BONUS = EarningRule.model_validate(
 def http(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterator[Desk]:
     """The API on the railway program with a 100-point survey bonus for the `vip` segment."""
     program = railway.model_copy(update={"earning_rules": (*railway.earning_rules, VIP_BONUS)})
-    install_program(UnitOfWork(engine), program=program, source="test")
+    install_program(SqlUnitOfWork(engine), program=program, source="test")
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         vault_keys=vault_keys[0],
@@ -48,7 +48,7 @@ def http(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Itera
         rate_limits="default=100000/100000",
     )
     keys = {
-        role: create_key(UnitOfWork(engine), role=role, label="test", now=T0).token
+        role: create_key(SqlUnitOfWork(engine), role=role, label="test", now=T0).token
         for role in ROLES
     }
     app = create_app(settings)

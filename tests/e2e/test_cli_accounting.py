@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
 from tests.e2e.test_ledger_check_cli import jifen
 from tests.integration.test_accounting import D1, D2, D3, D4, FAR, at, credit, spend
 
 
-def small_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> None:
+def small_ledger(uow: SqlUnitOfWork, new_member: Callable[[], int]) -> None:
     """1,000 points issued on D1; 300 redeemed on D2; 200 expire on D3; 500 redeemed on D4."""
     a, b = new_member(), new_member()
     credit(uow, a, 800, on=D1, expires=FAR)
@@ -33,8 +33,8 @@ def small_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> None:
 
 @pytest.fixture
 def books(engine: Engine, railway: Program, new_member: Callable[[], int]) -> Engine:
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
-    small_ledger(UnitOfWork(engine), new_member)
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
+    small_ledger(SqlUnitOfWork(engine), new_member)
     return engine
 
 
@@ -78,7 +78,7 @@ class TestCli:
 
 @pytest.fixture
 def api_books(api: Api, engine: Engine, new_member: Callable[[], int]) -> Api:
-    small_ledger(UnitOfWork(engine), new_member)
+    small_ledger(SqlUnitOfWork(engine), new_member)
     return api
 
 

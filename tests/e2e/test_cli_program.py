@@ -18,7 +18,7 @@ from jifen.services.keys import authenticate
 from jifen.services.members import enrol
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, resident_id
 from tests.integration.test_events import at, ticket
 
@@ -58,7 +58,7 @@ def test_init_import_and_daily_job_from_the_command_line(folder_and_url):
 
     number = resident_id(date(1990, 3, 7), 555)
     member = enrol(
-        UnitOfWork(make_engine(url)),
+        SqlUnitOfWork(make_engine(url)),
         program=load_preset("railway"),
         vault=vault_from(folder),
         name="李四",
@@ -154,7 +154,7 @@ def test_keys_are_printed_once_stored_hashed_listed_and_revoked(folder_and_url):
     assert made.returncode == 0, made.stdout + made.stderr
     token = made.stdout.strip().splitlines()[-1]
     prefix = token.split("_")[1]
-    uow = UnitOfWork(make_engine(url))
+    uow = SqlUnitOfWork(make_engine(url))
     assert authenticate(uow, token).role == "integrator"
 
     listed = jifen(folder, url, "keys", "list")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from jifen.programs.schema import Program
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.e2e.test_cli_program import jifen
 from tests.integration.test_kpis import build
 
@@ -19,9 +19,9 @@ Q1 = ("--from", "2025-01-01", "--to", "2025-03-31")
 
 
 def test_reports_print_and_write_files(
-    engine: Engine, tmp_path: Path, uow: UnitOfWork, railway: Program, enrol_member
+    engine: Engine, tmp_path: Path, uow: SqlUnitOfWork, railway: Program, enrol_member
 ) -> None:
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     build(uow, railway, enrol_member, refresh_midway=False)
     url = engine.url.render_as_string(hide_password=False)
 
@@ -54,7 +54,7 @@ def test_reports_print_and_write_files(
 
 
 def test_bad_requests_fail_with_a_message(engine: Engine, tmp_path: Path, railway: Program) -> None:
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     url = engine.url.render_as_string(hide_password=False)
     backwards = jifen(tmp_path, url, "report", "kpis", "--from", "2025-02-01", "--to", "2025-01-01")
     assert backwards.returncode == 1

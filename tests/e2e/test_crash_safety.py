@@ -47,7 +47,7 @@ from jifen.services.programs import active_program
 from jifen.storage import tables as t
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 
 LONG = os.environ.get("JIFEN_LONG_TESTS") == "1"
@@ -366,7 +366,7 @@ def assert_same_ledger(crashed: str, reference: str) -> dict[str, list[tuple[Any
 def enrol_cast(url: str, jifen: Jifen, members: int) -> tuple[Program, list[int], list[Any]]:
     """Enrol seeded demo members (as `jifen demo` does); returns the program, ids and people."""
     engine = make_engine(url)
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     cast = list(
         people.members(
             count=members,
@@ -436,7 +436,7 @@ def build_a_year(url: str, program: Program, members: list[int]) -> None:
     """A year of one database: lots due to expire on AS_OF (some partly spent), lots that expire
     within 30 days of it, tiers gained on TIERS_GAINED that lapse, are kept or are overtaken."""
     engine = make_engine(url)
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     try:
         with uow:
             for i, member_id in enumerate(members):
@@ -447,7 +447,7 @@ def build_a_year(url: str, program: Program, members: list[int]) -> None:
         engine.dispose()
 
 
-def _a_year_of(uow: UnitOfWork, program: Program, i: int, member_id: int) -> None:
+def _a_year_of(uow: SqlUnitOfWork, program: Program, i: int, member_id: int) -> None:
     def credit(key: str, kind: str, points: int, on: date) -> None:
         ledger.credit(
             uow,

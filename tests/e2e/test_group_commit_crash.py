@@ -25,7 +25,7 @@ from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 from tests.e2e.test_operations import _wait_for, free_port
 from tests.integration.test_events import at
@@ -106,9 +106,9 @@ class Load:
 def test_a_server_killed_under_load_keeps_every_event_it_answered(
     engine, railway, vault_keys, enrol_member, tmp_path: Path
 ):
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     members = [enrol_member(date(1980 + n, 3, 7)) for n in range(10)]
-    token = create_key(UnitOfWork(engine), role="integrator", label="crash", now=T0).token
+    token = create_key(SqlUnitOfWork(engine), role="integrator", label="crash", now=T0).token
     events = _events(members)
     server, base = _serve(engine.url.render_as_string(hide_password=False), vault_keys, tmp_path)
     try:
@@ -124,7 +124,7 @@ def test_a_server_killed_under_load_keeps_every_event_it_answered(
     answered = load.answered
     assert len(answered) >= 150, "the load never got going"
     assert len(answered) < len(events), "the kill came after the load: nothing was at risk"
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:
         lost = [event_id for event_id in answered if uow.events.get(event_id) is None]
         unpaid = [e for e in answered if uow.ledger.find_by_key(f"{e}:ride") is None]
@@ -134,7 +134,11 @@ def test_a_server_killed_under_load_keeps_every_event_it_answered(
 
     vault = IdentityVault([vault_keys[0]], vault_keys[1])
     again = apply_events(
-        UnitOfWork(engine), program=railway, vault=vault, raw_events=events, received_at=at(DAY, 9)
+        SqlUnitOfWork(engine),
+        program=railway,
+        vault=vault,
+        raw_events=events,
+        received_at=at(DAY, 9),
     )
     assert {r.id for r in again if r.status == "duplicate"} >= set(answered)
     assert all(r.status in {"applied", "duplicate"} for r in again)

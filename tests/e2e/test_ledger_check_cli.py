@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from jifen.domain.errors import InsufficientPoints
 from jifen.services import ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 
 
@@ -30,7 +30,7 @@ def jifen(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def busy_ledger(uow: UnitOfWork, members: list[int], *, seed: int, operations: int) -> None:
+def busy_ledger(uow: SqlUnitOfWork, members: list[int], *, seed: int, operations: int) -> None:
     """Earn, promise, confirm, void, spend, reverse and expire at random (seeded)."""
     rng = random.Random(seed)
     day, open_pending, spends = T0, [], []

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from jifen.programs.schema import Program
 from jifen.services.keys import create_key
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0, resident_id
 from tests.integration.test_events import ticket
 
@@ -145,9 +145,9 @@ def server(
     tmp_path: Path,
 ) -> Iterator[tuple[Server, dict[str, str]]]:
     """A sandbox server on the test's database, with an admin, operator and integrator key."""
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     keys = {
-        role: create_key(UnitOfWork(engine), role=role, label="logs", now=T0).token
+        role: create_key(SqlUnitOfWork(engine), role=role, label="logs", now=T0).token
         for role in ("admin", "operator", "integrator")
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIFEN_")}

@@ -36,7 +36,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.backup import libpq
 from jifen.storage.db import make_engine
 from jifen.storage.tables import metadata
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import POSTGRES_URL, Api
 from tests.e2e.test_api_contract import activity, enrolment, trip
 
@@ -422,7 +422,7 @@ class TestBackups:
         assert restored.returncode == 0, restored.stdout + restored.stderr
 
         assert contents(url) == saved
-        assert check_ledger(UnitOfWork(engine)).ok
+        assert check_ledger(SqlUnitOfWork(engine)).ok
         checked = jifen(url, tmp_path, "ledger", "check")
         assert checked.returncode == 0, checked.stdout
 

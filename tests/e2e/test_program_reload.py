@@ -19,7 +19,7 @@ from jifen.config import Settings
 from jifen.programs.schema import Program
 from jifen.services.keys import ROLES, create_key
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 
 
@@ -38,7 +38,7 @@ def capped(railway: Program, max_points: int) -> Program:
 @pytest.fixture
 def served(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Iterator[Api]:
     """The API with the railway program, checking the active version on every request."""
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     settings = Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         vault_keys=vault_keys[0],
@@ -48,7 +48,7 @@ def served(engine: Engine, vault_keys: tuple[str, str], railway: Program) -> Ite
         program_check_seconds=0,
     )
     keys = {
-        role: create_key(UnitOfWork(engine), role=role, label="test", now=T0).token
+        role: create_key(SqlUnitOfWork(engine), role=role, label="test", now=T0).token
         for role in ROLES
     }
     app = create_app(settings)
@@ -93,7 +93,7 @@ def test_a_version_installed_while_the_server_runs_is_served_without_a_restart(
     member = enrol(served)
     assert activity(served, member, "survey-1", 80) == 80
 
-    install_program(UnitOfWork(engine), program=capped(railway, 50), source="test")
+    install_program(SqlUnitOfWork(engine), program=capped(railway, 50), source="test")
 
     assert api_version(served) == (2, 2)
     assert served.get("/v1/program").json()["program"]["earning_rules"][-1]["effect"][
@@ -113,12 +113,12 @@ def api_version(api: Api) -> tuple[int, int]:
 def test_a_worker_checks_the_active_version_at_most_once_per_interval(
     engine: Engine, railway: Program
 ) -> None:
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     now = [100.0]
     cache = ProgramCache(engine, interval=2.0, clock=lambda: now[0])
     assert cache.current().version == 1
 
-    install_program(UnitOfWork(engine), program=capped(railway, 50), source="test")
+    install_program(SqlUnitOfWork(engine), program=capped(railway, 50), source="test")
     now[0] += 1.9
     assert cache.current().version == 1, "within the interval the worker reads nothing"
     now[0] += 0.1

@@ -35,7 +35,7 @@ from jifen.api.ratelimit import (
 from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.services.keys import revoke_key
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api
 
 LIMITS = {"integrator": Limit(per_second=2.5, burst=5), "analyst": Limit(per_second=1, burst=2)}
@@ -203,7 +203,7 @@ def test_guessed_keys_are_refused_without_a_lookup_once_the_address_is_throttled
 
 def test_a_revoked_key_falls_back_to_the_address_bucket(limited: Limited, engine: Engine):
     prefix = limited.api.keys["partner"].split("_")[1]
-    revoke_key(UnitOfWork(engine), prefix=prefix, now=T0)
+    revoke_key(SqlUnitOfWork(engine), prefix=prefix, now=T0)
 
     assert limited.burst(3, role="partner") == [401, 401, 429]
 

@@ -37,7 +37,7 @@ from jifen.bootstrap import create_app
 from jifen.config import Settings
 from jifen.services.keys import create_key
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import IN_CI, T0, Api
 
 LOGGER = "jifen.api.limit_store"
@@ -181,7 +181,7 @@ def test_a_key_gets_its_limit_across_the_workers_of_jifen_serve(
     database = tmp_path / "jifen.db"
     shutil.copyfile(sqlite_template, database)
     engine = make_engine(f"sqlite:///{database}")
-    token = create_key(UnitOfWork(engine), role="integrator", label="test", now=T0).token
+    token = create_key(SqlUnitOfWork(engine), role="integrator", label="test", now=T0).token
     engine.dispose()
     shared, port = tmp_path / "metrics", _free_port()
     shared.mkdir()

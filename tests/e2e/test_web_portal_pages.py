@@ -14,7 +14,7 @@ from jifen.programs.loader import load_preset
 from jifen.services.member_status import close_member
 from jifen.services.portal_sign_in import OutboxSmsSender, create_link
 from jifen.storage.tables import members
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
 from tests.e2e.conftest import form_token
 from tests.e2e.test_api_contract import Http, activity, enrolment
@@ -60,7 +60,7 @@ class Portal(Http):
 
     def sign_in(self, member_id: int) -> None:
         """Open a one-time link for the member, as `jifen portal link` makes them."""
-        token = create_link(UnitOfWork(self.engine), member_id=member_id, now=self.now)
+        token = create_link(SqlUnitOfWork(self.engine), member_id=member_id, now=self.now)
         response = self.page(f"/portal/login/{token}", follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == "/portal"
@@ -103,7 +103,7 @@ class TestSignIn:
 
     def test_a_link_signs_in_once_then_says_to_ask_for_a_new_one(self, portal: Portal) -> None:
         member = portal.member()
-        token = create_link(UnitOfWork(portal.engine), member_id=member, now=portal.now)
+        token = create_link(SqlUnitOfWork(portal.engine), member_id=member, now=portal.now)
         assert portal.page(f"/portal/login/{token}").status_code == 200
         assert "我的积分" in portal.page("/portal").text
         again = portal.page(f"/portal/login/{token}?lang=en")
@@ -113,7 +113,7 @@ class TestSignIn:
 
     def test_an_expired_link_is_refused(self, portal: Portal) -> None:
         member = portal.member()
-        token = create_link(UnitOfWork(portal.engine), member_id=member, now=portal.now)
+        token = create_link(SqlUnitOfWork(portal.engine), member_id=member, now=portal.now)
         portal.at(datetime(2025, 2, 1, 10, 15, tzinfo=SHANGHAI))
         refused = portal.page(f"/portal/login/{token}")
         assert refused.status_code == 400
@@ -164,7 +164,7 @@ class TestSignIn:
         portal.sign_in(member)
         assert portal.page("/portal", follow_redirects=False).status_code == 200
         close_member(
-            UnitOfWork(portal.engine),
+            SqlUnitOfWork(portal.engine),
             program=load_preset("railway"),
             member_id=member,
             reason="test",

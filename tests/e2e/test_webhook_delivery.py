@@ -23,7 +23,7 @@ from jifen.domain.webhooks import RetryPolicy, sign, verify_signature
 from jifen.services import notifications
 from jifen.services.notifications import http_send
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
 from tests.integration.test_notifications import ALL_TOPICS, NOW, scenario
 
@@ -118,7 +118,9 @@ def register(api: Api, receiver: Receiver, topics: list[str]) -> int:
     return int(answer.json()["id"])
 
 
-def dispatch(uow: UnitOfWork, vault: IdentityVault, receivers: tuple[Receiver, ...], at: datetime):
+def dispatch(
+    uow: SqlUnitOfWork, vault: IdentityVault, receivers: tuple[Receiver, ...], at: datetime
+):
     for receiver in receivers:
         receiver.clock = at
     return notifications.deliver_due(

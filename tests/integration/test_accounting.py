@@ -20,7 +20,7 @@ from jifen.services.redemption import PROGRAM_HELD
 from jifen.storage.accounting_repository import AccountingRepository
 from jifen.storage.db import make_engine
 from jifen.storage.tables import breakage_estimates
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 
 D1, D2, D3, D4 = (date(2025, 1, d) for d in (6, 7, 8, 9))
@@ -31,7 +31,7 @@ def at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
 
 
-def credit(uow: UnitOfWork, member: int, points: int, *, on: date, expires: date, kind="ride"):
+def credit(uow: SqlUnitOfWork, member: int, points: int, *, on: date, expires: date, kind="ride"):
     key = f"c-{member}-{on}-{points}-{kind}"
     return ledger.credit(
         uow,
@@ -44,7 +44,7 @@ def credit(uow: UnitOfWork, member: int, points: int, *, on: date, expires: date
     )
 
 
-def spend(uow: UnitOfWork, member: int, points: int, *, on: date, to: str = "program:redeemed"):
+def spend(uow: SqlUnitOfWork, member: int, points: int, *, on: date, to: str = "program:redeemed"):
     return ledger.spend(
         uow,
         key=f"s-{member}-{on}-{points}-{to}",
@@ -56,7 +56,7 @@ def spend(uow: UnitOfWork, member: int, points: int, *, on: date, to: str = "pro
     )
 
 
-def set_rate(uow: UnitOfWork, bps: int, *, as_of: date) -> int:
+def set_rate(uow: SqlUnitOfWork, bps: int, *, as_of: date) -> int:
     """Store an estimate with a chosen rate (the journal test fixes the rate by hand)."""
     from jifen.domain.accounting import BreakageFigures  # noqa: PLC0415
 
@@ -72,7 +72,7 @@ def set_rate(uow: UnitOfWork, bps: int, *, as_of: date) -> int:
 
 
 @pytest.fixture
-def small_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> tuple[int, int]:
+def small_ledger(uow: SqlUnitOfWork, new_member: Callable[[], int]) -> tuple[int, int]:
     """1,000 ride points issued on D1 (800 to A, 200 to B expiring D3); A redeems 300 on D2,
     B's 200 expire on D3, A redeems 500 on D4. 100 upgrade points to A never count."""
     a, b = new_member(), new_member()
@@ -86,7 +86,7 @@ def small_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> tuple[int, i
     return a, b
 
 
-def _lots(uow: UnitOfWork, member: int):
+def _lots(uow: SqlUnitOfWork, member: int):
     with uow:
         return uow.ledger.lots_of(member)
 
@@ -97,7 +97,7 @@ def lines(day) -> list[tuple[str, str, int]]:
 
 class TestLiability:
     def test_values_spendable_points_held_at_the_end_of_each_day(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         held = [
             accounting.liability(uow, program=railway, as_of=d).figures.outstanding
@@ -106,7 +106,7 @@ class TestLiability:
         assert held == [0, 1000, 700, 500, 0]
 
     def test_applies_the_estimate_in_force_and_says_which(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         version = set_rate(uow, 2000, as_of=D1)
         before = accounting.liability(uow, program=railway, as_of=date(2024, 12, 31))
@@ -119,14 +119,16 @@ class TestLiability:
         assert report.figures.expected_breakage_fen == 140
 
     def test_points_held_by_an_open_redemption_are_still_owed(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         a = new_member()
         credit(uow, a, 1000, on=D1, expires=FAR)
         spend(uow, a, 400, on=D2, to=PROGRAM_HELD)
         assert accounting.liability(uow, program=railway, as_of=D2).figures.outstanding == 1000
 
-    def test_refuses_dates_nobody_closes_books_on(self, uow: UnitOfWork, railway: Program) -> None:
+    def test_refuses_dates_nobody_closes_books_on(
+        self, uow: SqlUnitOfWork, railway: Program
+    ) -> None:
         with pytest.raises(InvalidPeriod) as error:
             accounting.liability(uow, program=railway, as_of=date(1800, 1, 1))
         assert error.value.code == "invalid_period"
@@ -134,7 +136,7 @@ class TestLiability:
 
 class TestJournal:
     def test_hand_computed_days_at_a_twenty_percent_breakage_estimate(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         set_rate(uow, 2000, as_of=D1)
         journal = accounting.journal(uow, program=railway, start=D1, end=D4)
@@ -149,7 +151,7 @@ class TestJournal:
         assert [d.closing_liability_fen for d in journal.days] == [800, 560, 400, 0]
 
     def test_with_an_accurate_estimate_both_liability_accounts_end_at_zero(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         set_rate(uow, 2000, as_of=D1)
         journal = accounting.journal(uow, program=railway, start=D1, end=D4)
@@ -162,7 +164,7 @@ class TestJournal:
         assert balance == {"2401": 0, "2402": 0}
 
     def test_every_day_balances_and_2401_closes_at_the_liability(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         set_rate(uow, 1234, as_of=D1)
         set_rate(uow, 2345, as_of=D3)
@@ -182,7 +184,7 @@ class TestJournal:
         ]
 
     def test_a_day_reads_the_same_whatever_period_it_is_exported_in(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         set_rate(uow, 3333, as_of=D1)
         whole = accounting.journal(uow, program=railway, start=D1, end=D4)
@@ -190,7 +192,7 @@ class TestJournal:
         assert last.days == whole.days[-1:]
 
     def test_breakage_rounds_per_month_without_drift(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         a = new_member()
         credit(uow, a, 100, on=date(2025, 1, 30), expires=FAR)
@@ -209,7 +211,7 @@ class TestJournal:
         assert february.days == whole.days[2:]
 
     def test_forfeited_points_leave_the_liability(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         a = new_member()
         credit(uow, a, 1000, on=D1, expires=FAR)
@@ -223,7 +225,7 @@ class TestJournal:
         assert lines(day) == [("2401", "2402", 800)]
 
     def test_csv_has_one_debit_and_one_credit_row_per_entry(
-        self, uow: UnitOfWork, railway: Program, small_ledger: tuple[int, int]
+        self, uow: SqlUnitOfWork, railway: Program, small_ledger: tuple[int, int]
     ) -> None:
         version = set_rate(uow, 2000, as_of=D1)
         journal = accounting.journal(uow, program=railway, start=D2, end=D2)
@@ -262,13 +264,13 @@ class TestJournal:
         ("start", "end"), [(D2, D1), (date(2024, 1, 1), date(2025, 1, 1)), (date(1, 1, 1), D1)]
     )
     def test_refuses_bad_periods(
-        self, uow: UnitOfWork, railway: Program, start: date, end: date
+        self, uow: SqlUnitOfWork, railway: Program, start: date, end: date
     ) -> None:
         with pytest.raises(InvalidPeriod):
             accounting.journal(uow, program=railway, start=start, end=end)
 
 
-def cohort_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> tuple[int, int]:
+def cohort_ledger(uow: SqlUnitOfWork, new_member: Callable[[], int]) -> tuple[int, int]:
     """January 2024: A and B each get 6,000 (six months' validity) and redeem 4,500; the rest
     expires (A's on 10 July, B's on 15 July). June 2024: C gets 1,000, still open."""
     a, b, c = new_member(), new_member(), new_member()
@@ -285,7 +287,7 @@ def cohort_ledger(uow: UnitOfWork, new_member: Callable[[], int]) -> tuple[int, 
 
 class TestEstimate:
     def test_closed_cohorts_give_the_rate(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         cohort_ledger(uow, new_member)
         stored = accounting.estimate(uow, program=railway, as_of=date(2024, 8, 1))
@@ -299,7 +301,7 @@ class TestEstimate:
         assert [c["month"] for c in stored.inputs["cohorts"]] == ["2024-01"]
 
     def test_falls_back_to_history_while_a_cohort_is_open(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         cohort_ledger(uow, new_member)
         stored = accounting.estimate(uow, program=railway, as_of=date(2024, 7, 12))
@@ -307,7 +309,7 @@ class TestEstimate:
         assert (stored.method, stored.rate_bps) == ("history_to_date", 1429)
 
     def test_a_lot_past_its_expiry_counts_as_broken_before_the_daily_job_runs(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         a = new_member()
         credit(uow, a, 12_000, on=date(2024, 1, 10), expires=date(2024, 7, 10))
@@ -316,7 +318,7 @@ class TestEstimate:
         assert (stored.method, stored.rate_bps) == ("closed_cohorts", 2500)
 
     def test_points_given_back_by_a_cancelled_redemption_are_not_counted_as_used(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         a = new_member()
         credit(uow, a, 12_000, on=date(2024, 1, 10), expires=date(2024, 7, 10))
@@ -344,7 +346,7 @@ class TestEstimate:
         assert stored.rate_bps == 3333
 
     def test_versions_are_appended_and_never_rewritten(
-        self, uow: UnitOfWork, engine: Engine, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, engine: Engine, railway: Program, new_member: Callable[[], int]
     ) -> None:
         first = accounting.estimate(uow, program=railway, as_of=date(2024, 8, 1))
         assert (first.version, first.method, first.rate_bps) == (1, "no_history", 0)
@@ -364,7 +366,7 @@ class TestEstimate:
         assert accounting.current_breakage_estimate(uow, as_of=date(2024, 7, 31)) is None
 
     def test_a_key_used_for_other_figures_is_a_conflict(
-        self, uow: UnitOfWork, railway: Program, new_member: Callable[[], int]
+        self, uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]
     ) -> None:
         accounting.estimate(uow, program=railway, as_of=date(2024, 8, 1), key="aug")
         cohort_ledger(uow, new_member)
@@ -380,11 +382,11 @@ def test_concurrent_estimates_store_one_version_per_figures(
 
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=20)
     try:
-        cohort_ledger(UnitOfWork(wide), new_member)
+        cohort_ledger(SqlUnitOfWork(wide), new_member)
         results = run_together(
             8,
             lambda i: accounting.estimate(
-                UnitOfWork(wide), program=railway, as_of=date(2024, 8, 1) if i % 2 else D1
+                SqlUnitOfWork(wide), program=railway, as_of=date(2024, 8, 1) if i % 2 else D1
             ),
         )
     finally:

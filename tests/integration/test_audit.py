@@ -15,12 +15,12 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.audit_repository import AdjustmentRecord
 from jifen.storage.db import make_engine
 from jifen.storage.tables import audit_log, ledger_transactions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 from tests.integration.test_ledger_concurrency import run_together
 
 
-def adjust(uow: UnitOfWork, program: Program, member: int, **fields: object) -> AdjustmentRecord:
+def adjust(uow: SqlUnitOfWork, program: Program, member: int, **fields: object) -> AdjustmentRecord:
     request = {
         "adjustment_id": "a1",
         "kind": "goodwill",
@@ -33,7 +33,7 @@ def adjust(uow: UnitOfWork, program: Program, member: int, **fields: object) -> 
     return adjustments.request_adjustment(uow, program=program, member_id=member, **request)  # type: ignore[arg-type]
 
 
-def ride_balance(uow: UnitOfWork, member: int) -> int:
+def ride_balance(uow: SqlUnitOfWork, member: int) -> int:
     with uow:
         return sum(b.available for b in uow.ledger.balances_of(member) if b.kind == "ride")
 
@@ -94,23 +94,23 @@ class TestConcurrency:
     def test_twenty_resends_of_one_adjustment_post_it_once(self, wide_engine, new_member, railway):
         member = new_member()
         results = run_together(
-            20, lambda _i: adjust(UnitOfWork(wide_engine), railway, member, points=300)
+            20, lambda _i: adjust(SqlUnitOfWork(wide_engine), railway, member, points=300)
         )
         assert all(isinstance(r, AdjustmentRecord) for r in results), results
         assert len({r.transaction_id for r in results}) == 1  # type: ignore[union-attr]
-        assert ride_balance(UnitOfWork(wide_engine), member) == 300
+        assert ride_balance(SqlUnitOfWork(wide_engine), member) == 300
         assert count(wide_engine, ledger_transactions) == 1
         assert count(wide_engine, audit_log) == 1
-        assert check_ledger(UnitOfWork(wide_engine)).ok
+        assert check_ledger(SqlUnitOfWork(wide_engine)).ok
 
     def test_approvers_racing_post_a_held_adjustment_once(self, wide_engine, new_member, railway):
         member = new_member()
-        held = adjust(UnitOfWork(wide_engine), railway, member, points=50_000)
+        held = adjust(SqlUnitOfWork(wide_engine), railway, member, points=50_000)
         assert held.status == "pending_approval"
 
         def decide(i: int) -> object:
             return adjustments.decide_adjustment(
-                UnitOfWork(wide_engine),
+                SqlUnitOfWork(wide_engine),
                 program=railway,
                 adjustment_id="a1",
                 approve=i % 3 != 0,
@@ -124,10 +124,10 @@ class TestConcurrency:
         assert outcomes == {"AdjustmentRecord": 1, "AdjustmentDecided": 11}, results
         [winner] = [r for r in results if isinstance(r, AdjustmentRecord)]
         expected = 50_000 if winner.status == "applied" else 0
-        assert ride_balance(UnitOfWork(wide_engine), member) == expected
+        assert ride_balance(SqlUnitOfWork(wide_engine), member) == expected
         assert count(wide_engine, ledger_transactions) == (1 if expected else 0)
         assert count(wide_engine, audit_log) == 2  # requested, then the one decision
-        assert check_ledger(UnitOfWork(wide_engine)).ok
+        assert check_ledger(SqlUnitOfWork(wide_engine)).ok
 
     def test_adjustments_racing_a_close_never_leave_points_on_a_closed_member(
         self, wide_engine, new_member, railway
@@ -137,14 +137,14 @@ class TestConcurrency:
         def work(i: int) -> object:
             if i == 10:
                 return member_status.close_member(
-                    UnitOfWork(wide_engine),
+                    SqlUnitOfWork(wide_engine),
                     program=railway,
                     member_id=member,
                     reason="Left",
                     actor="op1",
                     now=T0,
                 )
-            return adjust(UnitOfWork(wide_engine), railway, member, adjustment_id=f"a{i}")
+            return adjust(SqlUnitOfWork(wide_engine), railway, member, adjustment_id=f"a{i}")
 
         results = run_together(20, work)
         outcomes = Counter(type(r).__name__ for r in results)
@@ -155,5 +155,5 @@ class TestConcurrency:
         [closed] = [r for r in results if isinstance(r, member_status.StatusChange)]
         forfeited = 100 * outcomes["AdjustmentRecord"]
         assert closed.forfeited == ({"ride": forfeited} if forfeited else {})
-        assert ride_balance(UnitOfWork(wide_engine), member) == 0
-        assert check_ledger(UnitOfWork(wide_engine)).ok
+        assert ride_balance(SqlUnitOfWork(wide_engine), member) == 0
+        assert check_ledger(SqlUnitOfWork(wide_engine)).ok

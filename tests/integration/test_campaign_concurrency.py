@@ -13,7 +13,7 @@ from jifen.services.events import apply_event
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
 from jifen.storage.tables import campaign_trips
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 from tests.integration.test_events import at, ticket
 from tests.integration.test_ledger_concurrency import run_together
@@ -46,7 +46,7 @@ def test_concurrent_travels_never_spend_more_than_the_budget(
     budget, given, bonuses, status = case["budget"], case["given"], case["bonuses"], case["status"]
     members = [enrol_member() for _ in range(MEMBERS)]
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=40)
-    uow = UnitOfWork(wide)
+    uow = SqlUnitOfWork(wide)
     create_campaign(
         uow,
         program=railway,
@@ -81,7 +81,7 @@ def test_concurrent_travels_never_spend_more_than_the_budget(
     results = run_together(
         len(travels),
         lambda i: apply_event(
-            UnitOfWork(wide), program=railway, vault=vault, raw=travels[i], received_at=RECEIVED
+            SqlUnitOfWork(wide), program=railway, vault=vault, raw=travels[i], received_at=RECEIVED
         ),
     )
 

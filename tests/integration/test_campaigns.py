@@ -19,7 +19,7 @@ from jifen.services.campaigns import (
 from jifen.services.campaigns.definitions import repository
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 from tests.e2e.test_cli_program import jifen
 from tests.integration.test_events import Railway, at, ticket
@@ -331,7 +331,7 @@ class TestOverHttp:
         assert api.get(f"/v1/members/{member}").json()["balances"]["ride"] == BASE
         assert api.post("/v1/campaigns/nope/stop", role="operator").status_code == 404
         operator = api.keys["operator"].split("_")[1]
-        with UnitOfWork(api.client.app.state.jifen.engine) as uow:
+        with SqlUnitOfWork(api.client.app.state.jifen.engine) as uow:
             audited = uow.audit_log.entries(
                 since=None, until=None, subject="campaign:weekend-g", newest_first=False, limit=10
             )

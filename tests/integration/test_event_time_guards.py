@@ -14,7 +14,7 @@ from jifen.services.events.batch import apply_batch
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.tables import pending_points, tickets
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.integration.test_events import at, ticket
 
 DAY = date(2025, 5, 10)
@@ -36,7 +36,9 @@ def change(old: str, new: str, *, departure: datetime = NEW_DEPARTS) -> dict[str
 class Sender:
     """Send events one at a time or through the bulk path; read what a member holds."""
 
-    def __init__(self, uow: UnitOfWork, program: Program, vault: IdentityVault, path: str) -> None:
+    def __init__(
+        self, uow: SqlUnitOfWork, program: Program, vault: IdentityVault, path: str
+    ) -> None:
         self.uow, self.program, self.vault, self.path = uow, program, vault, path
         self.n = 0
 

@@ -30,7 +30,7 @@ from jifen.storage.tables import (
     pending_points,
     tickets,
 )
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, reset_database
 
 START = date(2025, 3, 1)
@@ -45,7 +45,7 @@ def _cast(count: int) -> list[people.DemoMember]:
     )
 
 
-def _enrol(uow: UnitOfWork, program: Program, vault: IdentityVault, cast: list[Any]) -> None:
+def _enrol(uow: SqlUnitOfWork, program: Program, vault: IdentityVault, cast: list[Any]) -> None:
     with uow:
         for person in cast:
             enrol(
@@ -194,7 +194,7 @@ def _canonical(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _apply_one_by_one(
-    uow: UnitOfWork, program: Program, vault: IdentityVault, stream: list[Any]
+    uow: SqlUnitOfWork, program: Program, vault: IdentityVault, stream: list[Any]
 ) -> list[EventResult]:
     return [
         apply_event(uow, program=program, vault=vault, raw=raw, received_at=RECEIVED)
@@ -207,7 +207,7 @@ def test_batches_leave_the_rows_and_results_of_one_at_a_time(
 ) -> None:
     cast = _cast(12)
     stream = _stream(cast)
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     _enrol(uow, railway, vault, cast)
     expected = _apply_one_by_one(uow, railway, vault, stream)
     expected_rows = _canonical(engine)
@@ -245,7 +245,7 @@ def test_batches_leave_the_rows_and_results_of_one_at_a_time(
 
 
 def test_a_resend_in_the_same_batch_is_a_duplicate(
-    uow: UnitOfWork, railway: Program, vault: IdentityVault
+    uow: SqlUnitOfWork, railway: Program, vault: IdentityVault
 ) -> None:
     cast = _cast(3)
     _enrol(uow, railway, vault, cast)
@@ -261,7 +261,7 @@ def test_a_resend_in_the_same_batch_is_a_duplicate(
 
 
 def test_a_running_campaign_sends_the_batch_one_at_a_time(
-    uow: UnitOfWork, railway: Program, vault: IdentityVault, caplog: pytest.LogCaptureFixture
+    uow: SqlUnitOfWork, railway: Program, vault: IdentityVault, caplog: pytest.LogCaptureFixture
 ) -> None:
     cast = _cast(6)
     _enrol(uow, railway, vault, cast)
@@ -303,7 +303,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
     stream = [e for e in days if e["type"] in ("ticket.purchased", "ticket.travelled")]
     bought = {e["data"]["ticket_id"] for e in stream if e["type"] == "ticket.purchased"}
     stream = [e for e in stream if e["data"]["ticket_id"] in bought]
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     _enrol(uow, railway, vault, cast)
     expected = _apply_one_by_one(uow, railway, vault, stream)
     expected_rows = _canonical(engine)
@@ -327,7 +327,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
             args=(
                 lambda: list(
                     apply_in_batches(
-                        UnitOfWork(engine),
+                        SqlUnitOfWork(engine),
                         program=railway,
                         vault=vault,
                         raw_events=batched,
@@ -339,7 +339,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
         ),
         threading.Thread(
             target=run,
-            args=(lambda: _apply_one_by_one(UnitOfWork(engine), railway, vault, single),),
+            args=(lambda: _apply_one_by_one(SqlUnitOfWork(engine), railway, vault, single),),
         ),
     ]
     for thread in threads:
@@ -358,7 +358,7 @@ def test_a_batch_beside_single_events_on_the_same_members_loses_nothing(
 
 
 def test_a_frozen_members_events_are_refused_and_the_others_applied(
-    uow: UnitOfWork, railway: Program, vault: IdentityVault
+    uow: SqlUnitOfWork, railway: Program, vault: IdentityVault
 ) -> None:
     cast = _cast(3)
     _enrol(uow, railway, vault, cast)

@@ -10,7 +10,7 @@ import pytest
 from jifen.services.events import apply_event
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.integration.test_events import at, ticket
 from tests.integration.test_ledger_concurrency import run_together
 
@@ -49,14 +49,18 @@ def test_a_purchase_and_its_travel_sent_at_once_are_both_applied(
     results = run_together(
         len(events),
         lambda i: apply_event(
-            UnitOfWork(wide), program=railway, vault=vault, raw=events[i], received_at=at(DAY, 16)
+            SqlUnitOfWork(wide),
+            program=railway,
+            vault=vault,
+            raw=events[i],
+            received_at=at(DAY, 16),
         ),
     )
 
     assert [r.status for r in results] == ["applied"] * len(events), [
         r.error for r in results if r.status != "applied"
     ]
-    uow = UnitOfWork(wide)
+    uow = SqlUnitOfWork(wide)
     with uow:
         balances = {b.kind: (b.available, b.pending) for b in uow.ledger.balances_of(member)}
     assert balances == {"ride": (trips * 2768, 0), "upgrade": (trips * 2768, 0)}
@@ -89,14 +93,18 @@ def test_many_tickets_bought_and_travelled_at_once_each_end_travelled_and_credit
     results = run_together(
         len(events),
         lambda i: apply_event(
-            UnitOfWork(wide), program=railway, vault=vault, raw=events[i], received_at=at(DAY, 16)
+            SqlUnitOfWork(wide),
+            program=railway,
+            vault=vault,
+            raw=events[i],
+            received_at=at(DAY, 16),
         ),
     )
 
     assert [getattr(r, "status", r) for r in results] == ["applied"] * len(events), [
         getattr(r, "error", r) for r in results if getattr(r, "status", None) != "applied"
     ]
-    uow = UnitOfWork(wide)
+    uow = SqlUnitOfWork(wide)
     with uow:
         statuses = {t: uow.events.ticket(t).status for t in tickets}
         balances = {

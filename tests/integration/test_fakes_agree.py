@@ -24,7 +24,7 @@ from jifen.services.programs import install_program
 from jifen.services.redemption import TicketRequest, Train, commit, redeem_ticket, release
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.mall_repository import Product
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 from tests.fakes import FakeUnitOfWork
 
@@ -164,13 +164,13 @@ def test_the_fake_and_the_database_agree(
     vault: IdentityVault,
     enrol_member: Callable[..., int],
 ) -> None:
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
     member = enrol_member(date(1990, 3, 7))
     fake = FakeUnitOfWork(railway)
     fake_member = fake.add_member(joined_at=datetime(2025, 1, 6, 9, 30, tzinfo=SHANGHAI))
 
     on_fake = scenario(fake, railway, vault, fake_member)
-    on_database = scenario(UnitOfWork(engine), railway, vault, member)
+    on_database = scenario(SqlUnitOfWork(engine), railway, vault, member)
 
     assert member == fake_member
     assert on_fake == on_database

@@ -20,7 +20,7 @@ from jifen.services.members import MemberNotActive
 from jifen.services.programs import install_program
 from jifen.storage.mall_repository import LIVE_ORDER_STATUSES, Product, StockHold
 from jifen.storage.tables import ledger_transactions, mall_orders, mall_products, stock_holds
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 
 NOW = T0 + timedelta(days=30)
@@ -50,8 +50,8 @@ class Mall:
     def __init__(self, engine: Engine, program: Program, new_member: Callable[[], int]) -> None:
         self.engine, self.program, self.new_member = engine, program, new_member
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
 
     def member(self, points: int) -> int:
         member_id = self.new_member()

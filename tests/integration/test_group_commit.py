@@ -10,7 +10,7 @@ from jifen.api.group_commit import EventCommitter
 from jifen.services.events import apply_event
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.integration.test_events import at, ticket
 from tests.integration.test_ledger_concurrency import run_together
 
@@ -65,12 +65,14 @@ def test_two_hundred_requests_at_once_give_the_points_of_applying_them_one_by_on
         ),
     )
     for raw in alone:
-        apply_event(UnitOfWork(wide), program=railway, vault=vault, raw=raw, received_at=at(DAY, 9))
+        apply_event(
+            SqlUnitOfWork(wide), program=railway, vault=vault, raw=raw, received_at=at(DAY, 9)
+        )
 
     assert [getattr(r, "status", r) for r in results] == ["applied"] * 200
     assert sum(batches.sizes) == 200
     assert len(batches.sizes) < 100, f"the requests were not gathered: {batches.sizes}"
-    uow = UnitOfWork(wide)
+    uow = SqlUnitOfWork(wide)
     with uow:
         balances = [
             [(b.kind, b.available, b.pending) for b in uow.ledger.balances_of(m)]
@@ -105,7 +107,7 @@ def test_a_bad_event_in_a_busy_batch_is_refused_alone(engine, railway, vault, en
         "ok-9": "event_in_future",
     }
     assert max(batches.sizes) > 3, f"the bad events were not in a busy batch: {batches.sizes}"
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:
         (ride,) = [b for b in uow.ledger.balances_of(member) if b.kind == "ride"]
         applied = [r.id for r in results if r.status == "applied"]
@@ -129,7 +131,7 @@ def test_an_event_sent_twice_at_once_is_applied_once(engine, railway, vault, enr
     )
 
     assert sorted(r.status for r in results) == ["applied", "duplicate"]
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:
         promised = uow.ledger.find_by_key("twice-0:ride")
         (ride,) = [b for b in uow.ledger.balances_of(member) if b.kind == "ride"]

@@ -13,7 +13,7 @@ from jifen.services.members import MemberExists, enrol
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.member_repository import IdentityTaken
 from jifen.storage.tables import members
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.integration.test_events import at, ticket
 
@@ -67,7 +67,7 @@ def test_an_erased_members_number_can_enrol_again(api: Api, engine: Engine):
 
 
 def test_a_member_enrolled_before_number_hashes_still_blocks_their_number(
-    uow: UnitOfWork, engine: Engine, railway: Program, vault: IdentityVault
+    uow: SqlUnitOfWork, engine: Engine, railway: Program, vault: IdentityVault
 ):
     first = enrol_as(uow, railway, vault, "resident_id")
     with engine.begin() as connection:  # as a member enrolled before migration 0011 is stored
@@ -81,7 +81,7 @@ def test_a_member_enrolled_before_number_hashes_still_blocks_their_number(
 
 
 def test_the_database_refuses_a_second_member_with_the_same_number_hash(
-    uow: UnitOfWork, vault: IdentityVault
+    uow: SqlUnitOfWork, vault: IdentityVault
 ):
     def add(id_type: str) -> int:
         return uow.members.add(
@@ -119,7 +119,7 @@ def test_riders_named_by_identity_are_still_found(api: Api):
 
 
 def enrol_as(
-    uow: UnitOfWork, program: Program, vault: IdentityVault, id_type: str, number: str = NUMBER
+    uow: SqlUnitOfWork, program: Program, vault: IdentityVault, id_type: str, number: str = NUMBER
 ) -> int:
     return enrol(
         uow,

@@ -11,7 +11,7 @@ from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.analytics import kpis, refresh_rollups
 from jifen.storage.db import make_engine
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 from tests.integration.test_ledger_concurrency import run_together
 
@@ -35,7 +35,7 @@ def test_refreshes_beside_writers_and_readers_count_every_point_once(
     seen: dict[int, list[int]] = {i: [] for i in range(WRITERS, WRITERS + 4)}
 
     def work(i: int) -> object:
-        uow = UnitOfWork(wide_engine)
+        uow = SqlUnitOfWork(wide_engine)
         if i < WRITERS:  # a member earning 1, 2, … points, one credit per transaction
             for n in range(1, CREDITS + 1):
                 ledger.credit(
@@ -61,7 +61,7 @@ def test_refreshes_beside_writers_and_readers_count_every_point_once(
     for reads in seen.values():  # each reader: never more than was written, never going back
         assert all(0 <= n <= WRITERS * per_member for n in reads)
         assert reads == sorted(reads)
-    uow = UnitOfWork(wide_engine)
+    uow = SqlUnitOfWork(wide_engine)
     live = kpis(uow, program=railway, **PERIOD)
     refresh_rollups(uow, program=railway)
     folded = kpis(uow, program=railway, **PERIOD)

@@ -17,7 +17,7 @@ from jifen.services.analytics import (
     tier_mix,
     tier_movement,
 )
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.integration.test_kpis import Cast, build
 
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
@@ -25,7 +25,7 @@ Q1 = (date(2025, 1, 1), date(2025, 3, 31))
 
 @pytest.fixture(params=["live", "refreshed"])
 def program(
-    request: pytest.FixtureRequest, uow: UnitOfWork, railway: Program, enrol_member
+    request: pytest.FixtureRequest, uow: SqlUnitOfWork, railway: Program, enrol_member
 ) -> Cast:
     cast = build(uow, railway, enrol_member, refresh_midway=False)
     if request.param == "refreshed":
@@ -42,7 +42,9 @@ def program(
         (date(2025, 3, 31), {"star2": 2, "star3": 1, "star4": 1}),
     ],
 )
-def test_tier_mix_on_a_day(program: Cast, uow: UnitOfWork, railway: Program, on, expected) -> None:
+def test_tier_mix_on_a_day(
+    program: Cast, uow: SqlUnitOfWork, railway: Program, on, expected
+) -> None:
     mix = tier_mix(uow, program=railway, on=on)
     assert [s.code for s in mix] == ["star2", "star3", "star4", "star5"]
     assert {s.code: s.members for s in mix if s.members} == expected
@@ -52,7 +54,7 @@ def test_tier_mix_on_a_day(program: Cast, uow: UnitOfWork, railway: Program, on,
     }
 
 
-def test_tier_movement_in_march(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_tier_movement_in_march(program: Cast, uow: SqlUnitOfWork, railway: Program) -> None:
     """A and B stay where they were on Feb 28; C joined and reached 4★; D joined at 2★."""
     moved = tier_movement(uow, program=railway, start=date(2025, 3, 1), end=date(2025, 3, 31))
     assert set(moved.moves) == {
@@ -64,7 +66,7 @@ def test_tier_movement_in_march(program: Cast, uow: UnitOfWork, railway: Program
     assert (moved.upgraded, moved.downgraded, moved.kept, moved.joined) == (0, 0, 2, 2)
 
 
-def test_tier_movement_since_february(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_tier_movement_since_february(program: Cast, uow: SqlUnitOfWork, railway: Program) -> None:
     moved = tier_movement(uow, program=railway, start=date(2025, 2, 1), end=date(2025, 3, 31))
     assert set(moved.moves) == {
         TierMove("star2", "star3", 1),  # A, upgraded on 02-15
@@ -74,7 +76,7 @@ def test_tier_movement_since_february(program: Cast, uow: UnitOfWork, railway: P
     assert (moved.upgraded, moved.downgraded, moved.kept, moved.joined) == (1, 0, 0, 3)
 
 
-def test_monthly_cohorts(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_monthly_cohorts(program: Cast, uow: SqlUnitOfWork, railway: Program) -> None:
     found = cohorts(uow, program=railway, start=Q1[0], end=Q1[1])
     assert found == (
         Cohort("2025-01", 1, (1, 1, 0)),  # A earned in January and (activity) February
@@ -84,7 +86,7 @@ def test_monthly_cohorts(program: Cast, uow: UnitOfWork, railway: Program) -> No
     assert found[2].retention == (0.5,)
 
 
-def test_rfm_segments(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_rfm_segments(program: Cast, uow: SqlUnitOfWork, railway: Program) -> None:
     """To Mar 31: A last earned Feb 1 (58 days, twice, 1,500), B Feb 20 (39 days, once, 800),
     C Mar 7 (24 days, twice, 2,400). Recency scores by fifths: A 2, B 4, C 5; frequency: B 2,
     A and C (tied) 5. So C is a champion, A at risk, B new; D never earned.

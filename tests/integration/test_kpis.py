@@ -33,7 +33,7 @@ from jifen.services.analytics import daily_series, kpis, refresh_rollups
 from jifen.services.member_status import close_member
 from jifen.services.reports import summary
 from jifen.storage.tables import balances
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 
 HOLD = "program:held"
@@ -51,7 +51,7 @@ class Cast:
     d: int
 
 
-def _upgrade(uow: UnitOfWork, member: int, old: str, new: str, on: date) -> None:
+def _upgrade(uow: SqlUnitOfWork, member: int, old: str, new: str, on: date) -> None:
     with uow:
         uow.members.apply_tier(
             TierDecision(
@@ -66,7 +66,7 @@ def _upgrade(uow: UnitOfWork, member: int, old: str, new: str, on: date) -> None
         uow.commit()
 
 
-def build(uow: UnitOfWork, railway: Program, enrol_member, *, refresh_midway: bool) -> Cast:
+def build(uow: SqlUnitOfWork, railway: Program, enrol_member, *, refresh_midway: bool) -> Cast:
     """The program of the module docstring; `refresh_midway` folds the rollups after February."""
     a = enrol_member(joined_at=local(date(2025, 1, 6)))
     first = ledger.credit(
@@ -176,7 +176,7 @@ def build(uow: UnitOfWork, railway: Program, enrol_member, *, refresh_midway: bo
 
 @pytest.fixture(params=["live", "refreshed", "refreshed midway"])
 def program(
-    request: pytest.FixtureRequest, uow: UnitOfWork, railway: Program, enrol_member
+    request: pytest.FixtureRequest, uow: SqlUnitOfWork, railway: Program, enrol_member
 ) -> Cast:
     """The same program read three ways: all from the ledger, all from rollups, and half/half."""
     cast = build(uow, railway, enrol_member, refresh_midway=request.param == "refreshed midway")
@@ -201,7 +201,7 @@ MONTHS = {
 @pytest.mark.parametrize(("period", "expected"), MONTHS.items(), ids=str)
 def test_each_kpi_matches_the_hand_count(
     program: Cast,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     railway: Program,
     period,
     expected,
@@ -221,7 +221,7 @@ def test_each_kpi_matches_the_hand_count(
     assert k.liability_fen == points[4]
 
 
-def test_february_rates_and_liability(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_february_rates_and_liability(program: Cast, uow: SqlUnitOfWork, railway: Program) -> None:
     k = kpis(uow, program=railway, start=date(2025, 2, 1), end=date(2025, 2, 28))
     assert k.redemption_rate == 300 / 1300
     assert k.breakage_rate == 1000 / 1300
@@ -230,7 +230,7 @@ def test_february_rates_and_liability(program: Cast, uow: UnitOfWork, railway: P
 
 
 def test_outstanding_agrees_with_the_ledger(
-    program: Cast, uow: UnitOfWork, railway: Program, engine: Engine
+    program: Cast, uow: SqlUnitOfWork, railway: Program, engine: Engine
 ) -> None:
     """issued − redeemed − expired − forfeited − held since the start = outstanding = balances."""
     k = kpis(uow, program=railway, start=date(2024, 1, 1), end=date(2025, 12, 31))
@@ -249,7 +249,7 @@ def test_outstanding_agrees_with_the_ledger(
 
 
 def test_the_summary_report_reads_the_same_kpis(
-    program: Cast, uow: UnitOfWork, railway: Program
+    program: Cast, uow: SqlUnitOfWork, railway: Program
 ) -> None:
     s = summary(uow, program=railway, start=date(2025, 3, 1), end=date(2025, 3, 31))
     assert (s.members_total, s.members_new, s.members_active) == (4, 2, 1)
@@ -258,7 +258,9 @@ def test_the_summary_report_reads_the_same_kpis(
     assert s.tiers == {"star2": 2, "star3": 1, "star4": 1, "star5": 0}  # tiers now
 
 
-def test_days_are_the_programs_local_days(program: Cast, uow: UnitOfWork, railway: Program) -> None:
+def test_days_are_the_programs_local_days(
+    program: Cast, uow: SqlUnitOfWork, railway: Program
+) -> None:
     days = {
         d.day: d
         for d in daily_series(uow, program=railway, start=date(2025, 1, 31), end=date(2025, 2, 28))
@@ -276,7 +278,7 @@ def test_days_are_the_programs_local_days(program: Cast, uow: UnitOfWork, railwa
 
 
 def test_a_hold_is_held_not_redeemed_until_released(
-    program: Cast, uow: UnitOfWork, railway: Program
+    program: Cast, uow: SqlUnitOfWork, railway: Program
 ) -> None:
     march = {
         d.day: d
@@ -294,7 +296,7 @@ def test_a_hold_is_held_not_redeemed_until_released(
 
 class TestRollups:
     def test_a_second_refresh_folds_nothing(
-        self, uow: UnitOfWork, railway: Program, enrol_member
+        self, uow: SqlUnitOfWork, railway: Program, enrol_member
     ) -> None:
         build(uow, railway, enrol_member, refresh_midway=False)
         first = refresh_rollups(uow, program=railway)
@@ -304,7 +306,7 @@ class TestRollups:
 
     def test_small_chunks_give_the_same_figures(
         self,
-        uow: UnitOfWork,
+        uow: SqlUnitOfWork,
         railway: Program,
         enrol_member,
     ) -> None:
@@ -322,7 +324,7 @@ class TestRollups:
 
     def test_a_late_posting_lands_on_its_own_day(
         self,
-        uow: UnitOfWork,
+        uow: SqlUnitOfWork,
         railway: Program,
         enrol_member,
     ) -> None:
@@ -344,7 +346,7 @@ class TestRollups:
             assert (k.issued, k.outstanding, k.members_repeat) == (1250, 1250, 1)
             refresh_rollups(uow, program=railway)
 
-    def test_a_period_backwards_is_refused(self, uow: UnitOfWork, railway: Program) -> None:
+    def test_a_period_backwards_is_refused(self, uow: SqlUnitOfWork, railway: Program) -> None:
         from jifen.domain.errors import InvalidRequest  # noqa: PLC0415
 
         with pytest.raises(InvalidRequest):

@@ -20,13 +20,13 @@ from jifen.domain.errors import (
 from jifen.domain.ledger import MEMBER_AVAILABLE, PROGRAM_EXPIRED, PROGRAM_REDEEMED
 from jifen.services import ledger
 from jifen.services.ledger_check import check_ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 
 NEXT_YEAR = date(2026, 1, 6)
 
 
-def balance(uow: UnitOfWork, member_id: int, kind: str = "ride") -> tuple[int, int]:
+def balance(uow: SqlUnitOfWork, member_id: int, kind: str = "ride") -> tuple[int, int]:
     with uow:
         for b in uow.ledger.balances_of(member_id):
             if b.kind == kind:
@@ -34,12 +34,12 @@ def balance(uow: UnitOfWork, member_id: int, kind: str = "ride") -> tuple[int, i
     return 0, 0
 
 
-def remaining(uow: UnitOfWork, member_id: int) -> list[int]:
+def remaining(uow: SqlUnitOfWork, member_id: int) -> list[int]:
     with uow:
         return [lot.remaining for lot in uow.ledger.lots_of(member_id)]
 
 
-def give(uow: UnitOfWork, member_id: int, points: int, *, key: str, expires_on: date) -> int:
+def give(uow: SqlUnitOfWork, member_id: int, points: int, *, key: str, expires_on: date) -> int:
     posted = ledger.credit(
         uow,
         key=key,
@@ -52,7 +52,7 @@ def give(uow: UnitOfWork, member_id: int, points: int, *, key: str, expires_on: 
     return posted.lot_ids[0]
 
 
-def assert_ledger_ok(uow: UnitOfWork) -> None:
+def assert_ledger_ok(uow: SqlUnitOfWork) -> None:
     report = check_ledger(uow)
     assert report.ok, report.violations
 

@@ -21,7 +21,7 @@ from jifen.services.ledger.posting import Posted
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.batch_repository import Wants
 from jifen.storage.tables import ledger_transactions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 
 EXPIRES = date(2027, 12, 31)
@@ -42,7 +42,7 @@ def _credits(members: list[int], count: int, *, first: int = 0) -> list[Credit]:
     ]
 
 
-def _balances(uow: UnitOfWork, members: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+def _balances(uow: SqlUnitOfWork, members: list[int]) -> dict[int, list[tuple[str, int, int]]]:
     with uow:
         return {
             m: [(b.kind, b.available, b.pending) for b in uow.ledger.balances_of(m)]
@@ -51,7 +51,7 @@ def _balances(uow: UnitOfWork, members: list[int]) -> dict[int, list[tuple[str, 
 
 
 def test_a_batch_of_credits_is_posted_as_each_credit_alone_would_be(
-    uow: UnitOfWork, new_member: Callable[[], int], caplog: pytest.LogCaptureFixture
+    uow: SqlUnitOfWork, new_member: Callable[[], int], caplog: pytest.LogCaptureFixture
 ) -> None:
     members = [new_member() for _ in range(4)]
     ledger.credit(
@@ -81,7 +81,7 @@ def test_a_batch_of_credits_is_posted_as_each_credit_alone_would_be(
 
 
 def test_a_resent_batch_replays_and_posts_nothing_new(
-    uow: UnitOfWork, new_member: Callable[[], int]
+    uow: SqlUnitOfWork, new_member: Callable[[], int]
 ) -> None:
     members = [new_member() for _ in range(3)]
     first = credit_many(uow, _credits(members, 20))
@@ -106,7 +106,7 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
     members, other = [new_member() for _ in range(2)], new_member()
     for m in [*members, other]:  # balance rows exist: the batch locks them, no one inserts them
         ledger.credit(
-            UnitOfWork(engine),
+            SqlUnitOfWork(engine),
             key=f"seed:{m}",
             member_id=m,
             kind="ride",
@@ -117,7 +117,7 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
     batch = _credits(members, 10)
     staged, release = threading.Event(), threading.Event()
 
-    def post_then_wait(memory: UnitOfWork) -> list[object]:
+    def post_then_wait(memory: SqlUnitOfWork) -> list[object]:
         posted = [
             ledger.credit(
                 memory,
@@ -142,11 +142,13 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
         date.max,
         {"ledger_transactions": 10, "lots": 10, "pending_points": 0},
     )
-    bulk = threading.Thread(target=in_one_batch, args=(UnitOfWork(engine), wants, post_then_wait))
+    bulk = threading.Thread(
+        target=in_one_batch, args=(SqlUnitOfWork(engine), wants, post_then_wait)
+    )
     bulk.start()
     assert staged.wait(timeout=30)
     ledger.credit(
-        UnitOfWork(engine),
+        SqlUnitOfWork(engine),
         key="later",
         member_id=other,
         kind="ride",
@@ -155,7 +157,7 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
         expires_on=EXPIRES,
     )  # a higher id, committed first
     refresh = threading.Thread(
-        target=refresh_rollups, args=(UnitOfWork(engine),), kwargs={"program": railway}
+        target=refresh_rollups, args=(SqlUnitOfWork(engine),), kwargs={"program": railway}
     )
     refresh.start()
     time.sleep(0.5)  # lets the refresh reach the ledger's lock before the batch writes
@@ -163,5 +165,5 @@ def test_a_rollup_refresh_waits_for_a_batch_holding_unwritten_ids(
     bulk.join()
     refresh.join()
 
-    issued = kpis(UnitOfWork(engine), program=railway, start=T0.date(), end=T0.date()).issued
+    issued = kpis(SqlUnitOfWork(engine), program=railway, start=T0.date(), end=T0.date()).issued
     assert issued == 4 + sum(c.points for c in batch)

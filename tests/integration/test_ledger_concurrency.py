@@ -17,7 +17,7 @@ from jifen.services import ledger
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
 from jifen.storage.tables import ledger_entries, ledger_transactions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 
 pytestmark = pytest.mark.postgres_only
@@ -47,7 +47,7 @@ def wide_engine(engine: Engine) -> Engine:
 
 
 def test_fifty_threads_spending_from_one_member_never_overdraw(wide_engine, new_member):
-    uow = UnitOfWork(wide_engine)
+    uow = SqlUnitOfWork(wide_engine)
     member = new_member()
     for i, expires in enumerate((date(2025, 6, 1), date(2025, 9, 1), date(2026, 1, 1))):
         ledger.credit(
@@ -63,7 +63,7 @@ def test_fifty_threads_spending_from_one_member_never_overdraw(wide_engine, new_
     results = run_together(
         50,
         lambda i: ledger.spend(
-            UnitOfWork(wide_engine),
+            SqlUnitOfWork(wide_engine),
             key=f"s{i}",
             member_id=member,
             kind="ride",
@@ -95,7 +95,7 @@ def test_one_key_sent_by_twenty_threads_posts_exactly_once(wide_engine, new_memb
     results = run_together(
         20,
         lambda _i: ledger.credit(
-            UnitOfWork(wide_engine),
+            SqlUnitOfWork(wide_engine),
             key="same-key",
             member_id=member,
             kind="ride",
@@ -111,7 +111,7 @@ def test_one_key_sent_by_twenty_threads_posts_exactly_once(wide_engine, new_memb
     with wide_engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(ledger_transactions))
         assert count.scalar_one() == 1
-    uow = UnitOfWork(wide_engine)
+    uow = SqlUnitOfWork(wide_engine)
     with uow:
         [stored] = uow.ledger.balances_of(member)
     assert stored.available == 500
@@ -125,7 +125,7 @@ def test_one_key_raced_with_two_different_requests_posts_one_and_refuses_the_oth
     results = run_together(
         2,
         lambda i: ledger.credit(
-            UnitOfWork(wide_engine),
+            SqlUnitOfWork(wide_engine),
             key="contested",
             member_id=member,
             kind="ride",
@@ -137,7 +137,7 @@ def test_one_key_raced_with_two_different_requests_posts_one_and_refuses_the_oth
 
     kinds = sorted(type(r).__name__ for r in results)
     assert kinds == ["IdempotencyConflict", "Posted"]
-    uow = UnitOfWork(wide_engine)
+    uow = SqlUnitOfWork(wide_engine)
     with uow:
         [stored] = uow.ledger.balances_of(member)
     assert stored.available in {100, 101}

@@ -23,7 +23,7 @@ from jifen.domain.errors import InsufficientPoints, NotReversible
 from jifen.services import ledger
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import members
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, reset_database
 
 KIND = "ride"
@@ -57,7 +57,7 @@ class Model:
         return sorted(ids, key=lambda i: (self.lots[i].expires_on, i))
 
 
-def snapshot(uow: UnitOfWork, member_ids: list[int]) -> tuple[object, ...]:
+def snapshot(uow: SqlUnitOfWork, member_ids: list[int]) -> tuple[object, ...]:
     """Balances and lots of the members, for comparing two databases."""
     with uow:
         return tuple(
@@ -81,7 +81,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
-        self.uow = UnitOfWork(engine)
+        self.uow = SqlUnitOfWork(engine)
         self.model = Model()
         self.day = T0
         self.keys = 0

@@ -27,7 +27,7 @@ from jifen.services.member_status import MemberClosed, OpenRedemptions, close_me
 from jifen.services.members import MemberNotActive
 from jifen.storage.db import make_engine
 from jifen.storage.mall_repository import Product
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 
 pytestmark = pytest.mark.postgres_only
@@ -77,7 +77,7 @@ def test_ticket_holds_race_closes_and_orders_of_the_same_member_without_deadlock
     wide_engine: Engine, unsorted_kinds: Program, new_member: Callable[[], int]
 ):
     program = unsorted_kinds
-    uow = UnitOfWork(wide_engine)
+    uow = SqlUnitOfWork(wide_engine)
     product = Product("MUG", "Mug", "goods", 300, 0, 10_000, None, None, None, None, True)
     mall.define_product(uow, product=product)
 
@@ -105,14 +105,16 @@ def test_ticket_holds_race_closes_and_orders_of_the_same_member_without_deadlock
             departure_at=NOW + timedelta(days=3),
             passenger_member_id=member_id,
         )
-        redemption.redeem_ticket(UnitOfWork(wide_engine), program=program, request=request, now=NOW)
+        redemption.redeem_ticket(
+            SqlUnitOfWork(wide_engine), program=program, request=request, now=NOW
+        )
         return redemption.commit(
-            UnitOfWork(wide_engine), program=program, redemption_id=rid, key=f"{rid}-c", now=NOW
+            SqlUnitOfWork(wide_engine), program=program, redemption_id=rid, key=f"{rid}-c", now=NOW
         )
 
     def close(member_id: int) -> object:
         return close_member(
-            UnitOfWork(wide_engine),
+            SqlUnitOfWork(wide_engine),
             program=program,
             member_id=member_id,
             reason="test",
@@ -122,7 +124,7 @@ def test_ticket_holds_race_closes_and_orders_of_the_same_member_without_deadlock
 
     def order(order_id: str, member_id: int) -> object:
         return mall.place_order(
-            UnitOfWork(wide_engine),
+            SqlUnitOfWork(wide_engine),
             program=program,
             warehouse=mall.InProcessWarehouse(),
             order_id=order_id,
@@ -175,5 +177,5 @@ def test_ticket_holds_race_closes_and_orders_of_the_same_member_without_deadlock
     assert outcomes["close: StatusChange"] > 0  # some closes won their race
     assert outcomes["redeem: dict"] > 0  # some tickets were held and issued
     assert outcomes["order: PlacedOrder"] > 0
-    report = check_ledger(UnitOfWork(wide_engine))
+    report = check_ledger(SqlUnitOfWork(wide_engine))
     assert report.ok, report.violations

@@ -27,7 +27,7 @@ from jifen.services.programs import install_program
 from jifen.storage.db import make_engine
 from jifen.storage.mall_repository import Product
 from jifen.storage.tables import ledger_entries, ledger_transactions, mall_orders, stock_holds
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 from tests.integration.test_flash_sale import stocked
 from tests.integration.test_ledger_concurrency import run_together
@@ -62,7 +62,7 @@ class Shop:
         if not points:
             return member_id
         ledger.credit(
-            UnitOfWork(self.engine),
+            SqlUnitOfWork(self.engine),
             key=f"credit-{member_id}",
             member_id=member_id,
             kind="activity",
@@ -74,11 +74,11 @@ class Shop:
 
     def product(self, sku: str, *, stock: int, price: int, limit: int | None = None) -> None:
         product = Product(sku, sku, "goods", price, 0, stock, limit, None, None, None, True)
-        mall.define_product(UnitOfWork(self.engine), product=product)
+        mall.define_product(SqlUnitOfWork(self.engine), product=product)
 
     def order(self, order_id: str, member_id: int, sku: str, quantity: int = 1) -> Any:
         return mall.place_order(
-            UnitOfWork(self.engine),
+            SqlUnitOfWork(self.engine),
             program=self.program,
             warehouse=mall.InProcessWarehouse(),
             order_id=order_id,
@@ -89,12 +89,12 @@ class Shop:
         )
 
     def available(self, member_id: int) -> int:
-        uow = UnitOfWork(self.engine)
+        uow = SqlUnitOfWork(self.engine)
         with uow:
             return sum(b.available for b in uow.ledger.balances_of(member_id))
 
     def stock(self, sku: str) -> int:
-        uow = UnitOfWork(self.engine)
+        uow = SqlUnitOfWork(self.engine)
         with uow:
             product = uow.mall.get_product(sku)
         assert product is not None
@@ -124,7 +124,7 @@ class Shop:
             return connection.execute(query).scalar_one()
 
     def ledger_ok(self) -> None:
-        report = check_ledger(UnitOfWork(self.engine))
+        report = check_ledger(SqlUnitOfWork(self.engine))
         assert report.ok, report.violations
 
 
@@ -203,7 +203,7 @@ def test_1000_buyers_of_100_units_hear_out_of_stock_while_a_winner_is_still_payi
             outcome = type(error).__name__
         answers[i] = outcome, time.perf_counter()
 
-    gate = UnitOfWork(shop.engine)
+    gate = SqlUnitOfWork(shop.engine)
     with (
         sampling(lambda: stocked(shop.engine, "RUSH")) as samples,
         ThreadPoolExecutor(max_workers=32) as pool,
@@ -240,7 +240,7 @@ def test_one_member_buying_and_donating_at_once_never_overdraws(shop: Shop):
     def work(i: int) -> object:
         if i % 3 == 2:
             return mall.donate(
-                UnitOfWork(shop.engine),
+                SqlUnitOfWork(shop.engine),
                 program=shop.program,
                 donation_id=f"d{i}",
                 member_id=member,
@@ -326,7 +326,11 @@ def test_concurrent_cancels_refund_once(shop: Shop):
     results = run_together(
         10,
         lambda i: mall.cancel_order(
-            UnitOfWork(shop.engine), program=shop.program, order_id="o", cancel_id=f"c{i}", now=NOW
+            SqlUnitOfWork(shop.engine),
+            program=shop.program,
+            order_id="o",
+            cancel_id=f"c{i}",
+            now=NOW,
         ),
     )
 
@@ -342,7 +346,7 @@ def test_concurrent_cancels_refund_once(shop: Shop):
 def test_a_coupon_redeemed_by_20_tills_at_once_is_used_once(shop: Shop):
     member = shop.member(0)
     coupon = mall.grant_coupon(
-        UnitOfWork(shop.engine),
+        SqlUnitOfWork(shop.engine),
         member_id=member,
         type="tea",
         valid_days=30,
@@ -353,7 +357,7 @@ def test_a_coupon_redeemed_by_20_tills_at_once_is_used_once(shop: Shop):
     results = run_together(
         20,
         lambda i: mall.redeem_coupon(
-            UnitOfWork(shop.engine), code=coupon.code, redemption_id=f"till-{i}", now=NOW
+            SqlUnitOfWork(shop.engine), code=coupon.code, redemption_id=f"till-{i}", now=NOW
         ),
     )
 
@@ -364,7 +368,7 @@ def test_a_hot_product_holds_up_only_its_own_orders(shop: Shop):
     buyer, other = shop.member(1000), shop.member(1000)
     shop.product("HOT", stock=10, price=10)
     shop.product("COLD", stock=10, price=10)
-    holder = UnitOfWork(shop.engine)
+    holder = SqlUnitOfWork(shop.engine)
     with ThreadPoolExecutor(max_workers=2) as pool, holder:  # the holder lets go first
         shop.order("hot-0", buyer, "HOT")  # committed: the product row is free again
         assert holder.mall.take_stock("HOT", 1)  # an order in flight holds the HOT row
@@ -383,7 +387,7 @@ def test_an_order_queued_for_the_last_unit_another_takes_is_out_of_stock_and_hol
 ):
     buyer = shop.member(1000)
     shop.product("LAST", stock=1, price=10)
-    holder = UnitOfWork(shop.engine)
+    holder = SqlUnitOfWork(shop.engine)
     with ThreadPoolExecutor(max_workers=1) as pool, holder:
         assert holder.mall.take_stock("LAST", 1)  # another order in flight takes the last unit
         queued = pool.submit(shop.order, "late", buyer, "LAST")  # read 1 left, waits for the row
@@ -401,9 +405,9 @@ def test_an_order_queued_for_the_last_unit_another_takes_is_out_of_stock_and_hol
 def test_a_rush_over_http_never_oversells_or_fails(
     engine: Engine, railway: Program, vault_keys: tuple[str, str], new_member: Callable[[], int]
 ):
-    install_program(UnitOfWork(engine), program=railway, source="preset:railway")
-    key = create_key(UnitOfWork(engine), role="integrator", label="test", now=T0).token
-    admin = create_key(UnitOfWork(engine), role="admin", label="test", now=T0).token
+    install_program(SqlUnitOfWork(engine), program=railway, source="preset:railway")
+    key = create_key(SqlUnitOfWork(engine), role="integrator", label="test", now=T0).token
+    admin = create_key(SqlUnitOfWork(engine), role="admin", label="test", now=T0).token
     shop = Shop(engine, railway, new_member)
     members = [shop.member(1000) for _ in range(20)]
     settings = Settings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from jifen.services import ledger
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 
 TODAY, HORIZON, SINCE = date(2025, 3, 1), date(2025, 5, 30), date(2025, 1, 1)
@@ -16,7 +16,7 @@ def noon(day: date) -> datetime:
 
 
 def test_lots_are_summed_as_lapsed_lapsing_and_credited_in_the_window(
-    uow: UnitOfWork, enrol_member
+    uow: SqlUnitOfWork, enrol_member
 ):
     member = enrol_member()
     lots = [  # kind, points, credited on, expires on
@@ -52,7 +52,7 @@ def test_lots_are_summed_as_lapsed_lapsing_and_credited_in_the_window(
     assert figures.credited == {"ride": 1000, "activity": 50, "upgrade": 500}
 
 
-def test_a_member_without_lots_has_nothing_to_sum(uow: UnitOfWork, enrol_member):
+def test_a_member_without_lots_has_nothing_to_sum(uow: SqlUnitOfWork, enrol_member):
     member = enrol_member()
 
     with uow:
@@ -61,7 +61,7 @@ def test_a_member_without_lots_has_nothing_to_sum(uow: UnitOfWork, enrol_member)
     assert (figures.credited, figures.lapsing, figures.lapsed) == ({}, [], {})
 
 
-def test_a_member_comes_with_a_balance_per_kind_held(uow: UnitOfWork, enrol_member):
+def test_a_member_comes_with_a_balance_per_kind_held(uow: SqlUnitOfWork, enrol_member):
     member, other = enrol_member(), enrol_member()
     for kind, points in (("upgrade", 40), ("ride", 30)):
         ledger.credit(

@@ -23,7 +23,7 @@ from jifen.storage.mall_repository import Product
 from jifen.storage.notification_repository import NotificationRepository
 from jifen.storage.tables import job_runs, webhook_endpoints
 from jifen.storage.tables import notifications as notifications_table
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0, resident_id
 
 DAY = date(2025, 3, 20)
@@ -36,7 +36,7 @@ def at(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
 
 
-def scenario(uow: UnitOfWork, *, program: Program, vault: IdentityVault, member: int) -> None:
+def scenario(uow: SqlUnitOfWork, *, program: Program, vault: IdentityVault, member: int) -> None:
     """Set up one change of each topic for `DAY`, ship the order, then run the daily job."""
     ledger.credit(  # 60,000 upgrade points the day before: 2★ → 3★ on DAY
         uow,
@@ -86,7 +86,7 @@ def scenario(uow: UnitOfWork, *, program: Program, vault: IdentityVault, member:
     run_daily(uow, program=program, as_of=DAY)
 
 
-def outbox(uow: UnitOfWork) -> dict[str, dict[str, Any]]:
+def outbox(uow: SqlUnitOfWork) -> dict[str, dict[str, Any]]:
     """The outbox by topic: `{topic: payload}` (each topic holds one row in these tests)."""
     with uow:
         rows = uow.connection.execute(
@@ -196,7 +196,7 @@ def receiver(*answers: int | Exception) -> Receiver:
     return Receiver(list(answers), [])
 
 
-def seed(uow: UnitOfWork, n: int, topic: str = "order.shipped") -> None:
+def seed(uow: SqlUnitOfWork, n: int, topic: str = "order.shipped") -> None:
     """Put `n` notifications of `topic` in the outbox."""
     with uow:
         NotificationRepository(uow.connection).add_notifications(
@@ -341,7 +341,7 @@ def test_bad_endpoints_are_refused_and_nothing_is_stored(engine: Engine, uow, va
 
 @pytest.mark.postgres_only
 def test_two_dispatchers_never_send_the_same_delivery(engine: Engine, vault):
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     endpoint(uow, vault)
     seed(uow, 60)
     notifications.fan_out(uow, now=NOW)
@@ -356,7 +356,7 @@ def test_two_dispatchers_never_send_the_same_delivery(engine: Engine, vault):
 
     def dispatch() -> None:
         start.wait()
-        notifications.deliver_due(UnitOfWork(engine), vault=vault, now=NOW, send=send, batch=5)
+        notifications.deliver_due(SqlUnitOfWork(engine), vault=vault, now=NOW, send=send, batch=5)
 
     threads = [threading.Thread(target=dispatch) for _ in range(2)]
     for thread in threads:

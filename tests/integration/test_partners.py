@@ -29,7 +29,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.member_status import freeze_member
 from jifen.storage.db import make_engine
 from jifen.storage.tables import audit_log, ledger_entries, lots, partner_months
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 
 NOV3 = datetime(2025, 11, 3, 10, 0, tzinfo=SHANGHAI)
@@ -49,7 +49,7 @@ HOTEL = partners.PartnerTerms(
 class Desk:
     """A partner desk: add partners, award, exchange and reverse as the API would."""
 
-    def __init__(self, uow: UnitOfWork, program: Program, new_member: Callable[[], int]) -> None:
+    def __init__(self, uow: SqlUnitOfWork, program: Program, new_member: Callable[[], int]) -> None:
         self.uow, self.program, self.new_member = uow, program, new_member
         self.n = 0
 
@@ -122,7 +122,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(uow: UnitOfWork, railway: Program, new_member: Callable[[], int]) -> Iterator[Desk]:
+def desk(uow: SqlUnitOfWork, railway: Program, new_member: Callable[[], int]) -> Iterator[Desk]:
     desk = Desk(uow, railway, new_member)
     desk.add()
     yield desk
@@ -383,7 +383,7 @@ def test_the_monthly_cap_holds_under_a_rush_of_awards(
 ):
     """40 threads ask for 200 awards of 100 points from 8 members against a 10,000 cap."""
     terms = partners.PartnerTerms(**{**_terms(HOTEL), "max_points_per_month": 10_000})
-    partners.add_partner(UnitOfWork(engine), program=railway, terms=terms, actor="op", now=T0)
+    partners.add_partner(SqlUnitOfWork(engine), program=railway, terms=terms, actor="op", now=T0)
     members = [new_member() for _ in range(8)]
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=40)
     barrier = threading.Barrier(40)
@@ -394,7 +394,7 @@ def test_the_monthly_cap_holds_under_a_rush_of_awards(
         for i in range(5):
             try:
                 partners.award(
-                    UnitOfWork(wide),
+                    SqlUnitOfWork(wide),
                     program=railway,
                     partner_code="hotel",
                     op_id=f"t{thread}-{i}",
@@ -415,7 +415,7 @@ def test_the_monthly_cap_holds_under_a_rush_of_awards(
     finally:
         wide.dispose()
     assert (outcomes.count("applied"), outcomes.count("refused")) == (100, 100)
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     assert partners.settlement(uow, code="hotel", month="2025-11").awards.points == 10_000
     with uow:
         given = uow.connection.execute(
@@ -432,7 +432,7 @@ def test_one_award_id_sent_by_many_threads_at_once_credits_once(
     engine: Engine, railway: Program, new_member: Callable[[], int]
 ):
     """20 retries of one award, each stamped a second apart, all get the first result."""
-    partners.add_partner(UnitOfWork(engine), program=railway, terms=HOTEL, actor="op", now=T0)
+    partners.add_partner(SqlUnitOfWork(engine), program=railway, terms=HOTEL, actor="op", now=T0)
     member = new_member()
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=20)
     barrier = threading.Barrier(20)
@@ -440,7 +440,7 @@ def test_one_award_id_sent_by_many_threads_at_once_credits_once(
     def send(i: int) -> Any:
         barrier.wait()
         return partners.award(
-            UnitOfWork(wide),
+            SqlUnitOfWork(wide),
             program=railway,
             partner_code="hotel",
             op_id="stay-1",
@@ -457,7 +457,7 @@ def test_one_award_id_sent_by_many_threads_at_once_credits_once(
     finally:
         wide.dispose()
     assert len({r.transaction_id for r in records}) == 1
-    uow = UnitOfWork(engine)
+    uow = SqlUnitOfWork(engine)
     with uow:
         assert [b.available for b in uow.ledger.balances_of(member)] == [3_000]
     assert partners.settlement(uow, code="hotel", month="2025-11").awards.count == 1

@@ -24,7 +24,7 @@ from jifen.services.portal_sign_in import (
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.storage.tables import portal_links, portal_sms_codes
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, resident_id
 from tests.integration.test_ledger_concurrency import run_together
 
@@ -33,7 +33,7 @@ STRANGER = "13900001111"
 
 
 @pytest.fixture
-def member(uow: UnitOfWork, railway: Program, vault: IdentityVault) -> int:
+def member(uow: SqlUnitOfWork, railway: Program, vault: IdentityVault) -> int:
     """A member enrolled with PHONE."""
     return enrol(
         uow,
@@ -55,13 +55,13 @@ def _code(sender: OutboxSmsSender) -> str:
 
 
 class TestOneTimeLinks:
-    def test_a_link_signs_its_member_in_once(self, uow: UnitOfWork, member: int) -> None:
+    def test_a_link_signs_its_member_in_once(self, uow: SqlUnitOfWork, member: int) -> None:
         token = create_link(uow, member_id=member, now=T0)
         assert use_link(uow, token=token, now=T0 + timedelta(minutes=1)) == member
         with pytest.raises(LinkNotValid):
             use_link(uow, token=token, now=T0 + timedelta(minutes=2))
 
-    def test_a_link_expires_after_its_minutes(self, uow: UnitOfWork, member: int) -> None:
+    def test_a_link_expires_after_its_minutes(self, uow: SqlUnitOfWork, member: int) -> None:
         token = create_link(uow, member_id=member, now=T0, minutes=15)
         with pytest.raises(LinkNotValid):
             use_link(uow, token=token, now=T0 + timedelta(minutes=15))
@@ -69,7 +69,7 @@ class TestOneTimeLinks:
         assert use_link(uow, token=fresh, now=T0 + timedelta(minutes=14, seconds=59)) == member
 
     def test_only_a_hash_of_the_token_is_stored(
-        self, uow: UnitOfWork, engine: Engine, member: int
+        self, uow: SqlUnitOfWork, engine: Engine, member: int
     ) -> None:
         token = create_link(uow, member_id=member, now=T0)
         assert len(token) >= 32  # 24 random bytes, URL-safe base64
@@ -78,14 +78,14 @@ class TestOneTimeLinks:
         assert token not in stored
         assert len(stored) == 64
 
-    def test_an_unknown_token_is_refused(self, uow: UnitOfWork, member: int) -> None:
+    def test_an_unknown_token_is_refused(self, uow: SqlUnitOfWork, member: int) -> None:
         with pytest.raises(LinkNotValid):
             use_link(uow, token="made-up-token", now=T0)  # noqa: S106 - not a secret
 
 
 class TestSmsCodes:
     def test_the_right_code_signs_in_once(
-        self, uow: UnitOfWork, vault: IdentityVault, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, member: int
     ) -> None:
         sender = OutboxSmsSender()
         asked = request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0)
@@ -98,7 +98,7 @@ class TestSmsCodes:
             check_code(uow, challenge_id=asked.challenge_id, code=code, now=later)
 
     def test_a_code_expires_after_five_minutes(
-        self, uow: UnitOfWork, vault: IdentityVault, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, member: int
     ) -> None:
         sender = OutboxSmsSender()
         asked = request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0)
@@ -111,7 +111,7 @@ class TestSmsCodes:
             )
 
     def test_five_wrong_tries_spoil_the_code(
-        self, uow: UnitOfWork, vault: IdentityVault, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, member: int
     ) -> None:
         sender = OutboxSmsSender()
         asked = request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0)
@@ -126,7 +126,7 @@ class TestSmsCodes:
         assert refused.value.details == {"attempts": 5}
 
     def test_an_unknown_phone_gets_the_same_answer_and_no_message(
-        self, uow: UnitOfWork, vault: IdentityVault, engine: Engine, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, engine: Engine, member: int
     ) -> None:
         sender = OutboxSmsSender()
         known = request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0)
@@ -142,7 +142,7 @@ class TestSmsCodes:
                 check_code(uow, challenge_id=unknown.challenge_id, code=guess, now=T0)
 
     def test_one_code_a_minute_per_phone(
-        self, uow: UnitOfWork, vault: IdentityVault, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, member: int
     ) -> None:
         sender = OutboxSmsSender()
         first = request_code(uow, vault=vault, sender=sender, phone=PHONE, now=T0)
@@ -158,7 +158,7 @@ class TestSmsCodes:
         assert len(sender.sent) == 2
 
     def test_five_codes_a_day_per_phone_then_none_until_a_day_has_passed(
-        self, uow: UnitOfWork, vault: IdentityVault, member: int
+        self, uow: SqlUnitOfWork, vault: IdentityVault, member: int
     ) -> None:
         sender = OutboxSmsSender()
         for n in range(5):
@@ -174,7 +174,7 @@ class TestSmsCodes:
         ).sent
 
     def test_something_not_a_mobile_number_is_refused(
-        self, uow: UnitOfWork, vault: IdentityVault
+        self, uow: SqlUnitOfWork, vault: IdentityVault
     ) -> None:
         with pytest.raises(InvalidIdentity):
             request_code(uow, vault=vault, sender=OutboxSmsSender(), phone="12345", now=T0)
@@ -184,8 +184,8 @@ class TestSmsCodes:
 def test_a_link_opened_in_many_tabs_at_once_signs_in_once(engine: Engine, member: int) -> None:
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=12)
     try:
-        token = create_link(UnitOfWork(wide), member_id=member, now=T0)
-        results = run_together(8, lambda _: use_link(UnitOfWork(wide), token=token, now=T0))
+        token = create_link(SqlUnitOfWork(wide), member_id=member, now=T0)
+        results = run_together(8, lambda _: use_link(SqlUnitOfWork(wide), token=token, now=T0))
     finally:
         wide.dispose()
     assert results.count(member) == 1
@@ -199,17 +199,17 @@ def test_many_tries_at_once_count_at_most_five(
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=12)
     sender = OutboxSmsSender()
     try:
-        asked = request_code(UnitOfWork(wide), vault=vault, sender=sender, phone=PHONE, now=T0)
+        asked = request_code(SqlUnitOfWork(wide), vault=vault, sender=sender, phone=PHONE, now=T0)
         right = _code(sender)
         guesses = [f"{(int(right) + n) % 10**6:06d}" for n in range(1, 11)]
         results = run_together(
             10,
             lambda i: check_code(
-                UnitOfWork(wide), challenge_id=asked.challenge_id, code=guesses[i], now=T0
+                SqlUnitOfWork(wide), challenge_id=asked.challenge_id, code=guesses[i], now=T0
             ),
         )
         with pytest.raises(CodeNotValid) as spoilt:
-            check_code(UnitOfWork(wide), challenge_id=asked.challenge_id, code=right, now=T0)
+            check_code(SqlUnitOfWork(wide), challenge_id=asked.challenge_id, code=right, now=T0)
     finally:
         wide.dispose()
     assert all(isinstance(r, CodeNotValid) for r in results)

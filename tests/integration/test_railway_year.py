@@ -10,7 +10,7 @@ from jifen.services.daily import run_daily
 from jifen.services.events import apply_event
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.job_repository import JobRepository
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import reset_database
 from tests.integration.test_events import at, ticket
 
@@ -20,7 +20,7 @@ TRIP_DAYS = [START + timedelta(days=1 + 4 * n) for n in range(19)]  # from the d
 LAST_DAY = date(2026, 6, 30)
 
 
-def simulate(uow: UnitOfWork, program, vault, member: int, *, until: date) -> dict[date, str]:
+def simulate(uow: SqlUnitOfWork, program, vault, member: int, *, until: date) -> dict[date, str]:
     """Ride on TRIP_DAYS and run the daily job every day; returns the tier on each day."""
     tiers: dict[date, str] = {}
     day = START
@@ -49,7 +49,7 @@ def simulate(uow: UnitOfWork, program, vault, member: int, *, until: date) -> di
     return tiers
 
 
-def state(uow: UnitOfWork, member: int) -> tuple[object, ...]:
+def state(uow: SqlUnitOfWork, member: int) -> tuple[object, ...]:
     with uow:
         return (
             [(b.kind, b.available, b.pending) for b in uow.ledger.balances_of(member)],

@@ -50,7 +50,7 @@ from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.storage.mall_repository import Product
 from jifen.storage.tables import ledger_entries, mall_orders, redemptions
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
 
 pytestmark = pytest.mark.postgres_only
@@ -135,8 +135,8 @@ class World:
         """The service clock: 30 s further on each call, so the days (and velocity) move on."""
         return self.start + timedelta(seconds=30 * next(self.ticks))
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
 
     def move(self, member_id: int, kind: str, column: str, points: int) -> None:
         with self.lock:
@@ -568,7 +568,7 @@ def seeded_world(
     three products, and a program that allows `REDEMPTIONS_PER_DAY` redemptions a day."""
     risk = railway.risk.model_copy(update={"redemptions_per_day": REDEMPTIONS_PER_DAY})
     program = railway.model_copy(update={"risk": risk})
-    install_program(UnitOfWork(engine), program=program, source="test:random-concurrency")
+    install_program(SqlUnitOfWork(engine), program=program, source="test:random-concurrency")
     members = [enrol_member(date(1985 + i, 5, 17)) for i in range(4)]
     world = World(engine, program, vault, members)
     for member_id in members:
@@ -576,7 +576,7 @@ def seeded_world(
     for sku, (kind, price, stock, limit) in PRODUCTS.items():
         valid_days = 30 if kind == "coupon" else None
         product = Product(sku, sku, kind, price, 0, stock, limit, None, None, valid_days, True)
-        mall.define_product(UnitOfWork(engine), product=product)
+        mall.define_product(SqlUnitOfWork(engine), product=product)
     world.tally.clear()
     world.replays.clear()
     return world
@@ -596,7 +596,7 @@ def test_clients_racing_on_hot_members_and_products_lose_and_double_nothing(
         hash_key=vault_keys[1],
     )  # the wall clock: the sandbox clock serves one request at a time
     tokens = [
-        create_key(UnitOfWork(wide_engine), role="integrator", label=f"http-{i}", now=T0).token
+        create_key(SqlUnitOfWork(wide_engine), role="integrator", label=f"http-{i}", now=T0).token
         for i in range(HTTP_THREADS)
     ]
     app = create_app(settings)

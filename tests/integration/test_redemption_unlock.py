@@ -17,7 +17,7 @@ from jifen.services import adjustments, ledger, partners
 from jifen.services.ledger.bulk import Credit, credit_many
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI
 
 NOV3 = datetime(2025, 11, 3, 10, 0, tzinfo=SHANGHAI)
@@ -35,12 +35,12 @@ AIRLINE = partners.PartnerTerms(
 
 
 @pytest.fixture
-def member(uow: UnitOfWork, railway: Program, enrol_member: Callable[..., int]) -> int:
+def member(uow: SqlUnitOfWork, railway: Program, enrol_member: Callable[..., int]) -> int:
     install_program(uow, program=railway, source="preset:railway")
     return enrol_member(date(1990, 3, 7))
 
 
-def unlocked_on(uow: UnitOfWork, member_id: int) -> date | None:
+def unlocked_on(uow: SqlUnitOfWork, member_id: int) -> date | None:
     with uow:
         return uow.statements.unlocked_on(member_id)
 

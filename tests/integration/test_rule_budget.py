@@ -19,7 +19,7 @@ from jifen.services.events.batch import apply_batch
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
 from jifen.storage.tables import earnings, pending_points
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from tests.integration.test_events import at, ticket
 from tests.integration.test_ledger_concurrency import run_together
 
@@ -49,7 +49,7 @@ def budgeted_ride(railway: Program, budget: int) -> Program:
 
 
 class Sender:
-    def __init__(self, uow: UnitOfWork, program: Program, vault: Any) -> None:
+    def __init__(self, uow: SqlUnitOfWork, program: Program, vault: Any) -> None:
         self.uow, self.program, self.vault, self.n = uow, program, vault, 0
 
     def raw(self, type_: str, when: datetime, data: dict[str, Any]) -> dict[str, Any]:
@@ -179,12 +179,12 @@ def test_concurrent_events_never_spend_more_than_the_budget(engine, railway, vau
     members = [enrol_member() for _ in range(12)]
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=20)
     try:
-        sender = Sender(UnitOfWork(wide), program, vault)
+        sender = Sender(SqlUnitOfWork(wide), program, vault)
         events = [sender.survey(m) for m in members]
 
         def one(i: int) -> object:
             return apply_event(
-                UnitOfWork(wide),
+                SqlUnitOfWork(wide),
                 program=program,
                 vault=vault,
                 raw=events[i],

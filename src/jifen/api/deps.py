@@ -27,7 +27,7 @@ from jifen.services.keys import authenticate
 from jifen.services.programs import ServedProgram
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.key_repository import StoredKey
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 
 class Unauthorized(JifenError):
@@ -69,21 +69,21 @@ StateDep = Annotated[AppState, Depends(state)]
 
 
 # The dependencies below take the request rather than `StateDep`: one dependency less to solve.
-async def unit_of_work(request: Request) -> UnitOfWork:
+async def unit_of_work(request: Request) -> SqlUnitOfWork:
     """A unit of work for this request."""
-    return UnitOfWork(request.app.state.jifen.engine)
+    return SqlUnitOfWork(request.app.state.jifen.engine)
 
 
-UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+UowDep = Annotated[SqlUnitOfWork, Depends(unit_of_work)]
 
 
-async def read_unit_of_work(request: Request) -> UnitOfWork:
+async def read_unit_of_work(request: Request) -> SqlUnitOfWork:
     """A unit of work for a request that only reads (see `storage.db.reading_engine`)."""
     app: AppState = request.app.state.jifen
-    return UnitOfWork(app.reader or app.engine)
+    return SqlUnitOfWork(app.reader or app.engine)
 
 
-ReadUowDep = Annotated[UnitOfWork, Depends(read_unit_of_work)]
+ReadUowDep = Annotated[SqlUnitOfWork, Depends(read_unit_of_work)]
 
 
 async def served_program(request: Request) -> ServedProgram:
@@ -135,7 +135,7 @@ def require(*roles: str) -> Callable[..., Awaitable[StoredKey]]:
         if credentials is not None:
             # Looked up on every request, so that a revoked key is refused at once (docs/api.md).
             app: AppState = request.app.state.jifen
-            uow = UnitOfWork(app.reader or app.engine)
+            uow = SqlUnitOfWork(app.reader or app.engine)
             key = await anyio.to_thread.run_sync(authenticate, uow, credentials.credentials)
         if key is None:
             raise Unauthorized(

@@ -32,7 +32,7 @@ from jifen.programs.schema import Program
 from jifen.services.events import EventResult
 from jifen.services.events.batch import apply_batch
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class EventCommitter:
         now = monotonic()
         try:
             results = apply_batch(
-                UnitOfWork(self.engine),
+                SqlUnitOfWork(self.engine),
                 program=first.program,
                 vault=self.vault,
                 raw_events=[w.raw for w in group],

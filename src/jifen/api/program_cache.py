@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from jifen.programs.schema import Program
 from jifen.services.programs import NoProgram, ServedProgram, active_served
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ class ProgramCache:
             return served
         now = self.clock()
         known = self._checked.served if self._checked else None
-        served = active_served(UnitOfWork(self.engine), known=known)
+        served = active_served(SqlUnitOfWork(self.engine), known=known)
         self._checked = _Checked(served, now)
         return served
 

@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jifen.api.errors import Overloaded, RateLimited, error_response
 from jifen.api.limit_store import LimitStore
 from jifen.services.keys import authenticate
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ def key_store_lookup(engine: Engine) -> KeyLookup:
     """Look keys up in the database behind `engine`."""
 
     def lookup(token: str) -> tuple[str, str] | None:
-        key = authenticate(UnitOfWork(engine), token)
+        key = authenticate(SqlUnitOfWork(engine), token)
         return None if key is None else (key.prefix, key.role)
 
     return lookup

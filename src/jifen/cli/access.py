@@ -27,7 +27,7 @@ from jifen.services.audit import export_audit, local_days
 from jifen.services.clock import Clock, SandboxClock
 from jifen.services.keys import create_key, list_keys, revoke_key
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 
@@ -46,7 +46,7 @@ def keys_create(
     """Make an API key; it is printed once, on the last line, and stored only as a hash."""
     try:
         key = create_key(
-            UnitOfWork(open_engine()),
+            SqlUnitOfWork(open_engine()),
             role=role,
             label=label,
             now=Clock().now(),
@@ -63,7 +63,7 @@ def keys_create(
 def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke a key at once."""
     try:
-        revoke_key(UnitOfWork(open_engine()), prefix=prefix, now=Clock().now(), actor="cli")
+        revoke_key(SqlUnitOfWork(open_engine()), prefix=prefix, now=Clock().now(), actor="cli")
     except JifenError as error:
         raise failed(error) from None
     console.print(f"Key {prefix} is revoked.")
@@ -73,7 +73,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]
 def keys_list() -> None:
     """List keys (prefix, role, label, created, revoked); secrets are never stored."""
     table = Table("prefix", "role", "label", "created", "revoked", "partner")
-    for key in list_keys(UnitOfWork(open_engine())):
+    for key in list_keys(SqlUnitOfWork(open_engine())):
         table.add_row(
             key.prefix,
             key.role,
@@ -102,7 +102,7 @@ def audit_export(
     ),
 ) -> None:
     """Export the audit log (oldest first) as CSV or JSON Lines, in constant memory."""
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     try:
         since, until = local_days(start, end, timezone=program.timezone)
@@ -156,7 +156,7 @@ def vault_rotate(
     settings = get_settings()
     vault = open_vault(settings)
     newest = IdentityVault(settings.vault_keys.split(",")[:1], settings.hash_key)
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     with progress_bar() as bar:
         task = bar.add_task("re-encrypting", total=encrypted_values(uow))
         report = rotate_vault(
@@ -211,7 +211,7 @@ def console_add_user(
     secret = password or secrets.token_urlsafe(12)
     try:
         create_console_user(
-            UnitOfWork(open_engine()),
+            SqlUnitOfWork(open_engine()),
             username=username,
             password=secret,
             role=role,
@@ -247,7 +247,7 @@ def portal_link(
     # The sandbox's time when a simulated server has set one (the portal checks links by it).
     now = SandboxClock(engine).now()
     try:
-        token = create_link(UnitOfWork(engine), member_id=member_id, now=now, minutes=minutes)
+        token = create_link(SqlUnitOfWork(engine), member_id=member_id, now=now, minutes=minutes)
     except JifenError as error:
         raise failed(error) from None
     console.print(f"A sign-in link for member {member_id}, valid {minutes} minutes, once:")

@@ -15,7 +15,7 @@ from jifen.programs.schema import Program
 from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, schema_is_current
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 app = typer.Typer(help="Jifen (积分): a loyalty points platform.", no_args_is_help=True)
 
@@ -59,7 +59,7 @@ def parse_day(text: str | date) -> date:
         raise typer.BadParameter(f"{text!r} is not a date; write it as YYYY-MM-DD.") from None
 
 
-def program_or_exit(uow: UnitOfWork) -> Program:
+def program_or_exit(uow: SqlUnitOfWork) -> Program:
     try:
         return active_program(uow)
     except JifenError as error:

@@ -21,7 +21,7 @@ from jifen.cli.common import (
 from jifen.config import get_settings
 from jifen.domain.errors import JifenError
 from jifen.services.clock import Clock
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints that receive notifications.", no_args_is_help=True
@@ -52,7 +52,7 @@ def webhooks_add(
     chosen = [t.strip() for item in topics or TOPICS for t in item.split(",") if t.strip()]
     try:
         new = add_endpoint(
-            UnitOfWork(open_engine()),
+            SqlUnitOfWork(open_engine()),
             vault=open_vault(get_settings()),
             url=url,
             topics=chosen,
@@ -75,7 +75,7 @@ def webhooks_list() -> None:
     from jifen.services.notifications import list_endpoints  # noqa: PLC0415
 
     table = Table("id", "url", "topics", "active", "created")
-    for e in list_endpoints(UnitOfWork(open_engine())):
+    for e in list_endpoints(SqlUnitOfWork(open_engine())):
         table.add_row(
             str(e.id),
             e.url,
@@ -100,7 +100,7 @@ def notify_deliver(
     from jifen.services.notifications import deliver_due, http_send  # noqa: PLC0415
 
     fixed = parse_moment(now) if now else None
-    uow, vault = UnitOfWork(open_engine()), open_vault(get_settings())
+    uow, vault = SqlUnitOfWork(open_engine()), open_vault(get_settings())
     while True:
         at = fixed or Clock().now()
         report = deliver_due(uow, vault=vault, now=at, send=http_send)
@@ -127,7 +127,7 @@ def notify_replay(
 
     try:
         n = replay(
-            UnitOfWork(open_engine()),
+            SqlUnitOfWork(open_engine()),
             now=Clock().now(),
             actor="cli",
             delivery_id=delivery,
@@ -147,7 +147,9 @@ def notify_dead(
     from jifen.services.notifications import deliveries  # noqa: PLC0415
 
     table = Table("delivery", "notification", "endpoint", "topic", "tries", "last status", "error")
-    found = deliveries(UnitOfWork(open_engine()), status="dead", endpoint_id=endpoint, limit=limit)
+    found = deliveries(
+        SqlUnitOfWork(open_engine()), status="dead", endpoint_id=endpoint, limit=limit
+    )
     for d in found:
         table.add_row(
             str(d.id),
@@ -191,7 +193,7 @@ def partners_add(
     from jifen.domain.partners import MilesRate  # noqa: PLC0415
     from jifen.services.partners import PartnerTerms, add_partner  # noqa: PLC0415
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         terms = PartnerTerms(
             code=code,
@@ -220,7 +222,7 @@ def partners_list() -> None:
     table = Table("code", "name", "kind", "per award", "per member-day", "per month", "rate")
     table.add_column("fen/1000 pts")
     table.add_column("status")
-    for p in list_partners(UnitOfWork(open_engine())):
+    for p in list_partners(SqlUnitOfWork(open_engine())):
         rate = f"{p.exchange_miles}:{p.exchange_points}" if p.exchange_miles else ""
         table.add_row(
             p.code,
@@ -248,7 +250,7 @@ def partners_suspend(
     status = "active" if resume else "suspended"
     try:
         set_partner_status(
-            UnitOfWork(open_engine()),
+            SqlUnitOfWork(open_engine()),
             code=code,
             status=status,
             reason=reason,
@@ -276,7 +278,7 @@ def partners_settlement(
     if output_format not in {"table", "csv"}:
         raise typer.BadParameter("--format is table or csv.")
     try:
-        found = settlement(UnitOfWork(open_engine()), code=code, month=month)
+        found = settlement(SqlUnitOfWork(open_engine()), code=code, month=month)
     except JifenError as error:
         raise failed(error) from None
     a, e, r = found.awards, found.exchanges, found.reversals
@@ -327,7 +329,7 @@ def campaigns_list() -> None:
     # Imported here so this command group stays one insertion at the end of a shared file.
     from jifen.services.campaigns import list_campaigns  # noqa: PLC0415
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     zone = ZoneInfo(program_or_exit(uow).timezone)
     table = Table("id", "name", "status", "from", "until", "spent", "budget", title="Campaigns")
     for c in list_campaigns(uow):
@@ -350,7 +352,7 @@ def campaigns_report(
     """Cost in points and fen, members per arm, and uplift of trips and spend with 95% CIs."""
     from jifen.services.campaigns import campaign_report  # noqa: PLC0415
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         r = campaign_report(uow, program=program_or_exit(uow), campaign_id=campaign_id)
     except JifenError as error:

@@ -38,7 +38,7 @@ from jifen.services.programs import active_program, install_program
 from jifen.services.whatif import what_if
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, upgrade
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 ledger_app = typer.Typer(help="Inspect the points ledger.", no_args_is_help=True)
 
@@ -104,7 +104,7 @@ def init(
     except JifenError as error:
         raise failed(error) from None
     source = program.read_text("utf-8") if program else f"preset:{preset}"
-    version = install_program(UnitOfWork(engine), program=chosen, source=source)
+    version = install_program(SqlUnitOfWork(engine), program=chosen, source=source)
     console.print(
         f"Program [bold]{chosen.code}[/] ({chosen.name.zh} / {chosen.name.en}) "
         f"is active, version {version}."
@@ -114,7 +114,7 @@ def init(
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Verify the ledger's invariants (SPEC §2, 1–3); exit 1 with a report when one fails."""
-    report = check_ledger(UnitOfWork(open_engine()))
+    report = check_ledger(SqlUnitOfWork(open_engine()))
     audited = ", ".join(f"{n:,} {name}" for name, n in report.counts.items())
     if report.ok:
         console.print(f"[green]Ledger OK[/]: {audited}; every invariant holds.")
@@ -137,7 +137,7 @@ def jobs_daily(
 ) -> None:
     """Expire lots, evaluate tiers and queue expiry reminders for a day (safe to run twice)."""
     day = as_of
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     with progress_bar() as bar:
         task = bar.add_task(f"daily job {day}", total=None)
@@ -164,7 +164,7 @@ def import_events_command(
 ) -> None:
     """Import events from a JSON Lines or CSV file; rerunning the same file applies nothing new."""
     settings = get_settings()
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
     with progress_bar() as bar:
@@ -197,7 +197,7 @@ def rules_whatif(
     end: Annotated[date, typer.Option("--to", parser=parse_day, help="Last day, YYYY-MM-DD.")],
 ) -> None:
     """Re-price a past period under a draft rule set and compare with the live rules."""
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         live, draft = active_program(uow), load_program(program)
     except JifenError as error:
@@ -236,7 +236,7 @@ def demo(
     program that is running now; give --from/--to for a fixed, repeatable season.
     """
     settings = get_settings()
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     today = Clock().now().astimezone(ZoneInfo(program.timezone)).date()
     last = end or today - timedelta(days=1)

@@ -19,7 +19,7 @@ from jifen.cli.common import (
 )
 from jifen.domain.errors import JifenError
 from jifen.services.clock import Clock
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 # -- recommendations (issue 7, part 6) ------------------------------------------------------------
 recommend_app = typer.Typer(
@@ -46,7 +46,7 @@ def recommend_evaluate(
     from jifen.domain.calendar import local_date  # noqa: PLC0415
     from jifen.services.recommendations import evaluate  # noqa: PLC0415
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     day = as_of or local_date(Clock().now(), program.timezone)
     started = perf_counter()
@@ -90,7 +90,7 @@ def recommend_demo_orders(
     """Demo mall products and orders by members with hidden tastes (points granted, then spent)."""
     from jifen.demo.mall import place_demo_orders  # noqa: PLC0415
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
     try:
         done = place_demo_orders(
@@ -122,7 +122,7 @@ def accounting_estimate(
     """Estimate breakage from the ledger's history and store it as a new version."""
     from jifen.services import accounting  # noqa: PLC0415 - one block at the end of a shared file
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         stored = accounting.estimate(uow, program=program_or_exit(uow), as_of=as_of, key=key)
     except JifenError as error:
@@ -140,7 +140,7 @@ def accounting_estimates() -> None:
     from jifen.services import accounting  # noqa: PLC0415 - one block at the end of a shared file
 
     table = Table("version", "as of", "method", "rate (bps)", "never redeemed", "settled")
-    for e in accounting.list_estimates(UnitOfWork(open_engine())):
+    for e in accounting.list_estimates(SqlUnitOfWork(open_engine())):
         table.add_row(
             str(e.version), str(e.as_of), e.method, f"{e.rate_bps:,}", f"{e.numerator:,}",
             f"{e.denominator:,}",
@@ -155,7 +155,7 @@ def accounting_liability(
     """The points liability at the end of a day, with the breakage estimate it used."""
     from jifen.services import accounting  # noqa: PLC0415 - one block at the end of a shared file
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         report = accounting.liability(uow, program=program_or_exit(uow), as_of=as_of)
     except JifenError as error:
@@ -179,7 +179,7 @@ def accounting_journal(
     """The daily journal in fen: a summary on screen, the double entries as CSV with --output."""
     from jifen.services import accounting  # noqa: PLC0415 - one block at the end of a shared file
 
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         journal = accounting.journal(uow, program=program_or_exit(uow), start=start, end=end)
     except JifenError as error:
@@ -222,7 +222,7 @@ def report(
         raise typer.BadParameter(f"NAME is one of: {', '.join(REPORTS)}.")
     if output_format == "parquet" and output is None:
         raise typer.BadParameter("Parquet is binary: give a file with --output PATH.")
-    uow = UnitOfWork(open_engine())
+    uow = SqlUnitOfWork(open_engine())
     try:
         table = report_table(
             uow, program=program_or_exit(uow), name=name, start=parse_day(start), end=parse_day(end)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 
 class Clock:
@@ -37,12 +37,12 @@ class SandboxClock(Clock):
 
     def now(self) -> datetime:
         """The sandbox time; the wall clock until someone sets it."""
-        with UnitOfWork(self.engine) as uow:  # one per call: requests run on many threads
+        with SqlUnitOfWork(self.engine) as uow:  # one per call: requests run on many threads
             stored = uow.keys.clock()
         return stored or self.real_now()
 
     def set(self, now: datetime) -> None:
         """Move the sandbox to `now` (forwards or back)."""
-        with UnitOfWork(self.engine) as uow:
+        with SqlUnitOfWork(self.engine) as uow:
             uow.keys.set_clock(now)
             uow.commit()

@@ -2,7 +2,7 @@
 
 Applying an event reaches members, events and tickets, pricing (caps, budgets, segments), the
 campaigns and the ledger's door. Two units of work provide that: the database's
-(`storage.uow.UnitOfWork`) and the one a batch of events runs on in memory
+(`storage.uow.SqlUnitOfWork`) and the one a batch of events runs on in memory
 (`storage.staged.StagedUnitOfWork`), whose reads of anything it did not load raise `NeedsDatabase`.
 The use cases on that path take `EventUnitOfWork`, so the checker proves the staged one is enough.
 """

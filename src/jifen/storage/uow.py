@@ -151,6 +151,3 @@ class SqlUnitOfWork:
         """Keep everything done in this unit of work (deferred to the outermost `with`)."""
         if self.depth == 1:
             self.connection.commit()
-
-
-UnitOfWork = SqlUnitOfWork  # temporary: call sites in api, cli, web and tests move to SqlUnitOfWork

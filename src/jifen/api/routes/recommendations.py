@@ -14,7 +14,7 @@ from jifen.domain.calendar import local_date
 from jifen.domain.offpeak import OffPeak
 from jifen.programs.schema import Program
 from jifen.services.recommendations import off_peak_profile, recommend_for_member
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -50,7 +50,7 @@ def get_recommendations(
     )
 
 
-def _off_peak(request: Request, uow: UnitOfWork, program: Program, now: datetime) -> OffPeak:
+def _off_peak(request: Request, uow: SqlUnitOfWork, program: Program, now: datetime) -> OffPeak:
     """The off-peak profile, read once per worker and local day (it scans a year of tickets)."""
     day = local_date(now, program.timezone)
     kept: tuple[object, OffPeak] | None = getattr(request.app.state, "recommend_off_peak", None)

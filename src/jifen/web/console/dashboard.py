@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.programs.schema import Program
 from jifen.services import analytics
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.console import charts
 from jifen.web.console.common import Anyone, DateRange, Names, date_range, gettext, names, page
 from jifen.web.console.common import today as program_today
@@ -35,7 +35,7 @@ def dashboard(request: Request, user: Anyone, uow: UowDep, program: ProgramDep) 
 
 
 def _charts(
-    request: Request, uow: UnitOfWork, program: Program, span: DateRange, shown: Names
+    request: Request, uow: SqlUnitOfWork, program: Program, span: DateRange, shown: Names
 ) -> dict[str, Any]:
     _ = gettext(request)
     series = analytics.daily_series(uow, program=program, start=span.start, end=span.end)
@@ -69,7 +69,9 @@ def _charts(
     }
 
 
-def _movement(uow: UnitOfWork, program: Program, span: DateRange, shown: Names) -> dict[str, Any]:
+def _movement(
+    uow: SqlUnitOfWork, program: Program, span: DateRange, shown: Names
+) -> dict[str, Any]:
     """The movement matrix as rows (`None` for members who joined) × the tiers at the end."""
     moved = analytics.tier_movement(uow, program=program, start=span.start, end=span.end)
     cells = {(m.from_code, m.to_code): m.members for m in moved.moves}

@@ -19,7 +19,7 @@ from jifen.programs.schema import Program
 from jifen.services import adjustments, member_status
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.console_user_repository import ConsoleUser
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.console.common import Operator, actor, back, error_text, flash, gettext
 from jifen.web.console.labels import MEMBER_STATUS
 from jifen.web.security import check_csrf
@@ -89,7 +89,7 @@ def adjust(
 def _decide(
     request: Request,
     user: ConsoleUser,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     program: Program,
     *,
     adjustment_id: str,
@@ -197,7 +197,7 @@ def unfreeze(
 
 def _change(
     request: Request,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     user: ConsoleUser,
     *,
     member_id: int,

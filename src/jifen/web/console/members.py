@@ -20,7 +20,7 @@ from jifen.services.beneficiaries import list_beneficiaries
 from jifen.services.views import console as console_view
 from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.console.common import Operator, actor, error_text, gettext, names, page, today
 
 router = APIRouter(prefix="/console")
@@ -89,7 +89,7 @@ def member_page(
 
 def _member_context(
     request: Request,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     program: Program,
     vault: IdentityVault,
     *,

@@ -13,7 +13,7 @@ from jifen.domain.errors import JifenError, NotFound
 from jifen.programs.schema import Program
 from jifen.services import beneficiaries
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.portal.context import friendly, now, page
 from jifen.web.security import check_csrf
 from jifen.web.session import PortalMemberDep
@@ -24,7 +24,7 @@ BeneficiaryPath = Annotated[int, Path(ge=1, le=2**62)]
 
 def _listing(
     request: Request,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     *,
     program: Program,
     vault: IdentityVault,

@@ -15,7 +15,7 @@ from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services import mall
 from jifen.services.views import member as member_view
-from jifen.storage.uow import UnitOfWork
+from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.portal.context import friendly, now, page, words
 from jifen.web.security import check_csrf
 from jifen.web.session import PortalMemberDep
@@ -26,7 +26,7 @@ ORDER_PREFIX = "portal-"
 
 def _shop(
     request: Request,
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     *,
     program: Program,
     member_id: int,
