@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine
 
+from jifen.domain.errors import Contended
 from jifen.storage.event_repository import StoredEvent
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.uow import SqlUnitOfWork
@@ -65,3 +67,42 @@ def test_an_event_id_stored_twice_is_a_taken_key_not_a_database_error(engine: En
         uow.commit()
     with uow, pytest.raises(KeyTaken):
         uow.events.add(_event("e-once"))
+
+
+@pytest.mark.postgres_only
+def test_the_loser_of_a_deadlock_hears_contended_and_nothing_of_it_is_kept(
+    engine: Engine, new_member: Callable[[], int]
+):
+    first, second = new_member(), new_member()
+    with SqlUnitOfWork(engine) as uow:
+        uow.ledger.lock_balances([(first, "ride"), (second, "ride")])  # both rows exist
+        uow.commit()
+    both_hold_one = threading.Barrier(2)
+    outcomes: dict[str, BaseException | None] = {}
+
+    def take(name: str, order: list[int]) -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                uow.ledger.lock_balance(order[0], "ride")
+                both_hold_one.wait(timeout=10)
+                uow.ledger.lock_balance(order[1], "ride")  # crosswise: one of the two must lose
+                uow.events.add(_event(f"e-{name}"))
+                uow.commit()
+            outcomes[name] = None
+        except BaseException as error:  # noqa: BLE001 - the test reads it
+            outcomes[name] = error
+
+    threads = [
+        threading.Thread(target=take, args=("a", [first, second])),
+        threading.Thread(target=take, args=("b", [second, first])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lost = [name for name, error in outcomes.items() if error is not None]
+    assert len(lost) == 1
+    assert isinstance(outcomes[lost[0]], Contended)
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.events.get(f"e-{lost[0]}") is None
+        assert uow.events.get(f"e-{'ab'.replace(lost[0], '')}") is not None

@@ -49,6 +49,23 @@ class IdempotencyConflict(JifenError):
         )
 
 
+class Contended(JifenError):
+    """The database gave this transaction up to let a concurrent one through (a deadlock).
+
+    Nothing of it was kept; it is safe to send again, and the use cases that own their
+    transaction send it again once themselves before answering with this.
+    """
+
+    code = "contended"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another request was changing the same points at the same moment and this one gave "
+            "way; nothing of it was kept. Send it again."
+        )
+
+
 class InsufficientPoints(JifenError):
     """A member has fewer spendable points than a spend needs."""
 

@@ -8,7 +8,9 @@ from typing import Any, Generic, Self, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
+from jifen.domain.errors import Contended
 from jifen.storage.accounting_repository import AccountingRepository
 from jifen.storage.analytics_member_repository import MemberAnalyticsRepository
 from jifen.storage.analytics_repository import AnalyticsRepository
@@ -37,6 +39,9 @@ from jifen.storage.segment_repository import SegmentRepository
 from jifen.storage.statement_repository import StatementRepository
 
 R = TypeVar("R")
+
+TRANSIENT = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the loser may simply run again."""
 
 
 class _Repository(Generic[R]):
@@ -146,6 +151,8 @@ class SqlUnitOfWork:
             for name in self.built:
                 del self.__dict__[name]
             self.built.clear()
+        if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT:
+            raise Contended from exc
 
     def commit(self) -> None:
         """Keep everything done in this unit of work (deferred to the outermost `with`)."""

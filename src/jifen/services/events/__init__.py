@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from jifen.domain.errors import IdempotencyConflict, JifenError
+from jifen.domain.errors import Contended, IdempotencyConflict, JifenError
 from jifen.domain.tickets import TicketConflict
 from jifen.programs.schema import Program
 from jifen.services.event_schema import Activity, Event, Order, parse_event
@@ -133,12 +133,16 @@ def apply_parsed(
 ) -> EventResult:
     """Apply an event `parse_event` accepted; never raises for a bad event."""
     ctx = Context(uow, program, vault, event, received_at)
+    owns_transaction = uow.depth == 0
     try:
         for attempt in (1, 2):
             try:
                 return _apply(ctx, data, latest=received_at + future_tolerance)
             except KeyTaken:
                 if attempt == 2:  # pragma: no cover - the second attempt finds the winner's event
+                    raise
+            except Contended:  # a deadlock's loser, rolled back whole: run it once more
+                if attempt == 2 or not owns_transaction:
                     raise
     except JifenError as error:
         return EventResult(event.id, "rejected", error_body(error))
