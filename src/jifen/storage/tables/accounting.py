@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Date, Integer, String, Table
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id
 
-breakage_estimates = Table(
+breakage_estimates = sa.Table(
     "breakage_estimates",
     metadata,
-    Column("id", Id, primary_key=True),
+    sa.Column("id", Id, primary_key=True),
     # Append-only: a new estimate is a new version; old versions are never updated.
-    Column("version", Integer, nullable=False, unique=True),
-    Column("key", String(200), nullable=False, unique=True),  # the idempotency key
-    Column("as_of", Date, nullable=False, index=True),
-    Column("method", String(32), nullable=False),
-    Column("rate_bps", Integer, nullable=False),
-    Column("numerator", BigInteger, nullable=False),
-    Column("denominator", BigInteger, nullable=False),
-    Column("inputs", JSON, nullable=False),
-    CheckConstraint("rate_bps >= 0 AND rate_bps <= 10000", name="rate_in_range"),
+    sa.Column("version", sa.Integer, nullable=False, unique=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),  # the idempotency key
+    sa.Column("as_of", sa.Date, nullable=False, index=True),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("rate_bps", sa.Integer, nullable=False),
+    sa.Column("numerator", sa.BigInteger, nullable=False),
+    sa.Column("denominator", sa.BigInteger, nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.CheckConstraint("rate_bps >= 0 AND rate_bps <= 10000", name="rate_in_range"),
 )

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, Text
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id, UTCDateTime
 
-adjustments = Table(
+adjustments = sa.Table(
     "adjustments",
     metadata,
-    Column("id", String(200), primary_key=True),  # the caller's id
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
-    Column("kind", String(24), nullable=False),
-    Column("point_kind", String(24), nullable=False),
-    Column("points", BigInteger, nullable=False),  # signed
-    Column("reason", Text, nullable=False),
-    Column("status", String(24), nullable=False),  # applied | pending_approval | rejected
-    Column("request_hash", String(64), nullable=False),
-    Column("requested_by", String(64), nullable=False),
-    Column("decided_by", String(64), nullable=True),
-    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
-    Column("balance_before", BigInteger, nullable=True),
-    Column("balance_after", BigInteger, nullable=True),
-    Column("requested_at", UTCDateTime, nullable=False),
-    Column("decided_at", UTCDateTime, nullable=True),
+    sa.Column("id", sa.String(200), primary_key=True),  # the caller's id
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("point_kind", sa.String(24), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),  # signed
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),  # applied | pending_approval | rejected
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("transaction_id", Id, sa.ForeignKey("ledger_transactions.id"), nullable=True),
+    sa.Column("balance_before", sa.BigInteger, nullable=True),
+    sa.Column("balance_after", sa.BigInteger, nullable=True),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
     # The decider's id for the approval or rejection and its hash (migration 0015).
-    Column("decision_id", String(200), nullable=True),
-    Column("decision_hash", String(64), nullable=True),
+    sa.Column("decision_id", sa.String(200), nullable=True),
+    sa.Column("decision_hash", sa.String(64), nullable=True),
 )
 
-audit_log = Table(
+audit_log = sa.Table(
     "audit_log",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("at", UTCDateTime, nullable=False, index=True),
-    Column("actor", String(64), nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("details", JSON, nullable=False),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
 )

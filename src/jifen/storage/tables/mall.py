@@ -2,86 +2,73 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    true,
-)
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id, UTCDateTime
 
-mall_products = Table(
+mall_products = sa.Table(
     "mall_products",
     metadata,
-    Column("sku", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("kind", String(16), nullable=False, server_default="goods"),  # goods | coupon
-    Column("price_points", BigInteger, nullable=False),
-    Column("cash_fen", BigInteger, nullable=False, server_default="0"),
-    Column("stock", BigInteger, nullable=False),
-    Column("per_member_limit", Integer, nullable=True),
-    Column("sale_starts_at", UTCDateTime, nullable=True),
-    Column("sale_ends_at", UTCDateTime, nullable=True),
-    Column("coupon_valid_days", Integer, nullable=True),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    CheckConstraint("stock >= 0", name="stock_not_negative"),
-    CheckConstraint("price_points >= 0", name="price_not_negative"),
+    sa.Column("sku", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="goods"),  # goods | coupon
+    sa.Column("price_points", sa.BigInteger, nullable=False),
+    sa.Column("cash_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("stock", sa.BigInteger, nullable=False),
+    sa.Column("per_member_limit", sa.Integer, nullable=True),
+    sa.Column("sale_starts_at", UTCDateTime, nullable=True),
+    sa.Column("sale_ends_at", UTCDateTime, nullable=True),
+    sa.Column("coupon_valid_days", sa.Integer, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("price_points >= 0", name="price_not_negative"),
 )
 
-mall_orders = Table(
+mall_orders = sa.Table(
     "mall_orders",
     metadata,
-    Column("id", String(200), primary_key=True),  # the caller's id
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
-    Column("sku", String(64), ForeignKey("mall_products.sku"), nullable=False),
-    Column("quantity", Integer, nullable=False),
-    Column("points", BigInteger, nullable=False),
-    Column("cash_fen", BigInteger, nullable=False, server_default="0"),
-    Column("status", String(16), nullable=False),  # paid | fulfilled | cancelled | refunded
-    Column("request_hash", String(64), nullable=False),
-    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
-    Column("fulfilment", JSON, nullable=False, default=dict),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_mall_orders_member_sku", "member_id", "sku"),
+    sa.Column("id", sa.String(200), primary_key=True),  # the caller's id
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False),
+    sa.Column("sku", sa.String(64), sa.ForeignKey("mall_products.sku"), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("cash_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),  # paid | fulfilled | cancelled | refunded
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("transaction_id", Id, sa.ForeignKey("ledger_transactions.id"), nullable=True),
+    sa.Column("fulfilment", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_mall_orders_member_sku", "member_id", "sku"),
 )
 
 # Units taken off sale for a mall order whose payment has not settled yet (migration 0016). The
 # order's first, short transaction inserts the row as it takes the stock; its payment deletes it
 # as it stores the order; a failed payment, or the daily job for a row left behind, returns the
 # units. Not a sale: listings, limits and reports read `mall_orders` only.
-stock_holds = Table(
+stock_holds = sa.Table(
     "stock_holds",
     metadata,
-    Column("order_id", String(200), primary_key=True),  # the caller's order id
-    Column("sku", String(64), ForeignKey("mall_products.sku"), nullable=False),
-    Column("quantity", Integer, nullable=False),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
-    Column("request_hash", String(64), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("order_id", sa.String(200), primary_key=True),  # the caller's order id
+    sa.Column("sku", sa.String(64), sa.ForeignKey("mall_products.sku"), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
-coupons = Table(
+coupons = sa.Table(
     "coupons",
     metadata,
-    Column("code", String(32), primary_key=True),
-    Column("type", String(64), nullable=False),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False, index=True),
     # The order id or the benefit that issued it (indexed in migration 0015: a grant's id is
     # looked up across members).
-    Column("source", String(200), nullable=False, index=True),
-    Column("issued_at", UTCDateTime, nullable=False),
-    Column("valid_until", Date, nullable=False),
-    Column("used_at", UTCDateTime, nullable=True),
-    Column("used_by", String(200), nullable=True),  # the integrator's redemption id
+    sa.Column("source", sa.String(200), nullable=False, index=True),
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+    sa.Column("used_by", sa.String(200), nullable=True),  # the integrator's redemption id
 )

@@ -2,60 +2,47 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    false,
-    true,
-)
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id, UTCDateTime
 
-webhook_endpoints = Table(
+webhook_endpoints = sa.Table(
     "webhook_endpoints",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("url", String(2000), nullable=False, unique=True),
-    Column("topics", JSON, nullable=False),  # a list of topics (domain/webhooks.TOPICS)
-    Column("secret_enc", Text, nullable=False),  # encrypted by the vault; needed to sign
-    Column("description", String(200), nullable=True),
-    Column("active", Boolean, nullable=False, server_default=true()),
-    Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False, unique=True),
+    sa.Column("topics", sa.JSON, nullable=False),  # a list of topics (domain/webhooks.TOPICS)
+    sa.Column("secret_enc", sa.Text, nullable=False),  # encrypted by the vault; needed to sign
+    sa.Column("description", sa.String(200), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
-notifications = Table(
+notifications = sa.Table(
     "notifications",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("topic", String(40), nullable=False),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("topic", sa.String(40), nullable=False),
     # What the notification is about (`tier.changed:42:2025-03-20`): a rerun adds nothing.
-    Column("dedupe_key", String(300), nullable=False, unique=True),
-    Column("payload", JSON, nullable=False),
-    Column("occurred_at", UTCDateTime, nullable=False),
-    Column("fanned_out", Boolean, nullable=False, server_default=false(), index=True),
+    sa.Column("dedupe_key", sa.String(300), nullable=False, unique=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("fanned_out", sa.Boolean, nullable=False, server_default=sa.false(), index=True),
 )
 
-notification_deliveries = Table(
+notification_deliveries = sa.Table(
     "notification_deliveries",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("notification_id", Id, ForeignKey("notifications.id"), nullable=False),
-    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
-    Column("status", String(16), nullable=False),  # pending | delivered | dead
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("last_status", Integer, nullable=True),
-    Column("last_error", Text, nullable=True),
-    Column("delivered_at", UTCDateTime, nullable=True),
-    UniqueConstraint("notification_id", "endpoint_id", name="uq_notification_deliveries_pair"),
-    Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("notification_id", Id, sa.ForeignKey("notifications.id"), nullable=False),
+    sa.Column("endpoint_id", Id, sa.ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("notification_id", "endpoint_id", name="uq_notification_deliveries_pair"),
+    sa.Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
 )

@@ -2,47 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Date,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
-)
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id, UTCDateTime
 
-job_runs = Table(
+job_runs = sa.Table(
     "job_runs",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("job", String(40), nullable=False),
-    Column("as_of", Date, nullable=False),
-    Column("step", String(40), nullable=False),
-    Column("figures", JSON, nullable=False),
-    UniqueConstraint("job", "as_of", "step", name="uq_job_runs_step"),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("job", sa.String(40), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("step", sa.String(40), nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.UniqueConstraint("job", "as_of", "step", name="uq_job_runs_step"),
 )
 
-reminders = Table(
+reminders = sa.Table(
     "reminders",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
-    Column("kind", String(24), nullable=False),
-    Column("expires_on", Date, nullable=False),
-    Column("points", BigInteger, nullable=False),
-    Column("queued_on", Date, nullable=False),
-    UniqueConstraint("member_id", "kind", "expires_on", name="uq_reminders_member_kind_date"),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("queued_on", sa.Date, nullable=False),
+    sa.UniqueConstraint("member_id", "kind", "expires_on", name="uq_reminders_member_kind_date"),
 )
 
-sandbox_clock = Table(
+sandbox_clock = sa.Table(
     "sandbox_clock",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("now", UTCDateTime, nullable=False),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("now", UTCDateTime, nullable=False),
 )

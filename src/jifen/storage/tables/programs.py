@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    Integer,
-    String,
-    Table,
-    Text,
-)
+import sqlalchemy as sa
 
 from jifen.storage.tables.base import metadata
 from jifen.storage.types import Id
 
-programs = Table(
+programs = sa.Table(
     "programs",
     metadata,
-    Column("id", Id, primary_key=True),
-    Column("code", String(40), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("document", JSON, nullable=False),
-    Column("source", Text, nullable=False),
-    Column("active", Boolean, nullable=False),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
 )
 
 # Points each budgeted earning rule has promised or given, all members together (migration 0014);
 # the row is locked while an award is taken from it, so concurrent events never overshoot.
-rule_budgets = Table(
+rule_budgets = sa.Table(
     "rule_budgets",
     metadata,
-    Column("rule_code", String(64), primary_key=True),
-    Column("spent_points", BigInteger, nullable=False),
-    CheckConstraint("spent_points >= 0", name="spent_not_negative"),
+    sa.Column("rule_code", sa.String(64), primary_key=True),
+    sa.Column("spent_points", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("spent_points >= 0", name="spent_not_negative"),
 )
