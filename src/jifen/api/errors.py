@@ -21,6 +21,7 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "redemption_locked": 403,
     "not_found": 404,
+    "event_not_found": 404,
     "idempotency_conflict": 409,
     "member_exists": 409,
     "member_not_active": 409,
