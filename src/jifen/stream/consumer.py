@@ -1,11 +1,12 @@
 """Consumer workers: events pulled from the stream in batches, applied, acked after the commit.
 
-Each partition has one durable pull consumer that every worker shares, with at most one batch
-un-acked (`max_ack_pending` = the batch size): whichever worker asks first gets a partition's next
-batch, and nobody gets the one after until that batch is committed and acked, so a partition's
-events are applied in order, one batch at a time, by any worker. A worker that dies leaves its
-batch un-acked; after the ack wait JetStream hands it to the next worker that asks, and whatever
-of it was committed comes back a `duplicate` (events are idempotent by id).
+Each partition has one durable pull consumer, and one worker at a time holds its lease
+(`leases.py`) and fetches from it, a batch at a time (at most one batch un-acked): a partition's
+events are applied in order. A worker that dies leaves its batch un-acked and stops renewing its
+leases; after the ack wait another worker takes the partition and JetStream delivers the batch
+again, whatever of it was committed coming back a `duplicate` (events are idempotent by id).
+(Sharing a consumer without leases would not keep the order: while one worker applies a short
+batch, another's fetch gets the events after it.)
 
 An event refused with a stable code (a rider who is no member, a ticket conflict …) would be
 refused again: it goes to the dead-letter subject at once, with its error, as `jifen import` puts
@@ -38,6 +39,7 @@ from jifen.services.programs import active_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import UnitOfWork
 from jifen.stream import metrics
+from jifen.stream.leases import Leases
 from jifen.stream.publisher import RECEIVED_AT
 from jifen.stream.routing import dead_subject_for, subject_for
 from jifen.stream.streams import StreamNames, connect, ensure_streams
@@ -98,22 +100,30 @@ class Consumer:
     on_dead: Callable[[dict[str, Any]], None] = lambda _letter: None
     tally: Tally = field(default_factory=Tally)
     last_message: float = field(default_factory=monotonic)
+    leases: Leases = field(init=False)
 
     async def run(self, stop: asyncio.Event, *, idle_exit: float | None = None) -> Tally:
         """Consume until `stop` is set (or nothing came for `idle_exit` seconds)."""
         client, js = await connect(self.names)
         await ensure_streams(js, self.names)
+        self.leases = Leases(self.names, ttl=self.ack_wait)
+        await self.leases.open(js)
         executor = ThreadPoolExecutor(1, thread_name_prefix="jifen-consume")
         try:
             tasks = [
                 asyncio.create_task(self._partition(js, executor, p, stop))
                 for p in range(self.names.partitions)
             ]
+            renewed = 0.0
             while not stop.is_set():
                 if idle_exit is not None and monotonic() - self.last_message > idle_exit:
                     stop.set()
+                if monotonic() - renewed > self.ack_wait / 3:
+                    renewed = monotonic()
+                    await _quietly(self.leases.renew())
                 await asyncio.sleep(0.2)
             await asyncio.gather(*tasks)
+            await self.leases.release_all()
         finally:
             executor.shutdown(wait=True)
             await _quietly(client.flush())  # the last acks out before the connection goes
@@ -129,6 +139,12 @@ class Consumer:
     ) -> None:
         subscription = None
         while not stop.is_set():
+            if not self.leases.holds(partition):
+                await asyncio.sleep(0.2)
+                continue
+            if self.leases.beyond_share():  # between two batches: safe to hand on
+                await self.leases.release(partition)
+                continue
             try:
                 if subscription is None:
                     subscription = await self._subscribe(js, partition)
