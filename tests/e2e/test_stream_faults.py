@@ -6,9 +6,10 @@ workers); midway one worker and one NATS node get SIGKILL and are started again.
 must be the same (nothing lost, nothing doubled), `jifen ledger check` must pass, and an event the
 rules refuse (its rider is no member) must end in the dead-letter subject without stopping the rest.
 
-The issue asks for 100,000 events. On this machine (2 shared cores) the import takes ~X s and the
-stream ~Y s for STREAM_EVENTS below, which keeps the test under two minutes;
-`JIFEN_STREAM_TEST_EVENTS=100000` runs the full size.
+The issue asks for 100,000 events. On the development machine (2 cores shared with other work)
+20,000 events took 13-17 s to import and 26 s through the stream with the kills (each kill costs
+the ack wait, 5 s here), the whole test just under a minute; 100,000 would take about five, so the
+test runs 20,000, and `JIFEN_STREAM_TEST_EVENTS=100000` runs the full size.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from benchmarks.import_rss import write_events
 import jifen
 from jifen.stream.routing import dead_subject_for
 from tests.e2e.nats_cluster import Cluster, ci, nats_binary
-from tests.e2e.test_crash_safety import assert_same_ledger
+from tests.e2e.test_crash_safety import snapshot
 
 SOURCES = Path(jifen.__file__).resolve().parents[1]
 STREAM_EVENTS = int(os.environ.get("JIFEN_STREAM_TEST_EVENTS", "20000"))
@@ -100,11 +101,22 @@ def test_a_killed_worker_and_a_killed_node_lose_and_double_nothing(
     print(f"{STREAM_EVENTS:,} events: import {imported:.1f} s, stream {streamed:.1f} s")  # noqa: T201
 
     assert _applied(tmp_path / "jifen.db") == expected
-    assert_same_ledger(streamed_url, reference_url)
+    _assert_same_ledger(streamed_url, reference_url)
     _jifen(tmp_path, env, "ledger", "check")
     assert letter is not None, "the refused event is not in the dead letters"
     assert letter["error"]["code"] == "rider_not_member"
     assert letter["event"]["id"] == POISON_ID
+
+
+def _assert_same_ledger(streamed: str, reference: str) -> None:
+    """Every table as `test_crash_safety` compares them, but a balance's write counter (`version`):
+    it counts the batches that touched the row, and stream batches are cut differently."""
+    through_stream, direct = snapshot(streamed), snapshot(reference)
+    for name in ("balances",):
+        through_stream[name] = [row[:-1] for row in through_stream[name]]
+        direct[name] = [row[:-1] for row in direct[name]]
+    for name, rows in direct.items():
+        assert through_stream[name] == rows, f"{name} differ"
 
 
 def _add_poison(path: Path) -> None:
