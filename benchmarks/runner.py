@@ -22,7 +22,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from benchmarks import flash_sale, http_api, import_rss, ingest, jobs, peer
+from benchmarks import flash_sale, http_api, import_rss, ingest, jobs, peer, stream_ingest
 from benchmarks.databases import Postgres
 from benchmarks.report import Results, console, table, write_json
 from benchmarks.sizes import FULL, QUICK, Sizes, with_overrides
@@ -38,6 +38,7 @@ WORKLOADS = (
     "summary_report",
     "reports",
     "import_rss",
+    "stream_ingest",
     "http_events",
     "get_member",
     "flash_sale",
@@ -79,6 +80,7 @@ GROUPS: tuple[tuple[frozenset[str], Group], ...] = (
     (frozenset({"ingest_postgres", "raw_postgres"}), _postgres),
     (frozenset({"daily_job", "summary_report", "reports"}), _jobs),
     (frozenset({"import_rss"}), _import),
+    (frozenset({"stream_ingest"}), stream_ingest.run_group),
     (frozenset({"http_events", "get_member"}), http_api.run_http),
     (frozenset({"flash_sale"}), _flash),
     (frozenset({"peer_online", "peer_bulk"}), _peer),

@@ -16,6 +16,7 @@ class Sizes:
     postgres_days: int
     scale_members: int  # the set-based program (benchmarks/scale.py) the daily job runs over
     import_events: int  # `jifen import events` of this many events and of a quarter of them
+    stream_events: int  # through the JetStream stream (publish + consume) and imported directly
     raw_repeats: int  # the raw ceiling is written this many times; the median counts
     http_members: int
     http_events_rate: float  # requests per second, offered on a fixed schedule
@@ -44,6 +45,7 @@ QUICK = Sizes(
     postgres_days=30,
     scale_members=2_000,
     import_events=1_200,
+    stream_events=2_000,
     raw_repeats=3,
     http_members=50,
     http_events_rate=40,
@@ -68,6 +70,7 @@ FULL = Sizes(
     postgres_days=365,
     scale_members=1_000_000,
     import_events=100_000,
+    stream_events=50_000,
     raw_repeats=5,
     http_members=400,
     http_events_rate=800,

@@ -28,6 +28,8 @@ from jifen.config import Settings, get_settings
 from jifen.services.clock import Clock, SandboxClock
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine, reading_engine
+from jifen.stream.publisher import BlockingPublisher
+from jifen.stream.streams import StreamNames
 from jifen.web import install as install_web
 
 
@@ -64,6 +66,7 @@ def app_state(settings: Settings) -> AppState:
         reader=reading_engine(engine),
         event_future_tolerance=settings.event_future_tolerance,
         committer=committer,
+        stream=BlockingPublisher(StreamNames.of(settings)) if settings.stream_url else None,
     )
 
 

@@ -74,6 +74,40 @@ class Settings(BaseSettings):
         "is served from the next check on, without a restart.",
     )
 
+    stream_url: str = Field(
+        default="",
+        description="NATS servers of the event stream, comma-separated (`nats://host:4222`); "
+        "unset: no stream (events are applied as they arrive, as in the embedded setup).",
+    )
+    stream_name: str = Field(default="JIFEN_EVENTS", description="The JetStream stream of events.")
+    stream_subject: str = Field(
+        default="jifen.events",
+        description="Events go to `<subject>.<partition>`; dead letters to `<subject>.dead.*`.",
+    )
+    stream_partitions: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="Partitions of the stream (by rider); fixed once events flow: more "
+        "partitions than consumer workers lets workers be added later.",
+    )
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="Copies of the stream in a JetStream cluster (3 there)."
+    )
+    stream_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Events a consumer applies in one transaction."
+    )
+    stream_max_deliver: int = Field(
+        default=5,
+        ge=1,
+        description="Deliveries of an event that keeps failing before it goes to the dead letters.",
+    )
+    stream_ack_wait: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before a batch a worker took and did not ack goes to another worker.",
+    )
+
     session_secret: str = Field(
         default="",
         description="Signs console and portal session cookies; derived from the hash key if unset.",

@@ -17,6 +17,7 @@ from jifen.api.routes import (
     adjustments,
     beneficiaries,
     campaigns,
+    events,
     mall,
     members,
     operations,
@@ -102,6 +103,7 @@ def create_api(state: AppState) -> FastAPI:
     errors.install(app)
     app.include_router(members.router)
     app.include_router(operations.router)
+    app.include_router(events.router)
     for module in (beneficiaries, redemptions, mall, adjustments):
         app.include_router(module.router)
     _health(app)

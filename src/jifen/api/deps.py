@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, Request
@@ -58,6 +58,8 @@ class AppState:
     """How far after the clock an event may be dated (`JIFEN_EVENT_FUTURE_TOLERANCE`)."""
     committer: EventCommitter | None = None
     """Gathers one-event requests into one transaction (`JIFEN_GROUP_COMMIT_MS`; None: off)."""
+    stream: Any = None
+    """Publishes `Prefer: respond-async` events (`routes.events.EventStream`; None: no stream)."""
 
 
 async def state(request: Request) -> AppState:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from jifen.cli import access, engagement, program, reports  # noqa: F401 - importing registers commands
+from jifen.cli import (  # noqa: F401 - importing registers commands
+    access,
+    engagement,
+    program,
+    reports,
+    stream,
+)
 from jifen.cli.common import app
 
 __all__ = ["app"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from jifen.api import metrics
 from jifen.api.deps import ClockDep, ProgramDep, StateDep, UowDep, VaultDep, require
+from jifen.api.routes.events import accept_async, prefers_async
 from jifen.api.schemas.errors import Error
-from jifen.api.schemas.events import EventBatch, EventResultOut, EventResults
+from jifen.api.schemas.events import AcceptedResults, EventBatch, EventResultOut, EventResults
 from jifen.api.schemas.operations import (
     ClockIn,
     ClockOut,
@@ -35,15 +36,26 @@ router = APIRouter(prefix="/v1")
     response_model=EventResults,
     tags=["events"],
     dependencies=[Depends(require("integrator"))],
+    responses={202: {"model": AcceptedResults, "description": "Put on the stream (async)."}},
 )
 def post_events(
-    body: EventBatch, uow: UowDep, program: ProgramDep, vault: VaultDep, app: StateDep
-) -> EventResults:
+    body: EventBatch,
+    *,
+    uow: UowDep,
+    program: ProgramDep,
+    vault: VaultDep,
+    app: StateDep,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Any:
     """Apply a batch of events; each has its own result, and one bad event sinks no other.
 
-    They reach Jifen now, by the server's clock (the sandbox's, where one is set).
+    They reach Jifen now, by the server's clock (the sandbox's, where one is set). With a stream
+    configured and `Prefer: respond-async`, they are put on the stream instead: 202, and
+    `GET /v1/events/{event_id}` tells each one's outcome once a consumer has applied it.
     """
     received_at, tolerance = app.clock.now(), app.event_future_tolerance
+    if app.stream is not None and prefers_async(prefer):
+        return accept_async(app.stream, body.events, received_at=received_at)
     if len(body.events) == 1 and app.committer is not None:  # with others waiting, at once
         results = [
             app.committer.apply(

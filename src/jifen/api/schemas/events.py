@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,3 +75,29 @@ class EventResults(BaseModel):
     """One result per event, in the order sent."""
 
     results: list[EventResultOut]
+
+
+class AcceptedOut(BaseModel):
+    """What became of one event sent without waiting: accepted for applying, or refused now."""
+
+    id: str | None
+    status: Literal["accepted", "rejected"]
+    error: Error | None = None
+
+
+class AcceptedResults(BaseModel):
+    """One result per event, in the order sent; `GET /v1/events/{id}` tells each one's outcome."""
+
+    results: list[AcceptedOut]
+
+
+class EventOutcomeOut(BaseModel):
+    """An event's outcome: applied (with what it did), or rejected by a consumer (with why)."""
+
+    id: str
+    status: Literal["applied", "rejected"]
+    type: str | None = None
+    occurred_at: datetime | None = None
+    member_id: int | None = Field(default=None, description="The member it was about, if any.")
+    outcome: dict[str, Any] | None = Field(default=None, description="As `POST` would answer.")
+    error: Error | None = None
