@@ -347,6 +347,7 @@ def test_a_coupon_redeemed_by_20_tills_at_once_is_used_once(shop: Shop):
     member = shop.member(0)
     coupon = mall.grant_coupon(
         SqlUnitOfWork(shop.engine),
+        program=shop.program,
         member_id=member,
         type="tea",
         valid_days=30,
@@ -357,7 +358,11 @@ def test_a_coupon_redeemed_by_20_tills_at_once_is_used_once(shop: Shop):
     results = run_together(
         20,
         lambda i: mall.redeem_coupon(
-            SqlUnitOfWork(shop.engine), code=coupon.code, redemption_id=f"till-{i}", now=NOW
+            SqlUnitOfWork(shop.engine),
+            program=shop.program,
+            code=coupon.code,
+            redemption_id=f"till-{i}",
+            now=NOW,
         ),
     )
 

@@ -66,7 +66,7 @@ def scenario(uow: SqlUnitOfWork, *, program: Program, vault: IdentityVault, memb
         id_type="resident_id",
         id_number=resident_id(date(1992, 5, 1), 555),
         birth_date=None,
-        today=DAY - timedelta(days=60),
+        now=at(DAY - timedelta(days=60)),
     )
     product = Product("MUG", "Mug", "goods", 1_000, 0, 10, None, None, None, None, True)
     mall.define_product(uow, product=product)
@@ -81,7 +81,7 @@ def scenario(uow: SqlUnitOfWork, *, program: Program, vault: IdentityVault, memb
         now=at(DAY - timedelta(days=2)),
     )
     mall.record_warehouse_report(
-        uow, order_id="o1", status="shipped", tracking="SF1001", now=at(DAY, 8)
+        uow, program=program, order_id="o1", status="shipped", tracking="SF1001", now=at(DAY, 8)
     )
     run_daily(uow, program=program, as_of=DAY)
 
@@ -141,7 +141,9 @@ def test_each_change_writes_one_notification_and_reruns_add_nothing(
         uow.connection.execute(delete(job_runs))
         uow.commit()
     assert run_daily(uow, program=railway, as_of=DAY).skipped == ()
-    mall.record_warehouse_report(uow, order_id="o1", status="shipped", tracking="SF1002", now=NOW)
+    mall.record_warehouse_report(
+        uow, program=railway, order_id="o1", status="shipped", tracking="SF1002", now=NOW
+    )
     assert outbox(uow) == before
 
 
@@ -171,9 +173,13 @@ def test_a_refused_change_leaves_no_notification(uow, railway, enrol_member):
     )
     mall.cancel_order(uow, program=railway, order_id="o1", cancel_id="c1", now=placed)
     with pytest.raises(mall.OrderCancelled):
-        mall.record_warehouse_report(uow, order_id="o1", status="shipped", tracking="SF1", now=NOW)
+        mall.record_warehouse_report(
+            uow, program=railway, order_id="o1", status="shipped", tracking="SF1", now=NOW
+        )
     with pytest.raises(NotFound):
-        mall.record_warehouse_report(uow, order_id="o2", status="shipped", tracking=None, now=NOW)
+        mall.record_warehouse_report(
+            uow, program=railway, order_id="o2", status="shipped", tracking=None, now=NOW
+        )
     assert outbox(uow) == {}
 
 

@@ -100,7 +100,7 @@ class TestEvaluation:
         run = {"members": 100, "seed": 11, "start": date(2025, 9, 1), "end": date(2025, 11, 30)}
         first = place_demo_orders(uow, program=railway, **run)
         assert (first.products, first.members, first.refused) == (44, 60, {})
-        result = evaluate(uow, program=railway, as_of=date(2025, 11, 30), k=10)
+        result = evaluate(uow, program=railway, as_of=date(2025, 11, 30), now=NOW, k=10)
         assert result.mall.model.cases == 60  # everyone bought at least 3 different products
         assert result.mall.items == first.placed
         assert result.mall.model.rate >= result.mall.baseline.rate + 0.25
@@ -112,7 +112,7 @@ class TestEvaluation:
 
     def test_too_few_buyers_is_refused_with_the_counts(self, uow, railway, shop):
         with pytest.raises(NotEnoughData) as refused:
-            evaluate(uow, program=railway, as_of=date(2025, 11, 30), k=10)
+            evaluate(uow, program=railway, as_of=date(2025, 11, 30), now=NOW, k=10)
         assert refused.value.details == {"cases": 6, "needed": 10}
 
     def test_trips_model_ranks_a_members_own_routes_first(self, uow, railway, rail, enrol_member):

@@ -43,21 +43,19 @@ def recommend_evaluate(
     # Imported here so this command group stays one insertion at the end of a shared file.
     from time import perf_counter  # noqa: PLC0415
 
-    from jifen.domain.calendar import local_date  # noqa: PLC0415
     from jifen.services.recommendations import evaluate  # noqa: PLC0415
 
     uow = SqlUnitOfWork(open_engine())
     program = program_or_exit(uow)
-    day = as_of or local_date(Clock().now(), program.timezone)
     started = perf_counter()
     try:
-        result = evaluate(uow, program=program, as_of=day, k=k)
+        result = evaluate(uow, program=program, as_of=as_of, now=Clock().now(), k=k)
     except JifenError as error:
         raise failed(error) from error
     seconds = perf_counter() - started
     table = Table(
         "what", "members", "behaviour rows", "held out", f"model hit@{k}",
-        f"popularity hit@{k}", title=f"Recommendations as of {day} (leave-last-out)",
+        f"popularity hit@{k}", title=f"Recommendations as of {result.as_of} (leave-last-out)",
     )  # fmt: skip
     for name, part in (("mall items", result.mall), ("trips", result.trips)):
         model, baseline = part.model, part.baseline

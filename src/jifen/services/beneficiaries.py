@@ -8,9 +8,10 @@ allowed at any time; adding the same person again starts a new wait.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from jifen.domain.calendar import local_date
 from jifen.domain.errors import IdempotencyConflict, JifenError, NotFound
 from jifen.domain.identity import InvalidIdentity, mask_id_number, validate_identity
 from jifen.programs.schema import Program
@@ -98,9 +99,9 @@ def add_beneficiary(
     id_type: str,
     id_number: str,
     birth_date: date | None,
-    today: date,
+    now: datetime,
 ) -> Beneficiary:
-    """Name a beneficiary for the member, effective `wait_days` after `today`.
+    """Name a beneficiary for the member, effective `wait_days` after the local day of `now`.
 
     Idempotent by `request_id`: the same request again returns the beneficiary it named (as they
     stand); another request under that id (another person or member) is an `IdempotencyConflict`.
@@ -108,6 +109,7 @@ def add_beneficiary(
     Raises `InvalidIdentity`, `BeneficiaryIsMember`, `BeneficiaryLimit`, `MemberNotActive` (a
     frozen or closed member names no one) or `NotFound`.
     """
+    today = local_date(now, program.timezone)
     # Documents without a birth date in the number are checked on format alone; the date is unused.
     born = birth_date_of(id_type, id_number, birth_date) or date.min
     identity = validate_identity(name=name, id_type=id_type, id_number=id_number, birth_date=born)
@@ -231,12 +233,14 @@ def _named(
 def list_beneficiaries(
     uow: UnitOfWork,
     *,
+    program: Program,
     vault: IdentityVault,
     member_id: int,
-    today: date,
+    now: datetime,
     include_removed: bool = False,
 ) -> list[Beneficiary]:
-    """The member's beneficiaries, oldest first, each with its status on `today`."""
+    """The member's beneficiaries, oldest first, each with its status on the local day of `now`."""
+    today = local_date(now, program.timezone)
     with uow:
         if uow.members.get(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
@@ -245,9 +249,16 @@ def list_beneficiaries(
 
 
 def remove_beneficiary(
-    uow: UnitOfWork, *, vault: IdentityVault, member_id: int, beneficiary_id: int, today: date
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    vault: IdentityVault,
+    member_id: int,
+    beneficiary_id: int,
+    now: datetime,
 ) -> Beneficiary:
-    """Remove a beneficiary from `today`; removing one already removed changes nothing."""
+    """Remove a beneficiary from the local day of `now`; removing one again changes nothing."""
+    today = local_date(now, program.timezone)
     with uow:
         uow.redemptions.lock_member(member_id)
         _of_member(uow, member_id, beneficiary_id)

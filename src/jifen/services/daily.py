@@ -50,7 +50,12 @@ class DailyReport:
 def run_daily(
     uow: UnitOfWork, *, program: Program, as_of: date, progress: Progress | None = None
 ) -> DailyReport:
-    """Run every step of the daily job for `as_of` that has not completed yet."""
+    """Run every step of the daily job for `as_of` that has not completed yet.
+
+    Unlike the use cases, which take the clock's instant `now`, the job takes a business date:
+    `as_of` is the program-local day the operator (or the scheduler, `--as-of`) names, so a
+    night can be rerun or caught up whatever the clock says.
+    """
     steps: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     for name, step in (

@@ -7,6 +7,9 @@ ticket marked `not_travelled`: a travel or claim arriving later is a `ticket_con
 redemption still held once its train has left can no longer be committed (`departure_passed`), so
 it is released as a member's release is: its points go back into the lots they came from (reason
 `departure_passed`).
+
+Both steps take the job's `as_of`, a business date the operator names (`run --as-of`), not the
+clock's instant: see `daily.run_daily`.
 """
 
 from __future__ import annotations

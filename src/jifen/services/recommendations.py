@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jifen.domain import recommend as rec
+from jifen.domain.calendar import local_date
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.offpeak import OffPeak, TripSuggestion, off_peak, route_habits, suggest
 from jifen.programs.schema import Program
@@ -123,6 +124,22 @@ def off_peak_profile(uow: UnitOfWork, *, program: Program, now: datetime) -> Off
         return _off_peak(uow.recommendations, zone=ZoneInfo(program.timezone), now=now)
 
 
+class DailyOffPeak:
+    """The off-peak profile kept for one program-local day: the API keeps one per worker."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[date, OffPeak] | None = None
+
+    def profile(self, uow: UnitOfWork, *, program: Program, now: datetime) -> OffPeak:
+        """The profile as of the program-local day of `now`, read again when that day changes."""
+        day = local_date(now, program.timezone)
+        kept = self._kept
+        if kept is None or kept[0] != day:
+            kept = (day, off_peak_profile(uow, program=program, now=now))
+            self._kept = kept
+        return kept[1]
+
+
 def _off_peak(repo: RecommendationRepository, *, zone: ZoneInfo, now: datetime) -> OffPeak:
     counts: Counter[tuple[int, int]] = Counter()
     for hour, n in repo.departures_by_hour(since=now - HISTORY, before=now):
@@ -131,14 +148,21 @@ def _off_peak(repo: RecommendationRepository, *, zone: ZoneInfo, now: datetime) 
     return off_peak(counts)
 
 
-def evaluate(uow: UnitOfWork, *, program: Program, as_of: date, k: int) -> Evaluation:
+def evaluate(
+    uow: UnitOfWork, *, program: Program, as_of: date | None, now: datetime, k: int
+) -> Evaluation:
     """Leave-last-out hit rate@k on the data up to the end of `as_of` (program time zone).
+
+    `as_of` is a day the operator chose (`--as-of`), not the clock's; without one it is the
+    program-local day of the instant `now`.
 
     Mall: each member's most recent newly bought product is held out and the model sees
     everything else; it and the baseline (the most popular products) leave out what the member
     holds. Trips: see `evaluate_trips`. Raises `NotEnoughData` when fewer than `MIN_CASES`
     members can be held out of the mall.
     """
+    if as_of is None:
+        as_of = local_date(now, program.timezone)
     with uow:
         repo = uow.recommendations
         purchases = repo.first_purchases(before=_end_of(as_of, program))

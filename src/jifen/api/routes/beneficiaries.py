@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, VaultDep, require
 from jifen.api.schemas.beneficiaries import BeneficiaryIn, BeneficiaryList, BeneficiaryOut
 from jifen.api.schemas.common import MemberPathId
-from jifen.domain.calendar import local_date
 from jifen.services import beneficiaries
 
 router = APIRouter(prefix="/v1/members", tags=["beneficiaries"])
@@ -66,7 +65,7 @@ def add_beneficiary(
         id_type=body.id_type,
         id_number=body.id_number,
         birth_date=body.birth_date,
-        today=local_date(clock.now(), program.timezone),
+        now=clock.now(),
     )
     return _out(added)
 
@@ -84,9 +83,10 @@ def list_beneficiaries(
     """The member's beneficiaries (removed ones too with `include_removed=true`)."""
     named = beneficiaries.list_beneficiaries(
         uow,
+        program=program,
         vault=vault,
         member_id=member_id,
-        today=local_date(clock.now(), program.timezone),
+        now=clock.now(),
         include_removed=include_removed,
     )
     return BeneficiaryList(
@@ -114,9 +114,10 @@ def remove_beneficiary(
     """Remove a beneficiary at once (again: the same answer); adding them back starts a new wait."""
     removed = beneficiaries.remove_beneficiary(
         uow,
+        program=program,
         vault=vault,
         member_id=member_id,
         beneficiary_id=beneficiary_id,
-        today=local_date(clock.now(), program.timezone),
+        now=clock.now(),
     )
     return _out(removed)

@@ -42,10 +42,6 @@ SELLERS = Depends(require("operator", "integrator"))
 OPERATORS = Depends(require("operator"))
 
 
-def _now(clock: ClockDep, program: Program) -> datetime:
-    return local_datetime(clock.now(), program.timezone)
-
-
 def _local(moment: datetime | None, program: Program) -> datetime | None:
     return None if moment is None else local_datetime(moment, program.timezone)
 
@@ -74,7 +70,7 @@ def _coupon(c: Coupon, program: Program, now: datetime) -> CouponOut:
         source=c.source,
         issued_at=local_datetime(c.issued_at, program.timezone),
         valid_until=c.valid_until,
-        status=mall.coupon_status(c, now.date()),
+        status=mall.coupon_status(c, program=program, now=now),
         used_at=_local(c.used_at, program),
         used_by=c.used_by,
     )
@@ -143,7 +139,7 @@ def post_order(
     body: OrderIn, uow: UowDep, program: ProgramDep, clock: ClockDep, adapter: WarehouseDep
 ) -> OrderOut:
     """Buy with points; the same `id` and body again returns the first order."""
-    now = _now(clock, program)
+    now = clock.now()
     placed = mall.place_order(
         uow,
         program=program,
@@ -160,7 +156,7 @@ def post_order(
 @router.get("/mall/orders/{order_id}", response_model=OrderOut, dependencies=[SELLERS])
 def get_order(order_id: OrderPath, uow: UowDep, program: ProgramDep, clock: ClockDep) -> OrderOut:
     """An order, its fulfilment record and the coupons it issued."""
-    return _order(mall.get_order(uow, order_id=order_id), program, _now(clock, program))
+    return _order(mall.get_order(uow, order_id=order_id), program, clock.now())
 
 
 @router.post("/mall/orders/{order_id}/cancel", response_model=OrderOut, dependencies=[SELLERS])
@@ -168,7 +164,7 @@ def cancel_order(
     order_id: OrderPath, body: StepIn, uow: UowDep, program: ProgramDep, clock: ClockDep
 ) -> OrderOut:
     """Cancel a paid order: stock back on sale, points back to their lots; ends `refunded`."""
-    now = _now(clock, program)
+    now = clock.now()
     mall.cancel_order(uow, program=program, order_id=order_id, cancel_id=body.id, now=now)
     return _order(mall.get_order(uow, order_id=order_id), program, now)
 
@@ -211,13 +207,18 @@ def warehouse_webhook(
         body=body,
         received_at=clock.real_now(),
     )
-    now = _now(clock, program)
+    now = clock.now()
     try:
         report = WarehouseReport.model_validate_json(body)
     except ValidationError as error:
         raise RequestValidationError(error.errors()) from None
     mall.record_warehouse_report(
-        uow, order_id=report.order_id, status=report.status, tracking=report.tracking, now=now
+        uow,
+        program=program,
+        order_id=report.order_id,
+        status=report.status,
+        tracking=report.tracking,
+        now=now,
     )
     return _order(mall.get_order(uow, order_id=report.order_id), program, now)
 
@@ -231,7 +232,7 @@ def list_coupons(
     member_id: MemberPath, uow: UowDep, program: ProgramDep, clock: ClockDep
 ) -> Coupons:
     """The member's coupons and vouchers, newest first."""
-    now = _now(clock, program)
+    now = clock.now()
     held = mall.member_coupons(uow, member_id=member_id)
     return Coupons(items=[_coupon(c, program, now) for c in held])
 
@@ -246,9 +247,10 @@ def grant_coupon(
     member_id: MemberPath, body: GrantIn, uow: UowDep, program: ProgramDep, clock: ClockDep
 ) -> CouponOut:
     """Give the member a coupon without points; the same `id` again returns the same coupon."""
-    now = _now(clock, program)
+    now = clock.now()
     coupon = mall.grant_coupon(
         uow,
+        program=program,
         member_id=member_id,
         type=body.type,
         valid_days=body.valid_days,
@@ -267,8 +269,8 @@ def redeem_coupon(
     clock: ClockDep,
 ) -> CouponOut:
     """Use a coupon once; the same `id` again is a repeat, another one gets `coupon_used`."""
-    now = _now(clock, program)
-    redeemed = mall.redeem_coupon(uow, code=code, redemption_id=body.id, now=now)
+    now = clock.now()
+    redeemed = mall.redeem_coupon(uow, program=program, code=code, redemption_id=body.id, now=now)
     return _coupon(redeemed.coupon, program, now)
 
 
@@ -290,7 +292,7 @@ def post_donation(
         member_id=member_id,
         charity=body.charity,
         points=body.points,
-        now=_now(clock, program),
+        now=clock.now(),
     )
     d = donated.donation
     return Receipt(

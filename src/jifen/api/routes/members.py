@@ -22,7 +22,7 @@ from jifen.api.schemas.members import (
     TierChangeOut,
     TierHistory,
 )
-from jifen.domain.calendar import local_date, local_datetime
+from jifen.domain.calendar import local_datetime
 from jifen.domain.identity import mask_id_number, mask_phone
 from jifen.services.members import enrol
 from jifen.services.views import member as member_view
@@ -80,8 +80,7 @@ def get_member(
     member_id: MemberPath, uow: ReadUowDep, program: ProgramDep, vault: VaultDep, clock: ClockDep
 ) -> MemberOut:
     """A member's balances, tier, and the points that lapse in the next 90 days."""
-    today = local_date(clock.now(), program.timezone)
-    view = member_view.member_summary(uow, program=program, member_id=member_id, today=today)
+    view = member_view.member_summary(uow, program=program, member_id=member_id, now=clock.now())
     m = view.member
     return MemberOut(
         member_id=m.id,

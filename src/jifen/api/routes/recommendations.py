@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -10,11 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
 from jifen.api.schemas.common import MemberPathId
 from jifen.api.schemas.recommendations import MallItem, RecommendationsOut, Trip
-from jifen.domain.calendar import local_date
-from jifen.domain.offpeak import OffPeak
-from jifen.programs.schema import Program
-from jifen.services.recommendations import off_peak_profile, recommend_for_member
-from jifen.storage.uow import SqlUnitOfWork
+from jifen.services.recommendations import DailyOffPeak, recommend_for_member
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
@@ -37,7 +32,7 @@ def get_recommendations(
 ) -> RecommendationsOut:
     """Up to `limit` mall items (not already bought, on offer) and `limit` off-peak trips."""
     now = clock.now()
-    quiet = _off_peak(request, uow, program, now)
+    quiet = _off_peak(request).profile(uow, program=program, now=now)
     found = recommend_for_member(
         uow, program=program, member_id=member_id, now=now, limit=limit, quiet=quiet
     )
@@ -50,11 +45,10 @@ def get_recommendations(
     )
 
 
-def _off_peak(request: Request, uow: SqlUnitOfWork, program: Program, now: datetime) -> OffPeak:
-    """The off-peak profile, read once per worker and local day (it scans a year of tickets)."""
-    day = local_date(now, program.timezone)
-    kept: tuple[object, OffPeak] | None = getattr(request.app.state, "recommend_off_peak", None)
-    if kept is None or kept[0] != day:
-        kept = (day, off_peak_profile(uow, program=program, now=now))
+def _off_peak(request: Request) -> DailyOffPeak:
+    """The worker's off-peak profile, read once per local day (it scans a year of tickets)."""
+    kept: DailyOffPeak | None = getattr(request.app.state, "recommend_off_peak", None)
+    if kept is None:
+        kept = DailyOffPeak()
         request.app.state.recommend_off_peak = kept
-    return kept[1]
+    return kept

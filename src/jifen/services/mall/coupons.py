@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from jifen.domain.calendar import local_date, local_datetime
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
+from jifen.programs.schema import Program
 from jifen.services.members import require_active_member
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Coupon
@@ -47,11 +49,11 @@ def normalise_code(code: str) -> str:
     return code.strip().upper().replace("-", "").replace(" ", "")
 
 
-def coupon_status(coupon: Coupon, today: date) -> str:
-    """`used`, `expired` (its last valid day is before `today`) or `active`."""
+def coupon_status(coupon: Coupon, *, program: Program, now: datetime) -> str:
+    """`used`, `expired` (its last valid day is before the local day of `now`) or `active`."""
     if coupon.used_at is not None:
         return "used"
-    return "expired" if today > coupon.valid_until else "active"
+    return "expired" if local_date(now, program.timezone) > coupon.valid_until else "active"
 
 
 def issue_coupons(
@@ -62,21 +64,21 @@ def issue_coupons(
     count: int,
     valid_days: int,
     source: str,
-    now: datetime,
+    issued_at: datetime,
 ) -> list[Coupon]:
-    """Issue `count` coupons valid `valid_days` days from `now`'s date (that day included).
+    """Issue `count` coupons valid `valid_days` days from `issued_at`'s date (that day included).
 
-    Runs inside the caller's unit of work; `now` is in the program's time zone.
+    Runs inside the caller's unit of work; `issued_at` is the program's local time.
     """
     if not 1 <= valid_days <= 3650:
         raise InvalidRequest(f"A coupon is valid for 1 to 3650 days, not {valid_days}.")
-    valid_until = now.date() + timedelta(days=valid_days - 1)
+    valid_until = issued_at.date() + timedelta(days=valid_days - 1)
     codes: set[str] = set()
     while len(codes) < count:
         fresh = {new_code() for _ in range(count - len(codes))} - codes
         codes |= fresh - uow.mall.taken_codes(sorted(fresh))
     issued = [
-        Coupon(code, coupon_type, member_id, source, now, valid_until, None, None)
+        Coupon(code, coupon_type, member_id, source, issued_at, valid_until, None, None)
         for code in sorted(codes)
     ]
     uow.mall.insert_coupons(issued)
@@ -86,6 +88,7 @@ def issue_coupons(
 def grant_coupon(
     uow: UnitOfWork,
     *,
+    program: Program,
     member_id: int,
     type: str,  # noqa: A002 - the coupon's type, as the API names it
     valid_days: int,
@@ -96,9 +99,10 @@ def grant_coupon(
 
     `source` is the idempotency key (e.g. `grant:<caller id>`, `benefit:birthday:2025:<member>`): a
     second grant from the same source to the member returns the first coupon; one to another
-    member or with another type or validity raises `IdempotencyConflict`. `now` is in the
-    program's time zone.
+    member or with another type or validity raises `IdempotencyConflict`. `now` is the instant;
+    the coupon is valid from its program-local day.
     """
+    now = local_datetime(now, program.timezone)
     with uow:
         if not uow.mall.lock_member(member_id):
             raise NotFound(f"No member {member_id}.", member_id=member_id)
@@ -118,7 +122,7 @@ def grant_coupon(
             count=1,
             valid_days=valid_days,
             source=source,
-            now=now,
+            issued_at=now,
         )
         uow.commit()
     return coupon
@@ -129,12 +133,15 @@ def _valid_days(coupon: Coupon, now: datetime) -> int:
     return (coupon.valid_until - issued_on).days + 1
 
 
-def redeem_coupon(uow: UnitOfWork, *, code: str, redemption_id: str, now: datetime) -> Redeemed:
+def redeem_coupon(
+    uow: UnitOfWork, *, program: Program, code: str, redemption_id: str, now: datetime
+) -> Redeemed:
     """Use a coupon once, for the integrator's `redemption_id`; the same id again is a repeat.
 
     Raises `NotFound` for an unknown code, `CouponUsed` when another redemption used it and
-    `CouponExpired` after its last valid day (`now` is in the program's time zone).
+    `CouponExpired` after its last valid day (`now` is the instant; days are the program's).
     """
+    now = local_datetime(now, program.timezone)
     code = normalise_code(code)
     with uow:
         coupon = uow.mall.get_coupon(code)

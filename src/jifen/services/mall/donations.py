@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.domain.ledger import require_positive
 from jifen.programs.schema import Program
@@ -52,9 +53,10 @@ def donate(
     """Give `points` to `charity`, paid from the program's mall kinds into `charity:<code>`.
 
     Raises `UnknownCharity`, `InsufficientPoints`, and `IdempotencyConflict` when the id was used
-    for another donation; the same donation again returns the first receipt. `now` is in the
-    program's time zone.
+    for another donation; the same donation again returns the first receipt. `now` is the
+    instant; the receipt's day and the stored time are the program's local ones.
     """
+    now = local_datetime(now, program.timezone)
     known = [c.code for c in program.charities]
     if charity not in known:
         raise UnknownCharity(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.domain.orders import START, OrderAction, OrderState, order_after
@@ -94,8 +95,9 @@ def place_order(
     warehouse (status `paid`); coupons are issued at once (status `fulfilled`).
     The same id with the same request returns the first result, and after a failed or broken
     attempt pays for the units still held under it rather than taking more; with another
-    request, a conflict. `now` is in the program's time zone.
+    request, a conflict. `now` is the instant; the order keeps it as the program's local time.
     """
+    now = local_datetime(now, program.timezone)
     if not 1 <= quantity <= MAX_QUANTITY:
         raise InvalidRequest(f"Order 1 to {MAX_QUANTITY} units at a time, not {quantity}.")
     request_hash = order_fingerprint(member_id=member_id, sku=sku, quantity=quantity)
@@ -244,7 +246,7 @@ def _pay(
         count=order.quantity,
         valid_days=product.coupon_valid_days,
         source=coupon_source(order.id),
-        now=order.created_at,
+        issued_at=order.created_at,
     )
     return PlacedOrder(order, tuple(issued))
 
@@ -310,8 +312,9 @@ def cancel_order(
 
     Cancelling and refunding happen in one transaction, so the order ends `refunded`. Cancelling
     a refunded order again returns it unchanged; a fulfilled (shipped or coupon) order raises
-    `OrderNotCancellable`. `now` is in the program's time zone.
+    `OrderNotCancellable`. `now` is the instant; the order keeps it as the program's local time.
     """
+    now = local_datetime(now, program.timezone)
     with uow:
         order = uow.mall.get_order(order_id, lock=True)
         if order is None:

@@ -8,8 +8,10 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.orders import OrderAction, OrderState, order_after
+from jifen.programs.schema import Program
 from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import MallOrder
@@ -115,12 +117,20 @@ def verify_signature(
 
 
 def record_warehouse_report(
-    uow: UnitOfWork, *, order_id: str, status: str, tracking: str | None, now: datetime
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    order_id: str,
+    status: str,
+    tracking: str | None,
+    now: datetime,
 ) -> MallOrder:
     """Record a `shipped` or `delivered` report; either makes a paid order `fulfilled`.
 
     A resent report changes nothing. A report on a cancelled order raises `OrderCancelled`.
+    `now` is the instant; the report is kept at the program's local time.
     """
+    now = local_datetime(now, program.timezone)
     with uow:
         order = uow.mall.get_order(order_id, lock=True)
         if order is None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from jifen.domain.calendar import local_date
 from jifen.domain.errors import NotFound
 from jifen.domain.tiers import Progress, TierState, progress
 from jifen.programs.schema import Program
@@ -19,9 +20,13 @@ EXPIRING_DAYS = 90
 
 @dataclass(frozen=True, slots=True)
 class MemberSummary:
-    """A member's state on `today`: spendable and pending points, tier points, what lapses soon."""
+    """A member's state on `today`: spendable and pending points, tier points, what lapses soon.
+
+    `today` is the program-local day the summary was taken on.
+    """
 
     member: MemberRecord
+    today: date
     available: dict[str, int]
     pending: int
     qualifying_points: int
@@ -39,9 +44,10 @@ def _member(uow: UnitOfWork, member_id: int) -> MemberRecord:
 
 
 def member_summary(
-    uow: UnitOfWork, *, program: Program, member_id: int, today: date
+    uow: UnitOfWork, *, program: Program, member_id: int, now: datetime
 ) -> MemberSummary:
-    """The member's balances and tier figures as of `today` (in the program's time zone)."""
+    """The member's balances and tier figures on the program-local day of the instant `now`."""
+    today = local_date(now, program.timezone)
     spendable = [k.code for k in program.point_kinds if k.spendable]
     tier_kinds = [k.code for k in program.point_kinds if k.counts_toward_tiers]
     with uow:
@@ -65,6 +71,7 @@ def member_summary(
     }
     return MemberSummary(
         member=member,
+        today=today,
         available=spendable_now,
         pending=sum(b.pending for b in stored.values()),
         qualifying_points=points,

@@ -52,10 +52,9 @@ def _deadline(program: Program, valid_until: date | None, today: date) -> date:
     return period_end(today, JOIN_TIER_HORIZON_MONTHS)
 
 
-def tier_outlook(
-    uow: UnitOfWork, *, program: Program, summary: MemberSummary, today: date
-) -> TierOutlook:
-    """The tier card of the portal's home page for a member summarised on `today`."""
+def tier_outlook(uow: UnitOfWork, *, program: Program, summary: MemberSummary) -> TierOutlook:
+    """The tier card of the portal's home page, on the day the member was summarised."""
+    today = summary.today
     tier = summary.member.tier
     current = _level(program, tier.code if tier else program.tiers.join_tier)
     valid_until = tier.valid_until if tier else None

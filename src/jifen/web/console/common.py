@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -52,9 +52,18 @@ def actor(user: ConsoleUser) -> str:
     return f"console:{user.username}"
 
 
+def now(request: Request) -> datetime:
+    """The app clock's instant (the sandbox clock on a simulated server), as services take it."""
+    moment: datetime = request.app.state.jifen.clock.now()
+    return moment
+
+
 def today(request: Request, program: Program) -> date:
-    """The program-local date on the app's clock (the sandbox clock on a simulated server)."""
-    return local_date(request.app.state.jifen.clock.now(), program.timezone)
+    """The program-local date on the app's clock, for what a page shows or offers as a default.
+
+    Services are given `now` and place it in the program's day themselves.
+    """
+    return local_date(now(request), program.timezone)
 
 
 def flash(request: Request, kind: str, text: str) -> None:

@@ -21,7 +21,7 @@ from jifen.services.views import console as console_view
 from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import SqlUnitOfWork
-from jifen.web.console.common import Operator, actor, error_text, gettext, names, page, today
+from jifen.web.console.common import Operator, actor, error_text, gettext, names, now, page
 
 router = APIRouter(prefix="/console")
 LEDGER_PAGE = 50
@@ -96,8 +96,9 @@ def _member_context(
     member_id: int,
     cursor: str | None,
 ) -> dict[str, Any]:
-    day = today(request, program)
-    summary = member_view.member_summary(uow, program=program, member_id=member_id, today=day)
+    moment = now(request)
+    summary = member_view.member_summary(uow, program=program, member_id=member_id, now=moment)
+    day = summary.today
     lines, next_cursor = member_view.statement(
         uow, member_id=member_id, cursor=cursor, limit=LEDGER_PAGE
     )
@@ -115,7 +116,12 @@ def _member_context(
         "next_cursor": next_cursor,
         "tiers": list(reversed(tiers)),
         "beneficiaries": list_beneficiaries(
-            uow, vault=vault, member_id=member_id, today=day, include_removed=True
+            uow,
+            program=program,
+            vault=vault,
+            member_id=member_id,
+            now=moment,
+            include_removed=True,
         ),
         "lots": _lots([lot for lot in activity.lots if lot.kind in spendable], day),
         "redemptions": activity.redemptions,

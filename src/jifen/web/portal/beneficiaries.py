@@ -32,8 +32,9 @@ def _listing(
     extra: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    today = now(request, program).date()
-    named = beneficiaries.list_beneficiaries(uow, vault=vault, member_id=member_id, today=today)
+    named = beneficiaries.list_beneficiaries(
+        uow, program=program, vault=vault, member_id=member_id, now=now(request)
+    )
     context = {
         "beneficiaries": named,
         "max_count": program.beneficiaries.max_count,
@@ -84,7 +85,7 @@ def add(
             id_type=id_type,
             id_number=id_number.strip(),
             birth_date=None,
-            today=now(request, program).date(),
+            now=now(request),
         )
     except JifenError as error:
         extra = {
@@ -116,8 +117,9 @@ def confirm_removal(
     beneficiary_id: BeneficiaryPath,
 ) -> Response:
     """Ask before removing a beneficiary (adding them back starts a new wait)."""
-    today = now(request, program).date()
-    named = beneficiaries.list_beneficiaries(uow, vault=vault, member_id=member_id, today=today)
+    named = beneficiaries.list_beneficiaries(
+        uow, program=program, vault=vault, member_id=member_id, now=now(request)
+    )
     chosen = next((b for b in named if b.id == beneficiary_id), None)
     if chosen is None or chosen.status == "removed":
         return RedirectResponse("/portal/beneficiaries", status_code=303)
@@ -139,10 +141,11 @@ def remove(
     try:
         beneficiaries.remove_beneficiary(
             uow,
+            program=program,
             vault=vault,
             member_id=member_id,
             beneficiary_id=beneficiary_id,
-            today=now(request, program).date(),
+            now=now(request),
         )
     except NotFound:  # not this member's: nothing to remove
         return RedirectResponse("/portal/beneficiaries", status_code=303)

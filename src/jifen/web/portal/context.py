@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.web.templating import gettext, render, request_locale
 
 
-def now(request: Request, program: Program) -> datetime:
-    """The app clock's time in the program's time zone."""
-    return local_datetime(request.app.state.jifen.clock.now(), program.timezone)
+def now(request: Request) -> datetime:
+    """The app clock's instant (the sandbox clock on a simulated server), as services take it."""
+    moment: datetime = request.app.state.jifen.clock.now()
+    return moment
 
 
 def words(request: Request, program: Program) -> dict[str, Any]:

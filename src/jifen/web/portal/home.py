@@ -23,10 +23,11 @@ def home(
     request: Request, *, member_id: PortalMemberDep, uow: UowDep, program: ProgramDep
 ) -> Response:
     """Balance (spendable and pending), tier progress, and what lapses in the next 90 days."""
-    today = now(request, program).date()
-    summary = member_view.member_summary(uow, program=program, member_id=member_id, today=today)
-    outlook = portal_view.tier_outlook(uow, program=program, summary=summary, today=today)
-    soon = today + timedelta(days=SOON_DAYS)
+    summary = member_view.member_summary(
+        uow, program=program, member_id=member_id, now=now(request)
+    )
+    outlook = portal_view.tier_outlook(uow, program=program, summary=summary)
+    soon = summary.today + timedelta(days=SOON_DAYS)
     expiring: list[dict[str, Any]] = [
         {
             "last_day": day - timedelta(days=1),

@@ -33,10 +33,8 @@ def _shop(
     extra: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    moment = now(request, program)
-    summary = member_view.member_summary(
-        uow, program=program, member_id=member_id, today=moment.date()
-    )
+    moment = now(request)
+    summary = member_view.member_summary(uow, program=program, member_id=member_id, now=moment)
     kinds = program.redemption.mall_kinds
     products = [
         {
@@ -92,7 +90,7 @@ def buy(
             member_id=member_id,
             sku=sku,
             quantity=units,  # out of range: InvalidRequest, shown like any refusal
-            now=now(request, program),
+            now=now(request),
         )
     except JifenError as error:
         extra = {"messages": [{"kind": "error", "text": friendly(request, error)}]}

@@ -21,7 +21,6 @@ def redemptions(
 ) -> Response:
     """Ticket redemptions, mall orders and coupons, newest first."""
     tz = program.timezone
-    today = now(request, program).date()
     tickets = [
         {
             "record": r,
@@ -36,7 +35,7 @@ def redemptions(
         for line in portal_view.member_orders(uow, member_id=member_id)
     ]
     coupons = [
-        {"coupon": c, "status": mall.coupon_status(c, today)}
+        {"coupon": c, "status": mall.coupon_status(c, program=program, now=now(request))}
         for c in mall.member_coupons(uow, member_id=member_id)
     ]
     context = {"tickets": tickets, "orders": orders, "coupons": coupons}
