@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import Api
-from tests.e2e.test_api_adjustments import TODAY, Desk, body, error
+from tests.e2e.api.test_api_adjustments import TODAY, Desk, body, error
 
 LATER = "2025-05-12T09:59:00+08:00"  # 23 h 59 min after TODAY
 NEXT_DAY = "2025-05-12T10:00:00+08:00"  # 24 h after TODAY

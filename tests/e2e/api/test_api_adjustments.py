@@ -18,7 +18,7 @@ from jifen.services.members import MemberNotActive, require_active_member
 from jifen.storage.tables import adjustments, ledger_entries, ledger_transactions, lots
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 JOINED = "2025-05-01T09:00:00+08:00"
 TODAY = "2025-05-11T10:00:00+08:00"

@@ -17,8 +17,8 @@ from jifen.domain.identity import check_character, mask_id_number
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api, resident_id
-from tests.e2e.test_api_contract import Http, enrolment, local
-from tests.e2e.test_api_redemptions import UNLOCKED, redeem, ride_balance, rider, ticket_body
+from tests.e2e.api.test_api_contract import Http, enrolment, local
+from tests.e2e.api.test_api_redemptions import UNLOCKED, redeem, ride_balance, rider, ticket_body
 
 BORN = date(1988, 8, 8)
 

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
-from tests.e2e.test_api_beneficiaries import add, listed, member_on, person
-from tests.e2e.test_api_contract import Http, local
+from tests.e2e.api.test_api_beneficiaries import add, listed, member_on, person
+from tests.e2e.api.test_api_contract import Http, local
 
 
 @pytest.fixture

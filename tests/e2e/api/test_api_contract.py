@@ -29,7 +29,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import members
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api, resident_id
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 TRIP_POINTS = 2768  # ¥553.50 at 5× (the railway base rate)
 MEMBER_FIELDS = {

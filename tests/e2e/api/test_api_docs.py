@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GUIDE = ROOT / "docs" / "api.md"
 DOC_BASE = "http://127.0.0.1:8000"
 DOC_SANDBOX = "http://127.0.0.1:8001"

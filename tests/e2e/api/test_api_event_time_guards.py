@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from tests.conftest import SHANGHAI
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 NOW = datetime(2025, 5, 10, 12, 0, tzinfo=SHANGHAI)
 

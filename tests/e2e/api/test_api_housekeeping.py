@@ -18,9 +18,9 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.portal_sign_in import create_link
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
-from tests.e2e.test_api_contract import TRIP_POINTS, Http, local
-from tests.e2e.test_api_redemptions import UNLOCKED, held, ride_balance, rider, step
-from tests.integration.test_events import at, ticket
+from tests.e2e.api.test_api_contract import TRIP_POINTS, Http, local
+from tests.e2e.api.test_api_redemptions import UNLOCKED, held, ride_balance, rider, step
+from tests.integration.services.test_events import at, ticket
 
 
 @pytest.fixture

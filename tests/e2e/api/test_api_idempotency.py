@@ -21,8 +21,8 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import adjustments, balances, coupons, mall_orders, metadata, redemptions
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
-from tests.e2e.test_api_contract import Http, activity, local
-from tests.e2e.test_api_redemptions import DEPARTURE, NOW, RIDE_DAYS, ticket_body
+from tests.e2e.api.test_api_contract import Http, activity, local
+from tests.e2e.api.test_api_redemptions import DEPARTURE, NOW, RIDE_DAYS, ticket_body
 
 PARTNER = {
     "code": "hotel",

@@ -13,7 +13,7 @@ from jifen.services.mall.products import check_product
 from jifen.storage.mall_repository import Product
 from jifen.storage.tables import beneficiaries, mall_products, members
 from tests.conftest import Api, resident_id
-from tests.e2e.test_api_contract import enrolment
+from tests.e2e.api.test_api_contract import enrolment
 
 RLO, ZWSP, RLI = "\u202e", "\u200b", "\u2067"
 

@@ -26,7 +26,7 @@ from jifen.storage.tables import (
 )
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
-from tests.e2e.test_api_contract import Http, activity, local
+from tests.e2e.api.test_api_contract import Http, activity, local
 
 NOW = datetime(2025, 2, 1, 10, 0, tzinfo=SHANGHAI)
 JOINED = datetime(2025, 1, 2, 9, 0, tzinfo=SHANGHAI)  # members join before they earn

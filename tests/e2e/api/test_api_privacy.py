@@ -31,8 +31,8 @@ from jifen.storage.privacy_repository import PrivacyRepository
 from jifen.storage.tables import beneficiaries, ledger_entries, members, webhook_endpoints
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
-from tests.e2e.test_api_contract import Http, enrolment, local
-from tests.integration.test_events import at, ticket
+from tests.e2e.api.test_api_contract import Http, enrolment, local
+from tests.integration.services.test_events import at, ticket
 
 BORN = date(1990, 3, 7)
 JOINED = local(2025, 5, 1)

@@ -25,9 +25,9 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
-from tests.e2e.test_api_contract import trip
-from tests.e2e.test_api_redemptions import UNLOCKED, account_total
-from tests.integration.test_ledger_concurrency import run_together
+from tests.e2e.api.test_api_contract import trip
+from tests.e2e.api.test_api_redemptions import UNLOCKED, account_total
+from tests.integration.services.test_ledger_concurrency import run_together
 
 pytestmark = pytest.mark.postgres_only
 

@@ -17,8 +17,8 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import ledger_entries, lots, members
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
-from tests.e2e.test_api_contract import TRIP_POINTS, Http, local, trip
-from tests.integration.test_events import at, ticket
+from tests.e2e.api.test_api_contract import TRIP_POINTS, Http, local, trip
+from tests.integration.services.test_events import at, ticket
 
 NOW = local(2025, 6, 1)
 DEPARTURE = local(2025, 6, 20, 8)

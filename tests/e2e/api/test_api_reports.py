@@ -10,14 +10,14 @@ import pytest
 from jifen.programs.schema import Program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
-from tests.integration.test_kpis import build
+from tests.integration.services.test_kpis import build
 
 Q1 = {"from": "2025-01-01", "to": "2025-03-31"}
 
 
 @pytest.fixture
 def reports(api: Api, uow: SqlUnitOfWork, railway: Program, enrol_member) -> Api:
-    """The API over the hand-counted program of tests/integration/test_kpis.py."""
+    """The API over the hand-counted program of tests/integration/services/test_kpis.py."""
     build(uow, railway, enrol_member, refresh_midway=True)
     return api
 

@@ -20,7 +20,7 @@ from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.conftest import sign_in
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 DAY = date(2025, 5, 10)
 EVENING = "2025-05-10T20:00:00+08:00"

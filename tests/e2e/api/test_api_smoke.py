@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tests.conftest import resident_id
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 
 def test_enrol_send_events_and_see_the_points(api):

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, func, select
 
 from jifen.storage.tables import metadata
 from tests.conftest import Api
-from tests.e2e.test_api_contract import enrolment
-from tests.integration.test_events import at, ticket
+from tests.e2e.api.test_api_contract import enrolment
+from tests.integration.services.test_events import at, ticket
 
 WRONG: dict[str, list[Any]] = {
     "integer": [True, "10", 10.0],

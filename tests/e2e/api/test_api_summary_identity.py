@@ -27,8 +27,8 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import Api
-from tests.e2e.test_api_contract import TRIP_POINTS, Http, activity, local
-from tests.e2e.test_api_redemptions import ticket_body
+from tests.e2e.api.test_api_contract import TRIP_POINTS, Http, activity, local
+from tests.e2e.api.test_api_redemptions import ticket_body
 
 RIDES = (date(2025, 5, 10), date(2025, 5, 11), date(2025, 5, 12), date(2025, 5, 13))
 ISSUED = 700 + 4 * TRIP_POINTS + 1500  # B's activity, A's trips, C's activity

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from jifen.services.clock import Clock
 from jifen.services.mall.warehouse import WAREHOUSE_SECRET_ENV
 from tests.conftest import SHANGHAI, Api
-from tests.e2e.test_api_mall import SECRET, Mall
+from tests.e2e.api.test_api_mall import SECRET, Mall
 
 FAR_AWAY = datetime(2031, 7, 1, 10, 0, tzinfo=SHANGHAI)  # the sandbox's clock, years from now
 REPORT = {"order_id": "o-box", "status": "shipped", "tracking": "SF9"}

@@ -27,9 +27,9 @@ from jifen.services.programs import install_program
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
-from tests.e2e.test_operations import _wait_for, free_port
-from tests.integration.test_events import at
-from tests.integration.test_group_commit import DAY, purchases
+from tests.e2e.api.test_operations import _wait_for, free_port
+from tests.integration.api.test_group_commit import DAY, purchases
+from tests.integration.services.test_events import at
 
 pytestmark = pytest.mark.postgres_only
 

@@ -31,7 +31,7 @@ from jifen.services.keys import create_key
 from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0, resident_id
-from tests.integration.test_events import ticket
+from tests.integration.services.test_events import ticket
 
 BORN = date(1990, 3, 7)
 DAY = datetime(2025, 5, 10, 9, tzinfo=SHANGHAI)

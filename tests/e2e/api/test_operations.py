@@ -38,7 +38,7 @@ from jifen.storage.db import make_engine
 from jifen.storage.tables import metadata
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import POSTGRES_URL, Api
-from tests.e2e.test_api_contract import activity, enrolment, trip
+from tests.e2e.api.test_api_contract import activity, enrolment, trip
 
 ID_NUMBER_IN_PATH = "110101199003071233"
 PHONE = "13912345678"

@@ -25,7 +25,7 @@ from jifen.services.notifications import http_send
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
-from tests.integration.test_notifications import ALL_TOPICS, NOW, scenario
+from tests.integration.services.test_notifications import ALL_TOPICS, NOW, scenario
 
 STALL_SECONDS = 1.5
 TIMEOUT_SECONDS = 0.5  # the sender gives up on a stalled receiver well before it answers
@@ -241,7 +241,7 @@ class TestWebhookApi:
         assert api.post("/v1/webhooks/deliveries/99/replay").json()["error"]["code"] == "not_found"
         body = {"url": "https://gw.example.com/h", "topics": ["order.shipped"]}
         api.post("/v1/webhooks", body)
-        from tests.integration.test_notifications import seed  # noqa: PLC0415
+        from tests.integration.services.test_notifications import seed  # noqa: PLC0415
 
         seed(uow, 1)
         notifications.fan_out(uow, now=NOW)

@@ -15,8 +15,8 @@ from jifen.services import ledger
 from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
-from tests.e2e.test_ledger_check_cli import jifen
-from tests.integration.test_accounting import D1, D2, D3, D4, FAR, at, credit, spend
+from tests.e2e.cli.test_ledger_check_cli import jifen
+from tests.integration.services.test_accounting import D1, D2, D3, D4, FAR, at, credit, spend
 
 
 def small_ledger(uow: SqlUnitOfWork, new_member: Callable[[], int]) -> None:

@@ -20,7 +20,7 @@ from jifen.storage.crypto import IdentityVault
 from jifen.storage.db import make_engine
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, resident_id
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 
 def jifen(folder: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -138,7 +138,7 @@ def test_an_imported_event_dated_after_the_wall_clock_is_rejected_as_in_the_futu
 def test_an_invalid_program_file_is_refused_naming_the_field(folder_and_url):
     folder, url = folder_and_url
     program = folder / "draft.yaml"
-    text = (Path(__file__).parents[2] / "src/jifen/programs/presets/railway.yaml").read_text()
+    text = (Path(__file__).parents[3] / "src/jifen/programs/presets/railway.yaml").read_text()
     program.write_text(text.replace("threshold: 150000", "threshold: 40000"))
     result = jifen(folder, url, "init", "--program", str(program))
     assert result.returncode == 1

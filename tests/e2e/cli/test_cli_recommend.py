@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert
 from jifen.storage.db import make_engine
 from jifen.storage.tables import members
 from tests.conftest import SHANGHAI
-from tests.e2e.test_cli_program import jifen
+from tests.e2e.cli.test_cli_program import jifen
 
 JOINED = datetime(2025, 1, 6, 9, 30, tzinfo=SHANGHAI)
 

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from jifen.programs.schema import Program
 from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
-from tests.e2e.test_cli_program import jifen
-from tests.integration.test_kpis import build
+from tests.e2e.cli.test_cli_program import jifen
+from tests.integration.services.test_kpis import build
 
 Q1 = ("--from", "2025-01-01", "--to", "2025-03-31")
 

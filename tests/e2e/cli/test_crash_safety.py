@@ -10,7 +10,7 @@ other members, events and kill moments; the test prints where its kills landed.
 The long versions (more data, more kills, 120 s of concurrency) run with:
 
     JIFEN_LONG_TESTS=1 .venv/bin/pytest -s \
-        tests/e2e/test_crash_safety.py tests/integration/test_random_concurrency.py
+        tests/e2e/cli/test_crash_safety.py tests/integration/services/test_random_concurrency.py
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.e2e import test_web_console_members as scene
-from tests.e2e.test_web_console_members import NOW, Floor
+from tests.e2e.web import test_web_console_members as scene
+from tests.e2e.web.test_web_console_members import NOW, Floor
 
 floor = scene.floor  # the fixtures, shared with the member page tests
 operator = scene.operator

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Api, resident_id
 from tests.e2e.conftest import form_token, sign_in
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 JOINED = "2025-03-01T09:00:00+08:00"
 NOW = "2025-03-10T12:00:00+08:00"

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.e2e import test_web_console_members as scene
 from tests.e2e.conftest import form_token
-from tests.e2e.test_web_console_members import NOW, Floor
+from tests.e2e.web import test_web_console_members as scene
+from tests.e2e.web.test_web_console_members import NOW, Floor
 
 floor = scene.floor  # the fixtures, shared with the member page tests
 operator = scene.operator

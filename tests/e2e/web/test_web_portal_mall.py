@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import Api
-from tests.e2e.test_web_portal_pages import Portal, make_portal, text_of
+from tests.e2e.web.test_web_portal_pages import Portal, make_portal, text_of
 
 MALL = "/portal/mall"
 

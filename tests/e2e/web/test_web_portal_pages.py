@@ -16,8 +16,8 @@ from jifen.services.portal_sign_in import OutboxSmsSender, create_link
 from jifen.storage.tables import members
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, Api
+from tests.e2e.api.test_api_contract import Http, activity, enrolment
 from tests.e2e.conftest import form_token
-from tests.e2e.test_api_contract import Http, activity, enrolment
 
 NOW = datetime(2025, 2, 1, 10, 0, tzinfo=SHANGHAI)
 JOINED = datetime(2025, 1, 2, 9, 0, tzinfo=SHANGHAI)

@@ -11,8 +11,8 @@ from jifen.services.events import apply_event
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.db import make_engine
 from jifen.storage.uow import SqlUnitOfWork
-from tests.integration.test_events import at, ticket
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_events import at, ticket
+from tests.integration.services.test_ledger_concurrency import run_together
 
 DAY = date(2025, 5, 10)
 TOLERANCE = timedelta(minutes=10)

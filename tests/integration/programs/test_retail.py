@@ -10,7 +10,7 @@ from jifen.programs.loader import load_preset
 from jifen.services.events import apply_event
 from jifen.services.members import enrol
 from tests.conftest import T0, resident_id
-from tests.integration.test_events import at
+from tests.integration.services.test_events import at
 
 
 @pytest.fixture

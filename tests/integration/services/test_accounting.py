@@ -378,7 +378,7 @@ class TestEstimate:
 def test_concurrent_estimates_store_one_version_per_figures(
     engine: Engine, railway: Program, new_member: Callable[[], int]
 ) -> None:
-    from tests.integration.test_ledger_concurrency import run_together  # noqa: PLC0415
+    from tests.integration.services.test_ledger_concurrency import run_together  # noqa: PLC0415
 
     wide = make_engine(engine.url.render_as_string(hide_password=False), pool_size=20)
     try:

@@ -17,7 +17,7 @@ from jifen.storage.db import make_engine
 from jifen.storage.tables import audit_log, ledger_transactions
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_ledger_concurrency import run_together
 
 
 def adjust(uow: SqlUnitOfWork, program: Program, member: int, **fields: object) -> AdjustmentRecord:

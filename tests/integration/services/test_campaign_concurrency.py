@@ -15,8 +15,8 @@ from jifen.storage.db import make_engine
 from jifen.storage.tables import campaign_trips
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
-from tests.integration.test_events import at, ticket
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_events import at, ticket
+from tests.integration.services.test_ledger_concurrency import run_together
 
 pytestmark = pytest.mark.postgres_only
 

@@ -21,8 +21,8 @@ from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import SHANGHAI, T0
-from tests.e2e.test_cli_program import jifen
-from tests.integration.test_events import Railway, at, ticket
+from tests.e2e.cli.test_cli_program import jifen
+from tests.integration.services.test_events import Railway, at, ticket
 
 SATURDAY = date(2025, 6, 7)
 BASE = 2768  # ¥553.50 × 5, half-up

@@ -14,7 +14,7 @@ from jifen.services.programs import install_program
 from jifen.services.redemption import TicketRequest, Train, get_redemption, redeem_ticket
 from jifen.storage.tables import ledger_transactions, tickets
 from tests.conftest import SHANGHAI
-from tests.integration.test_events import Railway, at, ticket
+from tests.integration.services.test_events import Railway, at, ticket
 
 DEPARTURE = at(date(2025, 6, 20), 8)
 LAST_CLAIM_DAY = date(2025, 9, 18)  # 90 days after the departure date: a claim is still taken

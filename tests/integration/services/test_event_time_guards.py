@@ -15,7 +15,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.tables import pending_points, tickets
 from jifen.storage.uow import SqlUnitOfWork
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 DAY = date(2025, 5, 10)
 DEPARTS = at(DAY)  # 09:00, arriving 14:00

@@ -15,7 +15,7 @@ from jifen.storage.member_repository import IdentityTaken
 from jifen.storage.tables import members
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 BORN = date(1990, 3, 7)
 NUMBER = resident_id(BORN, 109)  # ends in X

@@ -13,7 +13,7 @@ from jifen.services.analytics import kpis, refresh_rollups
 from jifen.storage.db import make_engine
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_ledger_concurrency import run_together
 
 pytestmark = pytest.mark.postgres_only
 

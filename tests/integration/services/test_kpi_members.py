@@ -18,7 +18,7 @@ from jifen.services.analytics import (
     tier_movement,
 )
 from jifen.storage.uow import SqlUnitOfWork
-from tests.integration.test_kpis import Cast, build
+from tests.integration.services.test_kpis import Cast, build
 
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
 

@@ -29,8 +29,8 @@ from jifen.storage.mall_repository import Product
 from jifen.storage.tables import ledger_entries, ledger_transactions, mall_orders, stock_holds
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
-from tests.integration.test_flash_sale import stocked
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_flash_sale import stocked
+from tests.integration.services.test_ledger_concurrency import run_together
 
 pytestmark = pytest.mark.postgres_only
 

@@ -26,7 +26,7 @@ from jifen.storage.db import make_engine
 from jifen.storage.tables import portal_links, portal_sms_codes
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, resident_id
-from tests.integration.test_ledger_concurrency import run_together
+from tests.integration.services.test_ledger_concurrency import run_together
 
 PHONE = "13812345678"
 STRANGER = "13900001111"

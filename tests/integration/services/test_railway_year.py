@@ -12,7 +12,7 @@ from jifen.services.ledger_check import check_ledger
 from jifen.storage.job_repository import JobRepository
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import reset_database
-from tests.integration.test_events import at, ticket
+from tests.integration.services.test_events import at, ticket
 
 START = date(2025, 1, 6)
 # 19 long trips of ¥553.50 in the first months: 19 × 2,768 = 52,592 upgrade points → 3★.

@@ -14,7 +14,7 @@ ended, for the issue note.
 The long versions (120 s here, more kills in the crash test) run with:
 
     JIFEN_LONG_TESTS=1 .venv/bin/pytest -s \
-        tests/e2e/test_crash_safety.py tests/integration/test_random_concurrency.py
+        tests/e2e/cli/test_crash_safety.py tests/integration/services/test_random_concurrency.py
 """
 
 from __future__ import annotations

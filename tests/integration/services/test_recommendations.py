@@ -18,7 +18,7 @@ from jifen.services.recommendations import (
 )
 from jifen.storage.mall_repository import Product
 from tests.conftest import SHANGHAI
-from tests.integration.test_events import Railway, at
+from tests.integration.services.test_events import Railway, at
 
 NOW = datetime(2025, 11, 20, 10, tzinfo=SHANGHAI)  # a Thursday
 HISTORIES = [  # member n + 1 buys these (the unit tests compute the same case by hand)

@@ -8,9 +8,9 @@ from pathlib import Path
 from jifen.programs.loader import parse_program
 from jifen.services.ledger_check import check_ledger
 from jifen.services.whatif import what_if
-from tests.integration.test_events import Railway, at
+from tests.integration.services.test_events import Railway, at
 
-PRESET = Path(__file__).parents[2] / "src/jifen/programs/presets/railway.yaml"
+PRESET = Path(__file__).parents[3] / "src/jifen/programs/presets/railway.yaml"
 
 
 def test_a_draft_with_a_higher_base_rate_shows_extra_points_cost_and_members(

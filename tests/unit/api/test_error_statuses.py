@@ -15,7 +15,7 @@ import jifen
 from jifen.api.errors import error_response
 from jifen.domain.errors import JifenError, NotFound
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 API_DOC = ROOT / "docs" / "api.md"
 

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 JIFEN = [str(Path(sys.executable).with_name("jifen"))]
-ROOT = Path(__file__).parents[3]
+ROOT = Path(__file__).parents[4]
 DEMO_MEMBERS = 30
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser.conftest import LiveServer, console_sign_in, screenshot
+from tests.e2e.web.browser.conftest import LiveServer, console_sign_in, screenshot
 
 MEMBER = 3  # one of the demo's members
 

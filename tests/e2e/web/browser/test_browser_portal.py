@@ -12,7 +12,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.conftest import resident_id
-from tests.e2e.browser.conftest import LiveServer, screenshot
+from tests.e2e.web.browser.conftest import LiveServer, screenshot
 
 PRICE = 10
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser.conftest import LiveServer, console_sign_in
+from tests.e2e.web.browser.conftest import LiveServer, console_sign_in
 
 
 def test_the_console_signs_in_and_speaks_both_languages(
