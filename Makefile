@@ -42,11 +42,11 @@ test: lint
 # (tests/unit, with tests/fakes.py), and the check that the fake and the database agree, on SQLite
 # only. `make test` (both databases, integration, end to end, lint) stays the gate.
 test-fast: $(STAMP)
-	JIFEN_TEST_DATABASES=sqlite $(BIN)/pytest -q tests/unit tests/integration/test_fakes_agree.py
+	JIFEN_TEST_DATABASES=sqlite $(BIN)/pytest -q tests/unit tests/integration/services/test_fakes_agree.py
 
 # The README's screenshots, taken by the browser tests on a server started as `make run` starts it.
 screenshots: $(STAMP)
-	JIFEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/browser
+	JIFEN_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/web/browser
 
 # Lists page strings that a catalogue (src/jifen/web/translations) does not translate yet.
 translations: $(STAMP)
