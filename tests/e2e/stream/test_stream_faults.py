@@ -32,8 +32,8 @@ from benchmarks.import_rss import write_events
 
 import jifen
 from jifen.stream.routing import dead_subject_for
-from tests.e2e.nats_cluster import Cluster, ci, nats_binary
-from tests.e2e.test_crash_safety import snapshot
+from tests.e2e.cli.test_crash_safety import snapshot
+from tests.e2e.stream.nats_cluster import Cluster, ci, nats_binary
 
 SOURCES = Path(jifen.__file__).resolve().parents[1]
 STREAM_EVENTS = int(os.environ.get("JIFEN_STREAM_TEST_EVENTS", "20000"))

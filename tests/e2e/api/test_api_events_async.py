@@ -20,7 +20,7 @@ from jifen.stream.consumer import Consumer, batch_applier
 from jifen.stream.publisher import BlockingPublisher
 from jifen.stream.streams import StreamNames
 from tests.conftest import Api
-from tests.e2e.test_api_contract import activity
+from tests.e2e.api.test_api_contract import activity
 
 SHARED_SERVER = ("127.0.0.1", 4222)
 ASYNC = {"Prefer": "respond-async"}
