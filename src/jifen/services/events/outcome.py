@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from jifen.domain.errors import NotFound
-from jifen.storage.event_repository import StoredEvent
 from jifen.services.unit_of_work import UnitOfWork
+from jifen.storage.event_repository import StoredEvent
 
 
 class EventNotApplied(NotFound):
