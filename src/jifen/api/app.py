@@ -106,6 +106,7 @@ def create_api(state: AppState) -> FastAPI:
     app.include_router(events.router)
     for module in (beneficiaries, redemptions, mall, adjustments):
         app.include_router(module.router)
+    app.include_router(redemptions.by_member)
     _health(app)
     app.include_router(privacy.router)
     app.include_router(campaigns.router)

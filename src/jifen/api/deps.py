@@ -1,4 +1,4 @@
-"""Request dependencies: the unit of work, program, vault, clock, and the caller's role.
+"""Request dependencies: the unit of work, program, vault, clock, the caller's role, paging.
 
 The dependencies that only hand over what the app holds are `async`: FastAPI runs a plain `def`
 dependency in its thread pool, a hop per dependency per request. Those that wait for the
@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
@@ -122,6 +122,12 @@ async def clock(request: Request) -> Clock:
 
 
 ClockDep = Annotated[Clock, Depends(clock)]
+
+PageLimit = Annotated[int, Query(ge=1, le=500, description="At most this many items.")]
+PageCursor = Annotated[
+    str | None,
+    Query(max_length=512, description="The `next_cursor` of the page before; none for the first."),
+]
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 
 

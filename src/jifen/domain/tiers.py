@@ -145,6 +145,12 @@ def progress(policy: TierPolicy, *, current: TierState, qualifying_points: int) 
     return Progress(next_code=target.code, points_needed=target.threshold - qualifying_points)
 
 
+def points_to_keep(policy: TierPolicy, *, code: str, qualifying_points: int) -> int:
+    """The upgrade points still missing for tier `code` to be kept (保级); 0 when none are."""
+    threshold = policy.levels[policy.rank(code)].threshold
+    return max(0, threshold - qualifying_points)
+
+
 def decide_tier(
     policy: TierPolicy,
     *,

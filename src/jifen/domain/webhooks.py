@@ -11,8 +11,19 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-TOPICS = ("points.expiring", "tier.changed", "beneficiary.effective", "order.shipped")
-"""Every topic a notification can have (SPEC §8)."""
+TOPICS = (
+    "points.expiring",
+    "tier.changed",
+    "beneficiary.effective",
+    "order.shipped",
+    "points.credited",
+    "redemption.issued",
+    "redemption.cancelled",
+    "member.frozen",
+    "tier.expiring",
+    "entitlement.issued",
+)
+"""Every topic a notification can have (SPEC §8); `entitlement.issued` comes with entitlements."""
 
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE = timedelta(minutes=5)

@@ -1,4 +1,4 @@
-"""The daily job for a date: housekeeping, expire lots, evaluate tiers, reminders, beneficiaries.
+"""The daily job for a date: housekeeping, expire lots, tiers and their reminders, beneficiaries.
 
 Each step works in chunks that commit on their own, so a crash loses at most one chunk and a
 rerun picks up where it stopped; a finished step is recorded with its figures and skipped when
@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jifen.domain.tiers import TierState, decide_tier
+from jifen.domain.tiers import TierState, decide_tier, points_to_keep
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
 from jifen.services import housekeeping, ledger, segments
@@ -63,6 +63,7 @@ def run_daily(
         ("stale_holds", housekeeping.release_stale_holds),
         ("expire", _expire),
         ("tiers", _tiers),
+        ("tier_reminders", _tier_reminders),
         ("reminders", _reminders),
         ("beneficiaries", _beneficiaries),
         ("analytics", _analytics),
@@ -166,6 +167,37 @@ def _tiers(uow: UnitOfWork, program: Program, as_of: date, progress: Progress) -
             uow.commit()
         progress("tiers", len(chunk))
     return {"window_start": str(since), "changes": changes}
+
+
+def _tier_reminders(
+    uow: UnitOfWork, program: Program, as_of: date, progress: Progress
+) -> dict[str, Any]:
+    """Tell members whose tier lapses within 30 days how many upgrade points would keep it.
+
+    Once per member and last valid day (`tier.expiring`), in one set-based read and one insert;
+    a member whose tier ends sooner than 30 days after it is gained hears on the first run.
+    """
+    policy = tier_policy(program)
+    kinds = [k.code for k in program.point_kinds if k.counts_toward_tiers]
+    since = qualifying_window_start(program, as_of)
+    with uow:
+        rows = uow.jobs.tiers_expiring(
+            kinds=kinds, since=since, after=as_of, until=as_of + timedelta(days=REMINDER_DAYS)
+        )
+        expiring = [
+            (
+                member,
+                code,
+                until,
+                points,
+                points_to_keep(policy, code=code, qualifying_points=points),
+            )
+            for member, code, until, points in rows
+        ]
+        outbox.tiers_expiring(uow, expiring=expiring, at=_start_of(program, as_of))
+        uow.commit()
+    progress("tier_reminders", len(rows))
+    return {"tiers_expiring": len(rows)}
 
 
 def _beneficiaries(

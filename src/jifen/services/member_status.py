@@ -16,6 +16,7 @@ from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_FORFEITED
 from jifen.programs.schema import Program
 from jifen.services import audit, ledger
+from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
 
 
@@ -134,6 +135,8 @@ def _simple_change(
         change = StatusChange(member_id, to, previous, changed=True)
         balances = _balances(uow, member_id)
         _audit(uow, change, before=balances, reason=reason, actor=actor, now=now)
+        if to == "frozen":
+            outbox.member_frozen(uow, member_id=member_id, at=now)
         uow.commit()
     return change
 

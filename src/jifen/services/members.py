@@ -1,4 +1,4 @@
-"""Member use cases: real-name enrolment and finding a member by identity."""
+"""Member use cases: real-name enrolment, finding a member by identity or phone, their phone."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from jifen.domain.identity import (
     IdType,
     InvalidIdentity,
     check_age,
+    mask_phone,
     validate_identity,
     validate_phone,
 )
 from jifen.domain.tiers import TierState
 from jifen.programs.schema import Program
+from jifen.services import audit
+from jifen.services.member_status import MemberClosed
 from jifen.services.ports import EventUnitOfWork
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
@@ -69,10 +72,7 @@ def enrol(
         minimum=program.enrolment.minimum_age,
     )
     phone = validate_phone(phone) if phone else None
-    number_hash = vault.number_hash(identity.id_number)
-    # The number under every type: members enrolled before numbers were hashed alone have no
-    # `number_hash`, and are found by their (type, number) hash.
-    id_hashes = [vault.lookup_hash(kind, identity.id_number) for kind in IdType]
+    number_hash, id_hashes = _number_hashes(vault, identity.id_number)
     tier = TierState(program.tiers.join_tier, None)
     try:
         with uow:
@@ -96,20 +96,126 @@ def enrol(
     return Enrolled(member_id, tier)
 
 
+def _number_hashes(vault: IdentityVault, id_number: str) -> tuple[str, list[str]]:
+    """The number's own hash, and its hashes under every type.
+
+    Members enrolled before numbers were hashed alone have no `number_hash`, and are found by
+    their (type, number) hash.
+    """
+    return vault.number_hash(id_number), [vault.lookup_hash(kind, id_number) for kind in IdType]
+
+
 def _exists(masked: str) -> MemberExists:
     return MemberExists(
         f"A member with ID {masked} is already enrolled; each ID number can join once, "
-        "whatever the ID type. Look the member up instead.",
+        "whatever the ID type. Find their member id with POST /v1/members/lookup "
+        "{id_type, id_number} instead.",
         id_number=masked,
+        lookup="POST /v1/members/lookup",
     )
 
 
-def find_by_identity(
-    uow: UnitOfWork, *, vault: IdentityVault, id_type: str, id_number: str
-) -> MemberRecord | None:
-    """The member enrolled under this identity, if any."""
+class NoMatchingMember(JifenError):
+    """No member is enrolled under the identity or phone looked up."""
+
+    code = "member_not_found"
+    status = 404
+
+
+class PhoneShared(JifenError):
+    """More than one member gave the phone looked up, so it names none of them."""
+
+    code = "phone_shared"
+    status = 409
+
+
+def lookup_member(
+    uow: UnitOfWork,
+    *,
+    vault: IdentityVault,
+    id_type: str | None = None,
+    id_number: str | None = None,
+    phone: str | None = None,
+) -> int:
+    """The id of the member enrolled under this ID number (whatever its type) or with this phone.
+
+    Matched by the vault's keyed hashes only: nothing is decrypted. Raises `NoMatchingMember`
+    when none matches and `PhoneShared` when several members gave the phone. The identity or
+    phone is never echoed back, so an answer tells no more than the member id.
+    """
     with uow:
-        return uow.members.find_by_identity(vault.lookup_hash(id_type, id_number.strip().upper()))
+        if id_number is not None:
+            number_hash, id_hashes = _number_hashes(vault, id_number)
+            found = uow.members.find_by_number(number_hash, id_hashes)
+            ids = [] if found is None else [found.id]
+        else:
+            assert phone is not None  # noqa: S101 - the API asks for one form or the other
+            ids = [m.id for m in uow.members.find_by_phone(vault.phone_hash(phone))]
+    kind = f"ID ({id_type})" if id_number is not None else "phone"
+    if not ids:
+        raise NoMatchingMember(f"No member is enrolled with this {kind}.")
+    if len(ids) > 1:
+        raise PhoneShared(
+            f"{len(ids)} members gave this phone, so it does not name one of them; look the "
+            "member up by ID (id_type and id_number) instead.",
+            matches=len(ids),
+        )
+    return ids[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A member's phone after a change (masked); `changed` is False when it already was that."""
+
+    member_id: int
+    phone: str
+    changed: bool
+
+
+def change_phone(
+    uow: UnitOfWork,
+    *,
+    vault: IdentityVault,
+    member_id: int,
+    phone: str,
+    actor: str,
+    now: datetime,
+) -> ContactChange:
+    """Replace the member's phone (ciphertext and lookup hash), audited as `member.phone_changed`.
+
+    The phone is validated as enrolment validates it (`InvalidIdentity`). Name and ID number
+    never change. `NotFound` for no such member, `MemberClosed` for a closed one; the same phone
+    again changes nothing and writes no audit row.
+    """
+    number = validate_phone(phone)
+    new_hash = vault.phone_hash(number)
+    with uow:
+        member = uow.members.get(member_id)
+        if member is None:
+            raise NotFound(f"No member {member_id}.", member_id=member_id)
+        if member.status == "closed":
+            raise MemberClosed(
+                f"Member {member_id} is closed; closing is final, so their phone cannot change.",
+                member_id=member_id,
+            )
+        old = None if member.phone_enc is None else vault.decrypt(member.phone_enc)
+        if old is not None and vault.phone_hash(old) == new_hash:
+            return ContactChange(member_id, mask_phone(number), changed=False)
+        uow.members.set_phone(member_id, phone_enc=vault.encrypt(number), phone_hash=new_hash)
+        details = {
+            "before": {"phone": None if old is None else mask_phone(old)},
+            "after": {"phone": mask_phone(number)},
+        }
+        audit.record(
+            uow,
+            at=now,
+            actor=actor,
+            action="member.phone_changed",
+            subject=f"member:{member_id}",
+            details=details,
+        )
+        uow.commit()
+    return ContactChange(member_id, mask_phone(number), changed=True)
 
 
 class MemberNotActive(JifenError):

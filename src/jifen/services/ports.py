@@ -1,9 +1,10 @@
 """What applying an event needs from a unit of work, as protocols the type checker holds both to.
 
 Applying an event reaches members, events and tickets, pricing (caps, budgets, segments), the
-campaigns and the ledger's door. Two units of work provide that: the database's
-(`storage.uow.SqlUnitOfWork`) and the one a batch of events runs on in memory
-(`storage.staged.StagedUnitOfWork`), whose reads of anything it did not load raise `NeedsDatabase`.
+campaigns, the ledger's door and the outbox it writes `points.credited` to. Two units of work
+provide that: the database's (`storage.uow.SqlUnitOfWork`) and the one a batch of events runs on
+in memory (`storage.staged.StagedUnitOfWork`), whose reads of anything it did not load raise
+`NeedsDatabase`.
 The use cases on that path take `EventUnitOfWork`, so the checker proves the staged one is enough.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
@@ -81,6 +82,10 @@ class CampaignStore(Protocol):
     def record_trip(self, trip: CampaignTrip) -> None: ...
 
 
+class NotificationStore(Protocol):
+    def add_notifications(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
 class EventUnitOfWork(Protocol):
     """A unit of work as applying an event uses it; `commit` keeps the outermost `with`'s work."""
 
@@ -100,6 +105,8 @@ class EventUnitOfWork(Protocol):
     def segments(self) -> SegmentReads: ...
     @property
     def campaigns(self) -> CampaignStore: ...
+    @property
+    def notifications(self) -> NotificationStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.postings import PendingItem
-from jifen.storage.rows import inserted_id
+from jifen.storage.rows import inserted_id, newest_first
 from jifen.storage.tables import adjustments, audit_log, pending_points
 
 
@@ -156,21 +156,25 @@ class AuditRepository:
         return int(self.connection.execute(query).scalar_one())
 
     def list_adjustments(
-        self, *, member_id: int | None, status: str | None, limit: int
+        self,
+        *,
+        member_id: int | None,
+        status: str | None,
+        limit: int,
+        before: tuple[datetime, str] | None = None,
     ) -> list[AdjustmentRecord]:
-        """Adjustments, newest request first, of one member and/or in one status."""
+        """Adjustments of one member and/or in one status, newest request first.
+
+        With `before`, the page after that position (`requested_at`, id).
+        """
         a = adjustments.c
         conditions = []
         if member_id is not None:
             conditions.append(a.member_id == member_id)
         if status is not None:
             conditions.append(a.status == status)
-        query = (
-            select(adjustments)
-            .where(and_(true(), *conditions))
-            .order_by(a.requested_at.desc(), a.id.desc())
-            .limit(limit)
-        )
+        query = select(adjustments).where(and_(true(), *conditions))
+        query = newest_first(query, a.requested_at, a.id, before=before, limit=limit)
         return [_adjustment(row) for row in self.connection.execute(query)]
 
     # -- closing a member ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from jifen.storage.event_repository import StoredEvent, _ticket
 from jifen.storage.ledger_repository import Balance, PendingItem, reserve_ids
 from jifen.storage.member_repository import _record
+from jifen.storage.notification_repository import NotificationRepository
 from jifen.storage.program_repository import ProgramRepository
 from jifen.storage.rows import insert_rows, update_rows
 from jifen.storage.segment_repository import SegmentRepository
@@ -159,7 +160,7 @@ class BatchRepository:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, staged: Staged) -> None:
-        """Insert and update the tickets, events, earnings and unlocks the batch staged.
+        """Insert and update the tickets, events, earnings, unlocks and outbox rows it staged.
 
         The ledger's rows (the batch's postings) are the ledger's to write
         (`LedgerRepository.write_reserved`), before these. One statement per table and kind.
@@ -185,6 +186,7 @@ class BatchRepository:
             ("id",),
             [{"id": m, "redemption_unlocked_on": on} for m, on in staged.unlocked.items()],
         )
+        NotificationRepository(run).add_notifications(staged.notifications)
 
 
 def _event_row(event: StoredEvent) -> dict[str, Any]:

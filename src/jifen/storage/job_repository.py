@@ -116,6 +116,36 @@ class JobRepository:
             query = query.limit(limit)
         return [tuple(row) for row in self.connection.execute(query)]
 
+    def tiers_expiring(
+        self, *, kinds: Sequence[str], since: date, after: date, until: date
+    ) -> list[tuple[int, str, date, int]]:
+        """Active members whose tier's last valid day is in `(after, until]`, with their points.
+
+        Returns `(member_id, tier_code, valid_until, qualifying_points)` rows, the points being
+        those of `kinds` credited from `since` to `after`, in one pass over the lots.
+        """
+        l_, m = lots.c, members.c
+        points = (
+            select(l_.member_id, func.sum(l_.remaining).label("points"))
+            .where(and_(l_.kind.in_(list(kinds)), l_.credited_on >= since, l_.credited_on <= after))
+            .group_by(l_.member_id)
+            .subquery()
+        )
+        query = (
+            select(m.id, m.tier_code, m.tier_valid_until, func.coalesce(points.c.points, 0))
+            .select_from(members.outerjoin(points, points.c.member_id == m.id))
+            .where(
+                and_(
+                    m.status == "active",
+                    m.tier_code.is_not(None),
+                    m.tier_valid_until > after,
+                    m.tier_valid_until <= until,
+                )
+            )
+            .order_by(m.id)
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in self.connection.execute(query)]
+
     def queue_reminders(self, *, kinds: Sequence[str], as_of: date, until: date) -> int:
         """Queue one reminder per member, kind and expiry date in `(as_of, until]`, once each.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.orders import OrderState
+from jifen.storage.rows import newest_first
 from jifen.storage.tables import (
     coupons,
     donations,
@@ -285,6 +287,15 @@ class MallRepository:
         row = self.connection.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _order(row)
 
+    def orders_of(
+        self, member_id: int, *, before: tuple[datetime, str] | None, limit: int
+    ) -> list[MallOrder]:
+        """The member's orders, newest first, from after the position `before`."""
+        o = mall_orders.c
+        query = select(mall_orders).where(o.member_id == member_id)
+        query = newest_first(query, o.created_at, o.id, before=before, limit=limit)
+        return [_order(row) for row in self.connection.execute(query)]
+
     def units_bought(self, member_id: int, sku: str) -> int:
         """Units of a product the member holds in orders that are not cancelled or refunded."""
         query = select(func.coalesce(func.sum(mall_orders.c.quantity), 0)).where(
@@ -373,6 +384,21 @@ class MallRepository:
             select(coupons).where(condition).order_by(coupons.c.issued_at.desc(), coupons.c.code)
         )
         return [_coupon(r) for r in self.connection.execute(query)]
+
+    def coupon_page(
+        self, member_id: int, *, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Coupon]:
+        """The member's coupons, newest first, from after the position `before`."""
+        c = coupons.c
+        query = select(coupons).where(c.member_id == member_id)
+        query = newest_first(query, c.issued_at, c.code, before=before, limit=limit)
+        return [_coupon(row) for row in self.connection.execute(query)]
+
+    def coupons_issued_by(self, member_id: int, sources: Sequence[str]) -> list[Coupon]:
+        """The member's coupons from any of `sources` (orders, grants), oldest code first."""
+        c = coupons.c
+        query = select(coupons).where(c.member_id == member_id, c.source.in_(list(sources)))
+        return [_coupon(row) for row in self.connection.execute(query.order_by(c.code))]
 
     def coupons_from(self, source: str) -> list[Coupon]:
         """Every member's coupons from one `source` (a grant's id, an order), oldest first."""

@@ -250,6 +250,14 @@ class MemberRepository:
         query = select(members).where(members.c.phone_hash == phone_hash).order_by(members.c.id)
         return [_record(row) for row in self.connection.execute(query)]
 
+    def set_phone(self, member_id: int, *, phone_enc: str, phone_hash: str) -> None:
+        """Replace the member's phone: its ciphertext and its lookup hash together."""
+        self.connection.execute(
+            update(members)
+            .where(members.c.id == member_id)
+            .values(phone_enc=phone_enc, phone_hash=phone_hash)
+        )
+
     def set_status(self, member_id: int, status: str, *, current: str) -> bool:
         """Move the member from `current` to `status`; False when it is no longer `current`.
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.redemptions import RedemptionState
-from jifen.storage.rows import inserted_id
+from jifen.storage.rows import inserted_id, newest_first
 from jifen.storage.tables import (
     beneficiaries,
     beneficiary_requests,
@@ -250,6 +250,15 @@ class RedemptionRepository:
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         return None if row is None else _redemption(row)
+
+    def of_member(
+        self, member_id: int, *, before: tuple[datetime, str] | None, limit: int
+    ) -> list[RedemptionRecord]:
+        """The member's redemptions, newest first, from after the position `before`."""
+        r = redemptions.c
+        query = select(redemptions).where(r.member_id == member_id)
+        query = newest_first(query, r.created_at, r.id, before=before, limit=limit)
+        return [_redemption(row) for row in self.connection.execute(query)]
 
     def update(self, redemption_id: str, **values: Any) -> None:
         """Change a redemption's status, fare, departure, cost or count of changes."""

@@ -1,4 +1,4 @@
-"""Many rows in one statement: PostgreSQL `COPY` or SQLite `executemany`, and keyed updates.
+"""Many rows in one statement (PostgreSQL `COPY` or SQLite `executemany`), keyed updates, pages.
 
 Each value goes through its column type's own conversion, as SQLAlchemy would send it, so a
 row written here reads back exactly as one inserted through Core.
@@ -6,11 +6,12 @@ row written here reads back exactly as one inserted through Core.
 
 from __future__ import annotations
 
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, CursorResult, Table
+from sqlalchemy import ColumnElement, Connection, CursorResult, Select, Table, and_, or_
 
 
 def converted(
@@ -78,3 +79,18 @@ def update_rows(
     where = " AND ".join(f"{c} = {mark}" for c in keys)
     statement = f"UPDATE {table.name} SET {assignments} WHERE {where}"  # noqa: S608 - schema names
     connection.exec_driver_sql(statement, values)
+
+
+def newest_first(
+    query: Select[Any],
+    at: ColumnElement[Any],
+    key: ColumnElement[Any],
+    *,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> Select[Any]:
+    """`query` ordered newest first by `(at, key)`, from just after the position `before`."""
+    if before is not None:
+        moment, last = before
+        query = query.where(or_(at < moment, and_(at == moment, key < last)))
+    return query.order_by(at.desc(), key.desc()).limit(limit)

@@ -70,6 +70,7 @@ class Staged:
     lots: dict[int, tuple[int, int]] = field(default_factory=dict)  # new lot: remaining, original
     earnings: list[dict[str, Any]] = field(default_factory=list)
     unlocked: dict[int, date] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)  # outbox rows
     _undo: list[tuple[Any, Any, Any]] = field(default_factory=list)
 
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -393,6 +394,17 @@ class StagedCampaigns:
         raise NeedsDatabase(f"campaign {trip.campaign_id} records its trips in the database")
 
 
+class StagedNotifications:
+    """Outbox rows the batch's postings write, inserted with the batch (known keys skipped)."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+
+    def add_notifications(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self.staged.append(self.staged.notifications, row)
+
+
 class StagedUnitOfWork:
     """The unit of work the handlers see in a batch; the outermost `commit` keeps an event."""
 
@@ -406,6 +418,7 @@ class StagedUnitOfWork:
         self.programs = StagedPrograms(staged)
         self.segments = StagedSegments(staged)
         self.campaigns = StagedCampaigns(staged)
+        self.notifications = StagedNotifications(staged)
 
     def __enter__(self) -> Self:
         self.depth += 1

@@ -203,6 +203,12 @@ EXPECTED = [
     '"tier":{"code":"star2","valid_until":null}',  # enrolled
     '"code":"member_exists"',  # enrolled again
     "HTTP 409",
+    '"lookup":"POST /v1/members/lookup"',  # the 409 leads to the lookup
+    '"phone":"139****',  # the phone changed
+    '"changed":true',
+    '"code":"member_not_found"',  # the old phone finds no one
+    "only `phone` can be changed",
+    '"source":"grant:gift-',  # a page of coupons
     '"status":"applied"',
     '"balances":{"ride":0,"activity":0,"pending":2768',  # bought, not yet travelled
     '"code":"ticket_conflict"',  # a refund after travel

@@ -24,7 +24,7 @@ from jifen.config import Settings
 from jifen.programs.schema import Program
 from jifen.services import privacy
 from jifen.services.ledger_check import check_ledger
-from jifen.services.members import enrol, find_by_identity
+from jifen.services.members import NoMatchingMember, enrol, lookup_member
 from jifen.services.notifications import add_endpoint
 from jifen.storage.crypto import IdentityVault, VaultKeyError
 from jifen.storage.privacy_repository import PrivacyRepository
@@ -245,10 +245,13 @@ class TestErasure:
             True,
         )
         assert erased["beneficiaries"] == 1
-        found = find_by_identity(
-            SqlUnitOfWork(engine), vault=vault, id_type="resident_id", id_number=body["id_number"]
-        )
-        assert found is None
+        with pytest.raises(NoMatchingMember):  # the identity no longer finds anyone
+            lookup_member(
+                SqlUnitOfWork(engine),
+                vault=vault,
+                id_type="resident_id",
+                id_number=body["id_number"],
+            )
         with SqlUnitOfWork(engine) as uow:
             assert uow.members.find_by_phone(vault.phone_hash(body["phone"])) == []
         shown = desk.member(member)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.deps import ClockDep, PageCursor, ProgramDep, ReadUowDep, UowDep, require
 from jifen.api.schemas.adjustments import (
     AdjustmentIn,
     AdjustmentOut,
@@ -23,7 +23,7 @@ from jifen.api.schemas.common import SANE_DATE, MemberPathId
 from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
-from jifen.services import adjustments, audit, member_status
+from jifen.services import adjustments, audit, listings, member_status
 from jifen.services.adjustments import AdjustmentStatus
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.audit_repository import AdjustmentRecord
@@ -107,11 +107,16 @@ def post_adjustment(
 
 @router.get("/members/{member_id}/adjustments", response_model=Adjustments)
 def get_member_adjustments(
-    member_id: MemberPath, _key: Operator, uow: UowDep, program: ProgramDep, limit: Limit = 100
+    member_id: MemberPath,
+    _key: Operator,
+    uow: ReadUowDep,
+    program: ProgramDep,
+    limit: Limit = 100,
+    cursor: PageCursor = None,
 ) -> Adjustments:
-    """A member's adjustments, newest first."""
-    records = adjustments.list_adjustments(uow, member_id=member_id, limit=limit)
-    return Adjustments(items=[_out(r, program) for r in records])
+    """A member's adjustments, newest request first, a page at a time."""
+    page = listings.adjustments(uow, member_id=member_id, cursor=cursor, limit=limit)
+    return Adjustments(items=[_out(r, program) for r in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/adjustments", response_model=Adjustments)

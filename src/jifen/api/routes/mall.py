@@ -11,7 +11,15 @@ from pydantic import (
     ValidationError,
 )
 
-from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.deps import (
+    ClockDep,
+    PageCursor,
+    PageLimit,
+    ProgramDep,
+    ReadUowDep,
+    UowDep,
+    require,
+)
 from jifen.api.schemas.common import MemberPathId
 from jifen.api.schemas.mall import (
     CouponOut,
@@ -20,6 +28,7 @@ from jifen.api.schemas.mall import (
     GrantIn,
     OrderIn,
     OrderOut,
+    Orders,
     ProductIn,
     ProductOut,
     Products,
@@ -30,7 +39,7 @@ from jifen.api.schemas.mall import (
 )
 from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
-from jifen.services import mall
+from jifen.services import listings, mall
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.mall_repository import Coupon, MallOrder, Product
 
@@ -229,12 +238,36 @@ MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 
 @router.get("/members/{member_id}/coupons", response_model=Coupons, dependencies=[SELLERS])
 def list_coupons(
-    member_id: MemberPath, uow: UowDep, program: ProgramDep, clock: ClockDep
+    member_id: MemberPath,
+    *,
+    uow: ReadUowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
 ) -> Coupons:
-    """The member's coupons and vouchers, newest first."""
+    """The member's coupons and vouchers, newest first, a page at a time."""
     now = clock.now()
-    held = mall.member_coupons(uow, member_id=member_id)
-    return Coupons(items=[_coupon(c, program, now) for c in held])
+    page = listings.coupons(uow, member_id=member_id, cursor=cursor, limit=limit)
+    return Coupons(
+        items=[_coupon(c, program, now) for c in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/members/{member_id}/orders", response_model=Orders, dependencies=[SELLERS])
+def list_orders(
+    member_id: MemberPath,
+    *,
+    uow: ReadUowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
+) -> Orders:
+    """The member's mall orders with the coupons each issued, newest first, a page at a time."""
+    now = clock.now()
+    page = listings.orders(uow, member_id=member_id, cursor=cursor, limit=limit)
+    return Orders(items=[_order(o, program, now) for o in page.items], next_cursor=page.next_cursor)
 
 
 @router.post(

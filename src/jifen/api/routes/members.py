@@ -1,4 +1,4 @@
-"""Members: enrol, look up, statement and tier history."""
+"""Members: enrol, look up by identity or phone, change the phone, statement and tier history."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from jifen.api.deps import ClockDep, ProgramDep, ReadUowDep, UowDep, VaultDep, r
 from jifen.api.schemas.common import MemberPathId
 from jifen.api.schemas.members import (
     Balances,
+    Contact,
+    ContactChange,
     Enrolled,
     Enrolment,
     Expiring,
+    Found,
+    Lookup,
     MemberOut,
     NextTier,
     Statement,
@@ -24,14 +28,16 @@ from jifen.api.schemas.members import (
 )
 from jifen.domain.calendar import local_datetime
 from jifen.domain.identity import mask_id_number, mask_phone
-from jifen.services.members import enrol
+from jifen.services import members
 from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
+from jifen.storage.key_repository import StoredKey
 from jifen.storage.member_repository import MemberRecord
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 READERS = Depends(require("operator", "integrator"))
+Writer = Annotated[StoredKey, Depends(require("operator", "integrator"))]
 
 
 @router.post(
@@ -48,7 +54,7 @@ def enrol_member(
     body: Enrolment, uow: UowDep, program: ProgramDep, vault: VaultDep, clock: ClockDep
 ) -> Enrolled:
     """Enrol a member under their real-name identity; they start in the join tier."""
-    enrolled = enrol(
+    enrolled = members.enrol(
         uow,
         program=program,
         vault=vault,
@@ -63,6 +69,51 @@ def enrol_member(
         member_id=enrolled.member_id,
         tier=Tier(code=enrolled.tier.code, valid_until=enrolled.tier.valid_until),
     )
+
+
+@router.post(
+    "/lookup",
+    response_model=Found,
+    dependencies=[READERS],
+    responses={
+        404: {"description": "member_not_found"},
+        409: {"description": "phone_shared"},
+    },
+)
+def lookup(body: Lookup, uow: ReadUowDep, vault: VaultDep) -> Found:
+    """The member id of whoever is enrolled under an ID number or gave a phone.
+
+    A POST, so that identities never sit in URLs, access logs or caches.
+    """
+    member_id = members.lookup_member(
+        uow, vault=vault, id_type=body.id_type, id_number=body.id_number, phone=body.phone
+    )
+    return Found(member_id=member_id)
+
+
+@router.patch(
+    "/{member_id}",
+    response_model=Contact,
+    responses={
+        404: {"description": "not_found"},
+        409: {"description": "member_closed"},
+        422: {"description": "invalid_identity (the phone), validation_error"},
+    },
+)
+def patch_member(
+    member_id: MemberPath,
+    body: ContactChange,
+    *,
+    key: Writer,
+    uow: UowDep,
+    vault: VaultDep,
+    clock: ClockDep,
+) -> Contact:
+    """Change the member's phone (audited); name and ID cannot change."""
+    change = members.change_phone(
+        uow, vault=vault, member_id=member_id, phone=body.phone, actor=key.prefix, now=clock.now()
+    )
+    return Contact(member_id=change.member_id, phone=change.phone, changed=change.changed)
 
 
 def _tier(member: MemberRecord, join_tier: str) -> Tier:

@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, status
 
-from jifen.api.deps import ClockDep, ProgramDep, UowDep, require
+from jifen.api.deps import (
+    ClockDep,
+    PageCursor,
+    PageLimit,
+    ProgramDep,
+    ReadUowDep,
+    UowDep,
+    require,
+)
+from jifen.api.schemas.common import MemberPathId
 from jifen.api.schemas.redemptions import (
     CALLER_ID,
     CancelIn,
@@ -18,16 +27,21 @@ from jifen.api.schemas.redemptions import (
     PassengerOut,
     RedemptionIn,
     RedemptionOut,
+    Redemptions,
     Released,
     StepIn,
     TicketIn,
 )
 from jifen.domain.calendar import local_datetime
-from jifen.services import redemption
+from jifen.programs.schema import Program
+from jifen.services import listings, redemption
+from jifen.storage.redemption_repository import RedemptionRecord
 
 router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
+by_member = APIRouter(prefix="/v1/members", tags=["redemptions"])
 WRITERS = Depends(require("operator", "integrator"))
 
+MemberPath = Annotated[MemberPathId, Path(description="The member's id.")]
 RedemptionPath = Annotated[
     str, Path(min_length=1, max_length=100, pattern=CALLER_ID, description="The redemption's id.")
 ]
@@ -100,7 +114,28 @@ def get_redemption(
     redemption_id: RedemptionPath, uow: UowDep, program: ProgramDep
 ) -> RedemptionOut:
     """A redemption: what it is for, what it has cost, and where it stands."""
-    r = redemption.get_redemption(uow, redemption_id)
+    return _out(redemption.get_redemption(uow, redemption_id), program)
+
+
+@by_member.get(
+    "/{member_id}/redemptions",
+    response_model=Redemptions,
+    dependencies=[WRITERS],
+    responses={404: {"description": "not_found"}, 422: {"description": "invalid_request"}},
+)
+def get_member_redemptions(
+    member_id: MemberPath,
+    uow: ReadUowDep,
+    program: ProgramDep,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
+) -> Redemptions:
+    """The member's redemptions, newest first, a page at a time."""
+    page = listings.redemptions(uow, member_id=member_id, cursor=cursor, limit=limit)
+    return Redemptions(items=[_out(r, program) for r in page.items], next_cursor=page.next_cursor)
+
+
+def _out(r: RedemptionRecord, program: Program) -> RedemptionOut:
     return RedemptionOut(
         redemption_id=r.id,
         member_id=r.member_id,

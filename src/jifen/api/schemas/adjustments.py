@@ -63,9 +63,10 @@ class AdjustmentOut(BaseModel):
 
 
 class Adjustments(BaseModel):
-    """Adjustments, newest first."""
+    """Adjustments, newest first; a member's come a page at a time (`next_cursor`)."""
 
     items: list[AdjustmentOut]
+    next_cursor: str | None = None
 
 
 class StatusIn(BaseModel):

@@ -100,9 +100,10 @@ class CouponOut(BaseModel):
 
 
 class Coupons(BaseModel):
-    """A member's coupons, newest first."""
+    """A page of a member's coupons, newest first; pass `next_cursor` back for the next page."""
 
     items: list[CouponOut]
+    next_cursor: str | None = None
 
 
 class OrderOut(BaseModel):
@@ -160,3 +161,10 @@ class Receipt(BaseModel):
     charity: str
     points: int
     at: datetime
+
+
+class Orders(BaseModel):
+    """A page of a member's orders, newest first; pass `next_cursor` back for the next page."""
+
+    items: list[OrderOut]
+    next_cursor: str | None

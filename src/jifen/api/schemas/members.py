@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jifen.api.schemas.common import SANE_DATE, examples
 from jifen.services.event_schema import PRINTABLE, IdTypeField, IsoDate
@@ -139,3 +139,70 @@ class TierHistory(BaseModel):
     member_id: int
     tier: Tier
     items: list[TierChangeOut]
+
+
+IdNumber = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class Lookup(BaseModel):
+    """Who to find: an identity (`id_type` and `id_number`) or a phone, never both.
+
+    The ID number is matched whatever type was claimed at enrolment: one member per number.
+    """
+
+    model_config = examples(
+        {"id_type": "resident_id", "id_number": "110101199003071233"}, {"phone": "13812345678"}
+    )
+
+    id_type: IdTypeField | None = None
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def one_way(self) -> Lookup:
+        """Exactly one of the two forms."""
+        identity = self.id_type is not None or self.id_number is not None
+        if identity == (self.phone is not None):
+            msg = "send either `id_type` with `id_number`, or `phone`"
+            raise ValueError(msg)
+        if identity and (self.id_type is None or self.id_number is None):
+            msg = "an identity needs both `id_type` and `id_number`"
+            raise ValueError(msg)
+        return self
+
+
+class Found(BaseModel):
+    """The member the lookup matched."""
+
+    member_id: int
+
+
+class ContactChange(BaseModel):
+    """A new phone for the member. Name and ID are real-name facts and cannot be changed."""
+
+    model_config = examples({"phone": "13987654321"})
+
+    phone: Phone
+
+    @model_validator(mode="before")
+    @classmethod
+    def only_phone(cls, data: Any) -> Any:
+        """Refuse, by name, anything but the phone: name and ID stay as enrolled."""
+        if isinstance(data, dict):
+            others = sorted(str(k) for k in data if k != "phone")
+            if others:
+                msg = (
+                    f"only `phone` can be changed; {', '.join(others)} cannot (a member's name "
+                    "and ID are fixed at real-name enrolment)"
+                )
+                raise ValueError(msg)
+        return data
+
+
+class Contact(BaseModel):
+    """The member's phone after the change, masked; `changed` is false when it already was it."""
+
+    member_id: int
+    phone: str = Field(description="Masked, e.g. 139****4321.")
+    changed: bool

@@ -190,3 +190,10 @@ class RedemptionOut(BaseModel):
     train: dict[str, Any]
     departure_at: datetime
     created_at: datetime
+
+
+class Redemptions(BaseModel):
+    """A page of a member's redemptions, newest first; pass `next_cursor` back for the next."""
+
+    items: list[RedemptionOut]
+    next_cursor: str | None

@@ -5,7 +5,8 @@ TigerBeetle's `create_transfers`). For the whole batch the door checks the keys 
 key posted before replays its first result, or conflicts if the request differs), locks every
 member balance the batch touches in one canonical order (member, then kind), builds each
 posting under those locks (the pure builders of `domain.postings`, fed what the locks protect),
-writes them set-based, and opens redemption for members the batch lifted to the threshold.
+writes them set-based, opens redemption for members the batch lifted to the threshold, and
+puts a `points.credited` notification in the outbox for each credit to a spendable balance.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from jifen.domain.errors import IdempotencyConflict, InvalidRequest
 from jifen.domain.ledger import MEMBER_AVAILABLE
 from jifen.domain.postings import Header, Posted, Posting
+from jifen.services.notifications import outbox
 from jifen.services.ports import EventUnitOfWork
 from jifen.storage.ledger_repository import KeyTaken, StoredTransaction
 
@@ -101,6 +103,7 @@ def _post(uow: EventUnitOfWork, requests: Sequence[Request]) -> list[Posted | No
                 raise RuntimeError(f"Posting {p.key} touches balances its request did not name.")
         written = {p.key: w for p, w in zip(postings, uow.ledger.write(postings), strict=True)}
         unlock_redemption(uow, postings)
+        outbox.points_credited(uow, [(p, written[p.key]) for p in postings])
     return [
         _replayed(taken[r.header.key]) if r.header.key in taken else written.get(r.header.key)
         for r in requests

@@ -29,6 +29,7 @@ from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.ledger import fingerprint, transfer
 from jifen.services.members import require_active_member
+from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.redemption_repository import RedemptionRecord, RedemptionTaken, StoredAction
@@ -297,6 +298,7 @@ def commit(
                 memo={"redemption_id": record.id, "step": "commit"},
             )
         uow.redemptions.update(record.id, status=committed)
+        outbox.redemption_issued(uow, record=record, at=at)
         return {"redemption_id": record.id, "points": record.points, "status": committed}
 
     step = Step(key, redemption_id, "commit", {}, at)

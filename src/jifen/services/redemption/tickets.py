@@ -29,6 +29,7 @@ from jifen.programs.schema import Program
 from jifen.services import ledger
 from jifen.services.beneficiaries import require_effective
 from jifen.services.members import require_active_member
+from jifen.services.notifications import outbox
 from jifen.services.redemption.lifecycle import (
     Result,
     Step,
@@ -259,6 +260,14 @@ def cancel_ticket(
                 memo={"redemption_id": record.id, "step": "cancel", "reason": reason},
             )
         uow.redemptions.update(record.id, status=cancelled)
+        outbox.redemption_cancelled(
+            uow,
+            record=record,
+            reason=reason,
+            returned=sum(paid.values()),
+            expires_on=expires_on,
+            at=at,
+        )
         return {
             "redemption_id": record.id,
             "status": cancelled,
