@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from jifen.api.deps import StateDep, UowDep, require
-from jifen.api.schemas.errors import Error
+from jifen.api.schemas.errors import Error, ErrorBody
 from jifen.api.schemas.events import AcceptedOut, AcceptedResults, EventOutcomeOut
 from jifen.services.events import EventResult, parse_or_refuse
 from jifen.services.events.outcome import EventNotApplied, event_outcome
@@ -56,7 +56,7 @@ def accept_async(stream: EventStream, raw_events: list[Any], *, received_at: dat
     "/events/{event_id}",
     response_model=EventOutcomeOut,
     dependencies=[Depends(require("integrator"))],
-    responses={404: {"model": Error, "description": "`event_not_found`: not applied (yet)."}},
+    responses={404: {"model": ErrorBody, "description": "`event_not_found`: not applied (yet)."}},
 )
 def get_event(
     event_id: Annotated[str, Path(min_length=1, max_length=200)], uow: UowDep, app: StateDep
