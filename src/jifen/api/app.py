@@ -17,6 +17,7 @@ from jifen.api.routes import (
     adjustments,
     beneficiaries,
     campaigns,
+    entitlements,
     mall,
     members,
     operations,
@@ -102,7 +103,7 @@ def create_api(state: AppState) -> FastAPI:
     errors.install(app)
     app.include_router(members.router)
     app.include_router(operations.router)
-    for module in (beneficiaries, redemptions, mall, adjustments):
+    for module in (beneficiaries, redemptions, mall, adjustments, entitlements):
         app.include_router(module.router)
     _health(app)
     app.include_router(privacy.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from jifen.domain.entitlements import Entitlement
 from jifen.domain.tiers import TierDecision
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import MallOrder
@@ -29,6 +30,29 @@ def tier_changed(uow: UnitOfWork, *, decision: TierDecision, at: datetime) -> No
     key = f"tier.changed:{decision.member_id}:{decision.decided_on}"
     uow.notifications.add_notifications(
         [{"topic": "tier.changed", "dedupe_key": key, "payload": payload, "occurred_at": at}]
+    )
+
+
+def entitlements_issued(uow: UnitOfWork, *, issued: list[Entitlement], at: datetime) -> None:
+    """`entitlement.issued` for each entitlement the daily job just issued (once each)."""
+    uow.notifications.add_notifications(
+        [
+            {
+                "topic": "entitlement.issued",
+                "dedupe_key": f"entitlement.issued:{e.id}",
+                "payload": {
+                    "member_id": e.member_id,
+                    "entitlement_id": e.id,
+                    "code": e.code,
+                    "tier": e.tier_code,
+                    "quantity": e.quantity,
+                    "issued_on": e.issued_on.isoformat(),
+                    "valid_until": e.valid_until.isoformat(),
+                },
+                "occurred_at": at,
+            }
+            for e in issued
+        ]
     )
 
 
