@@ -27,7 +27,7 @@ CARRIED_SHARE = 0.75
 """The share of members who carry points from before the season."""
 FREQUENT_SHARE = 0.08
 """The share of those who travelled enough last year to start the season at 3★."""
-REDEEMING_SHARE = 0.6
+REDEEMING_SHARE = 0.85
 DONATING_SHARE = 0.15
 FARES_FEN = (5_450, 7_900, 9_650, 12_300, 15_350)
 """Short-distance fares members redeem (100 points a yuan: 5,450 to 15,350 points)."""
@@ -38,7 +38,7 @@ class Plan:
     """What each member will do on which season day; filled by `plan`, read by `spend_on`."""
 
     seed: int
-    redeem: dict[date, list[tuple[int, int]]] = field(default_factory=dict)
+    redeem: dict[date, list[tuple[int, int, int]]] = field(default_factory=dict)
     donate: dict[date, list[tuple[int, int]]] = field(default_factory=dict)
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -49,9 +49,10 @@ def plan(member_ids: list[int], *, seed: int, start: date, end: date) -> Plan:
     days = (end - start).days + 1
     for member_id in member_ids:
         rng = random.Random(f"jifen-demo-spend:{seed}:{member_id}")  # noqa: S311 - demo data
-        if rng.random() < REDEEMING_SHARE:
-            day = start + timedelta(days=rng.randrange(days))
-            made.redeem.setdefault(day, []).append((member_id, rng.choice(FARES_FEN)))
+        for trip in range(2):  # a member who redeems once often redeems again
+            if rng.random() < REDEEMING_SHARE:
+                day = start + timedelta(days=rng.randrange(days))
+                made.redeem.setdefault(day, []).append((member_id, trip, rng.choice(FARES_FEN)))
         if rng.random() < DONATING_SHARE:
             day = start + timedelta(days=rng.randrange(days))
             made.donate.setdefault(day, []).append((member_id, rng.choice((100, 200, 300, 500))))
@@ -78,12 +79,12 @@ def carry_last_year(
         if rng.random() >= CARRIED_SHARE:
             continue
         frequent = rng.random() < FREQUENT_SHARE
-        points = rng.randint(52_000, 70_000) if frequent else rng.randint(6_000, 20_000)
+        points = rng.randint(52_000, 70_000) if frequent else rng.randint(4_000, 14_000)
         credited_on = start + timedelta(days=rng.randrange(days)) - timedelta(days=365)
         at = datetime.combine(credited_on, time(20), tzinfo=zone)
         kinds = [
             ("ride", points, ride.expiry.expires_on(credited_on)),
-            ("activity", rng.randint(500, 3_000), activity.expiry.expires_on(credited_on)),
+            ("activity", rng.randint(300, 1_500), activity.expiry.expires_on(credited_on)),
         ]
         if frequent:
             kinds.append(("upgrade", points, None))
@@ -105,9 +106,9 @@ def carry_last_year(
 def spend_on(uow: UnitOfWork, *, program: Program, spending: Plan, day: date) -> None:
     """The day's redemptions (held, then issued at once) and donations; refusals are counted."""
     zone = ZoneInfo(program.timezone)
-    for n, (member_id, fare) in enumerate(spending.redeem.get(day, [])):
+    for n, (member_id, trip, fare) in enumerate(spending.redeem.get(day, [])):
         now = datetime.combine(day, time(12), tzinfo=zone) + timedelta(minutes=n)
-        redemption_id = f"demo-redeem-{spending.seed}-{member_id}"
+        redemption_id = f"demo-redeem-{spending.seed}-{member_id}-{trip}"
         request = TicketRequest(
             id=redemption_id,
             member_id=member_id,
