@@ -17,6 +17,7 @@ from jifen.api.routes import (
     adjustments,
     beneficiaries,
     campaigns,
+    entitlements,
     events,
     mall,
     members,
@@ -104,7 +105,7 @@ def create_api(state: AppState) -> FastAPI:
     app.include_router(members.router)
     app.include_router(operations.router)
     app.include_router(events.router)
-    for module in (beneficiaries, redemptions, mall, adjustments):
+    for module in (beneficiaries, redemptions, mall, adjustments, entitlements):
         app.include_router(module.router)
     app.include_router(redemptions.by_member)
     _health(app)

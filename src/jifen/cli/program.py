@@ -230,7 +230,7 @@ def demo(
     ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same program.")] = 7,
 ) -> None:
-    """Simulate a railway program: demo members, their trips, and the nightly jobs, day by day.
+    """Simulate a railway program: members, trips, spending and the nightly jobs, day by day.
 
     By default the season is the 91 days up to yesterday, so a server on real time shows a
     program that is running now; give --from/--to for a fixed, repeatable season.
@@ -256,7 +256,8 @@ def demo(
     events = ", ".join(f"{n:,} {status}" for status, n in sorted(summary.events.items()))
     console.print(
         f"Enrolled {summary.members:,} demo members; events: {events or 'none new'}; "
-        f"{summary.days} daily jobs run."
+        f"{summary.days} daily jobs run; {summary.spent['ordered']:,} mall orders, "
+        f"{summary.spent['redeemed']:,} tickets redeemed, {summary.spent['donated']:,} donations."
     )
 
 

@@ -1,16 +1,22 @@
-"""Use case: fill a database with a simulated railway program (demo members, a season of trips)."""
+"""Use case: fill a database with a simulated railway program that looks lived-in.
+
+Demo members with points carried from last year, a season of trips, mall orders, ticket
+redemptions and donations, and the nightly jobs day by day (so points expire, tiers change and
+entitlements are issued as the simulated days pass).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jifen.demo import people, trips
+from jifen.demo import people, spending, trips
+from jifen.demo.mall import place_demo_orders
 from jifen.domain.calendar import local_date
 from jifen.programs.schema import Program
 from jifen.services.daily import run_daily
@@ -22,11 +28,16 @@ from jifen.storage.crypto import IdentityVault
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
-    """What the demo wrote: members enrolled, events by outcome, daily jobs run."""
+    """What the demo wrote: members enrolled, events by outcome, daily jobs run, and spending.
+
+    `spent` counts mall orders placed (`ordered`), tickets redeemed (`redeemed`), donations
+    (`donated`) and refusals by error code.
+    """
 
     members: int
     events: Counter[str]
     days: int
+    spent: Counter[str] = field(default_factory=Counter)
 
 
 def run_demo(
@@ -69,6 +80,15 @@ def run_demo(
             enrolled += 1
         except MemberExists:
             pass
+    with uow:
+        ids = uow.recommendations.active_member_ids(limit=members)
+    spending.carry_last_year(uow, program=program, member_ids=ids, seed=seed, start=start, end=end)
+    orders = place_demo_orders(
+        uow, program=program, members=max(1, members // 4), seed=seed, start=start, end=end
+    )
+    spends = spending.plan(ids, seed=seed, start=start, end=end)
+    spends.outcomes["ordered"] += orders.placed
+    spends.outcomes.update(orders.refused)
     outcomes: Counter[str] = Counter()
     days = 0
 
@@ -78,6 +98,7 @@ def run_demo(
     stream = trips.events(cast, seed=seed, start=start, end=end)
     for day, todays in groupby(stream, key=happened):  # a day's events as one batch
         for night in _days(start + timedelta(days=days), day):  # the nights before that day
+            spending.spend_on(uow, program=program, spending=spends, day=night)
             run_daily(uow, program=program, as_of=night)
             days += 1
             if progress:
@@ -91,9 +112,10 @@ def run_demo(
         )
         outcomes.update(r.status for r in results)
     for night in _days(start + timedelta(days=days), end + timedelta(days=1)):
+        spending.spend_on(uow, program=program, spending=spends, day=night)
         run_daily(uow, program=program, as_of=night)
         days += 1
-    return DemoSummary(enrolled, outcomes, days)
+    return DemoSummary(enrolled, outcomes, days, spends.outcomes)
 
 
 def _day_end(day: date, tz: str) -> datetime:

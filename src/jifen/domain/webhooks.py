@@ -23,7 +23,7 @@ TOPICS = (
     "tier.expiring",
     "entitlement.issued",
 )
-"""Every topic a notification can have (SPEC §8); `entitlement.issued` comes with entitlements."""
+"""Every topic a notification can have (SPEC §8)."""
 
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE = timedelta(minutes=5)

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from jifen.domain import earning_rules as records
 from jifen.domain.calendar import lot_expiry
+from jifen.domain.entitlements import EntitlementGrant
 from jifen.domain.identity import IdType
 from jifen.programs.earning import (
     ACTIVITY_EVENT,
@@ -31,6 +32,7 @@ from jifen.programs.earning import (
     Text,
     raise_problems,
 )
+from jifen.programs.entitlements import EntitlementDefinition, entitlement_problems
 
 __all__ = [
     "ACTIVITY_EVENT",
@@ -40,6 +42,7 @@ __all__ = [
     "ClaimPolicy",
     "EarningRule",
     "Enrolment",
+    "EntitlementDefinition",
     "EventType",
     "ExpiryPolicy",
     "LocalizedName",
@@ -220,6 +223,8 @@ class Program(Frozen):
     activities: dict[Code, ActivityDefinition] = Field(default_factory=dict)
     charities: tuple[Charity, ...] = ()
     risk: Risk = Risk()
+    entitlements: tuple[EntitlementDefinition, ...] = ()
+    """Countable tier benefits (lounge visits, a birthday coupon) issued by the daily job."""
 
     @field_validator("timezone")
     @classmethod
@@ -241,6 +246,11 @@ class Program(Frozen):
                 *_rule_references(self),
                 *_exclusive_groups(self.earning_rules),
                 *_tier_multipliers(self),
+                *entitlement_problems(
+                    self.entitlements,
+                    {level.code for level in self.tiers.levels},
+                    self.tiers.join_tier,
+                ),
             ]
         )
         return self
@@ -256,6 +266,10 @@ class Program(Frozen):
             if kind.code == code:
                 return kind
         raise KeyError(code)
+
+    def entitlement_grants(self) -> tuple[EntitlementGrant, ...]:
+        """The countable benefits as the domain's records."""
+        return tuple(definition.record() for definition in self.entitlements)
 
     def all_earning_rules(self) -> tuple[records.EarningRule, ...]:
         """The earning rules as the domain's records, then one `activity_{code}` rule per activity.

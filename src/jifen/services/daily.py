@@ -1,4 +1,4 @@
-"""The daily job for a date: housekeeping, expire lots, tiers and their reminders, beneficiaries.
+"""The daily job for a date: housekeeping, expire lots, tiers, entitlements, reminders and more.
 
 Each step works in chunks that commit on their own, so a crash loses at most one chunk and a
 rerun picks up where it stopped; a finished step is recorded with its figures and skipped when
@@ -8,9 +8,11 @@ The steps are set-based so that a night over a million members fits in minutes: 
 expired a chunk at a time through the ledger's one door in a few statements
 (`ledger.expire_lots`, the postings `ledger.expire_lot` writes one at a time), the tier
 candidates are found in one pass over the lots, and reminders are queued with one
-`INSERT … SELECT`. Housekeeping comes first (`housekeeping`): tickets no claim can confirm any
-more are voided as not travelled, holds whose train has left are released (before expiry, so
-points released into a lapsed lot expire the same night). Last, units the mall held for orders
+`INSERT … SELECT`. After the tiers, entitlements whose member left their tier lapse and the day's
+tier starts and birthdays are issued theirs (`services/entitlements.py`). Housekeeping comes
+first (`housekeeping`): tickets no claim can confirm any more are voided as not travelled,
+holds whose train has left are released (before expiry, so points released into a lapsed lot
+expire the same night). Last, units the mall held for orders
 that a crash stopped between their two transactions go back on sale (`stock_holds`).
 """
 
@@ -25,7 +27,7 @@ from zoneinfo import ZoneInfo
 from jifen.domain.tiers import TierState, decide_tier, points_to_keep
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
-from jifen.services import housekeeping, ledger, segments
+from jifen.services import entitlements, housekeeping, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.mall.orders import STALE_HOLD, release_stale_holds
 from jifen.services.notifications import outbox
@@ -63,6 +65,7 @@ def run_daily(
         ("stale_holds", housekeeping.release_stale_holds),
         ("expire", _expire),
         ("tiers", _tiers),
+        ("entitlements", entitlements.issue_due),
         ("tier_reminders", _tier_reminders),
         ("reminders", _reminders),
         ("beneficiaries", _beneficiaries),

@@ -14,6 +14,7 @@ from jifen.storage.batch_repository import BatchRepository
 from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
+from jifen.storage.entitlement_repository import EntitlementRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.housekeeping_repository import HousekeepingRepository
 from jifen.storage.job_repository import JobRepository
@@ -68,6 +69,7 @@ class UnitOfWork(Protocol):
     accounting: AccountingRepository
     recommendations: RecommendationRepository
     partners: PartnerRepository
+    entitlements: EntitlementRepository
 
     def analytics(self, zone: ZoneInfo) -> AnalyticsRepository:
         """The ledger rollups and reads over them, with days local to `zone`."""

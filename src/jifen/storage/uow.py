@@ -19,6 +19,7 @@ from jifen.storage.batch_repository import BatchRepository
 from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
+from jifen.storage.entitlement_repository import EntitlementRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.housekeeping_repository import HousekeepingRepository
 from jifen.storage.job_repository import JobRepository
@@ -106,6 +107,7 @@ class SqlUnitOfWork:
     accounting = _Repository(AccountingRepository)
     recommendations = _Repository(RecommendationRepository)
     partners = _Repository(PartnerRepository)
+    entitlements = _Repository(EntitlementRepository)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -220,6 +220,9 @@ EXPECTED = [
     "This server runs on real time",  # POST /v1/clock on a normal server: 404
     '{"now":"2026-12-01T01:00:00Z","simulated":true}',
     '"expiring":[{"date":"2027-01-20","kind":"ride","points":2768}]',
+    '"code":"lounge_visit"',  # issued by the sandbox's daily job at 3★
+    '"remaining":1',  # the first lounge visit used
+    '"code":"entitlement_used_up"',  # the third
 ]
 
 

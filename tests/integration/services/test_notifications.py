@@ -113,6 +113,15 @@ def test_each_change_writes_one_notification_and_reruns_add_nothing(
             "qualifying_points": 60_000,
             "decided_on": "2025-03-20",
         },
+        "entitlement.issued": {  # the 3★ tier's lounge visits, until the tier's last day
+            "member_id": member,
+            "entitlement_id": 1,
+            "code": "lounge_visit",
+            "tier": "star3",
+            "quantity": 2,
+            "issued_on": "2025-03-20",
+            "valid_until": "2026-03-19",
+        },
         "points.expiring": {
             "member_id": member,
             "kind": "activity",

@@ -154,3 +154,15 @@ def test_retail_cash_offset(retail: Program) -> None:
     assert retail.redemption.points_per_yuan == 100
     assert retail.redemption.cash_offset_max_percent == 50
     assert retail.redemption.eligibility_threshold == 0
+
+
+def test_railway_grants_lounge_visits_by_star_and_a_birthday_coupon(railway: Program) -> None:
+    grants = {grant.code: grant for grant in railway.entitlement_grants()}
+    lounge = grants["lounge_visit"]
+    assert [lounge.quantity_for(tier) for tier in ("star2", "star3", "star4", "star5")] == [
+        0,
+        2,
+        4,
+        6,
+    ]
+    assert grants["birthday_coupon"].quantity_for("star5") == 1

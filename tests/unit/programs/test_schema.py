@@ -327,3 +327,34 @@ def test_a_file_that_is_not_a_mapping_is_refused() -> None:
 def test_unknown_preset_is_refused() -> None:
     with pytest.raises(ProgramInvalid, match="railway, retail"):
         load_preset("airline")
+
+
+def entitlement(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "code": "lounge_visit",
+        "name": {"zh": "贵宾室", "en": "Lounge visit"},
+        "on": "tier_start",
+        "per_tier": {"gold": 4},
+    }
+    return base | fields
+
+
+def test_entitlements_parse_into_the_domains_grants() -> None:
+    program = parse_program(
+        yaml.safe_dump(program_data(entitlements=[entitlement()]), allow_unicode=True), "t.yaml"
+    )
+    [grant] = program.entitlement_grants()
+    assert (grant.code, grant.quantity_for("gold"), grant.valid_days) == ("lounge_visit", 4, 365)
+
+
+def test_entitlements_name_only_the_programs_tiers_and_not_the_join_tier_at_its_start() -> None:
+    problems = problems_of(
+        program_data(
+            entitlements=[
+                entitlement(per_tier={"platinum": 2}),
+                entitlement(code="welcome", per_tier={"basic": 1}),
+            ]
+        )
+    )
+    assert "unknown tiers ['platinum']" in problems["entitlements[0].per_tier"]
+    assert "join tier" in problems["entitlements[1].per_tier"]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from jifen.domain.entitlements import Entitlement
 from jifen.domain.ledger import MEMBER_AVAILABLE, MEMBER_PENDING, PROGRAM_REDEEMED, TransactionType
 from jifen.domain.postings import OpensLot, Posted, Posting
 from jifen.domain.tiers import TierDecision
@@ -38,6 +39,29 @@ def tier_changed(uow: UnitOfWork, *, decision: TierDecision, at: datetime) -> No
     key = f"tier.changed:{decision.member_id}:{decision.decided_on}"
     uow.notifications.add_notifications(
         [{"topic": "tier.changed", "dedupe_key": key, "payload": payload, "occurred_at": at}]
+    )
+
+
+def entitlements_issued(uow: UnitOfWork, *, issued: list[Entitlement], at: datetime) -> None:
+    """`entitlement.issued` for each entitlement the daily job just issued (once each)."""
+    uow.notifications.add_notifications(
+        [
+            {
+                "topic": "entitlement.issued",
+                "dedupe_key": f"entitlement.issued:{e.id}",
+                "payload": {
+                    "member_id": e.member_id,
+                    "entitlement_id": e.id,
+                    "code": e.code,
+                    "tier": e.tier_code,
+                    "quantity": e.quantity,
+                    "issued_on": e.issued_on.isoformat(),
+                    "valid_until": e.valid_until.isoformat(),
+                },
+                "occurred_at": at,
+            }
+            for e in issued
+        ]
     )
 
 

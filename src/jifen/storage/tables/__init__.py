@@ -16,6 +16,7 @@ from jifen.storage.tables.analytics import (
 from jifen.storage.tables.base import metadata
 from jifen.storage.tables.campaigns import campaign_trips, campaigns
 from jifen.storage.tables.corrections import adjustments, audit_log
+from jifen.storage.tables.entitlements import entitlement_uses, entitlements
 from jifen.storage.tables.events import earnings, events, tickets
 from jifen.storage.tables.ledger import (
     balances,
@@ -60,6 +61,8 @@ __all__ = [
     "coupons",
     "donations",
     "earnings",
+    "entitlement_uses",
+    "entitlements",
     "events",
     "job_runs",
     "ledger_entries",

@@ -45,6 +45,7 @@ JOB_STEPS = (
     N_("stale_holds"),
     N_("expire"),
     N_("tiers"),
+    N_("entitlements"),
     N_("reminders"),
     N_("beneficiaries"),
     N_("analytics"),
@@ -60,6 +61,8 @@ JOB_FIGURES = (
     N_("points_expired"),
     N_("window_start"),
     N_("changes"),
+    N_("lapsed"),
+    N_("issued"),
     N_("reminders_queued"),
     N_("beneficiaries_effective"),
     N_("transactions_folded"),
@@ -82,5 +85,6 @@ AUDIT_ACTIONS = (
     N_("partner.created"),
     N_("webhook.added"),
     N_("webhook.replayed"),
+    N_("entitlement.used"),
 )
 EVENT_TYPES = (N_("ticket.travelled"), N_("ticket.purchased"), N_("activity.completed"))

@@ -20,12 +20,15 @@ def now(request: Request) -> datetime:
 
 
 def words(request: Request, program: Program) -> dict[str, Any]:
-    """Program names in the reader's language: point kinds, tiers, earning rules."""
+    """Program names in the reader's language: point kinds, tiers, earning rules, benefits."""
     english = request_locale(request) == "en"
     return {
         "kind_names": {k.code: k.name.en if english else k.name.zh for k in program.point_kinds},
         "tier_names": {t.code: t.name_en if english else t.name_zh for t in program.tiers.levels},
         "rule_names": {r.code: r.name.en if english else r.name.zh for r in program.earning_rules},
+        "benefit_names": {
+            b.code: b.name.en if english else b.name.zh for b in program.entitlements
+        },
     }
 
 

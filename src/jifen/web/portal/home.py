@@ -1,4 +1,4 @@
-"""The portal's home page: balances, the tier card with its progress bar, points expiring soon."""
+"""The portal's home page: balances, the tier card, entitlements left, points expiring soon."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
+from jifen.domain.entitlements import EntitlementState
+from jifen.services.entitlements import member_entitlements
 from jifen.services.views import member as member_view
 from jifen.services.views import portal as portal_view
 from jifen.web.portal.context import now, page, words
@@ -22,7 +24,7 @@ SOON_DAYS = 30
 def home(
     request: Request, *, member_id: PortalMemberDep, uow: UowDep, program: ProgramDep
 ) -> Response:
-    """Balance (spendable and pending), tier progress, and what lapses in the next 90 days."""
+    """Balance, tier progress, entitlements with what is left, what lapses in the next 90 days."""
     summary = member_view.member_summary(
         uow, program=program, member_id=member_id, now=now(request)
     )
@@ -37,8 +39,10 @@ def home(
         }
         for day, kind, points in summary.expiring
     ]
+    held = member_entitlements(uow, program=program, member_id=member_id, now=now(request))
     context = {
         "summary": summary,
+        "benefits": [h.entitlement for h in held if h.state is EntitlementState.ACTIVE],
         "member": summary.member,
         "spendable": sum(summary.available.values()),
         "outlook": outlook,
