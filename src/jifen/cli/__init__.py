@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jifen.cli import access, engagement, program, reports  # noqa: F401 - importing registers commands
+from jifen.cli import access, engagement, program, replay, reports  # noqa: F401 - importing registers commands
 from jifen.cli.common import app
 
 __all__ = ["app"]

@@ -18,6 +18,7 @@ from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.campaign_repository import Budget, CampaignTrip, StoredCampaign
 from jifen.storage.event_repository import StoredEvent, TicketRecord
+from jifen.storage.journal_repository import JournalEntry
 from jifen.storage.ledger_repository import Balance, StoredTransaction
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.program_repository import RedemptionUnlock
@@ -81,6 +82,10 @@ class CampaignStore(Protocol):
     def record_trip(self, trip: CampaignTrip) -> None: ...
 
 
+class JournalStore(Protocol):
+    def add(self, entry: JournalEntry) -> None: ...
+
+
 class EventUnitOfWork(Protocol):
     """A unit of work as applying an event uses it; `commit` keeps the outermost `with`'s work."""
 
@@ -100,6 +105,8 @@ class EventUnitOfWork(Protocol):
     def segments(self) -> SegmentReads: ...
     @property
     def campaigns(self) -> CampaignStore: ...
+    @property
+    def journal(self) -> JournalStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

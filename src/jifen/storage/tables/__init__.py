@@ -17,6 +17,7 @@ from jifen.storage.tables.base import metadata
 from jifen.storage.tables.campaigns import campaign_trips, campaigns
 from jifen.storage.tables.corrections import adjustments, audit_log
 from jifen.storage.tables.events import earnings, events, tickets
+from jifen.storage.tables.journal import journal
 from jifen.storage.tables.ledger import (
     balances,
     ledger_entries,
@@ -62,6 +63,7 @@ __all__ = [
     "earnings",
     "events",
     "job_runs",
+    "journal",
     "ledger_entries",
     "ledger_transactions",
     "lots",
