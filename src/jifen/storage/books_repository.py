@@ -73,7 +73,9 @@ class BooksRepository:
         member_refs = {c.name for c in columns if _refers_to_members(c)}
         if table is members:  # a member is named by its key, first
             columns, member_refs = [table.c.id, *columns], {"id"}
-        names = tuple("member" if c.name == "id" else c.name for c in columns)
+        names = tuple(c.name for c in columns)
+        if table is members:
+            names = ("member", *names[1:])
         rows = [
             tuple(
                 keys.get(value, value) if name in member_refs else _comparable(value)
