@@ -23,6 +23,7 @@ from jifen.services.mall.orders import cancel_order, place_order
 from jifen.services.mall.products import define_product
 from jifen.services.mall.warehouse import InProcessWarehouse
 from jifen.services.member_status import close_member, freeze_member, unfreeze_member
+from jifen.services.privacy import erase_member
 from jifen.services.programs import install_program
 from jifen.services.redemption.lifecycle import commit, release
 from jifen.services.redemption.tickets import TicketRequest, Train, redeem_ticket
@@ -127,7 +128,7 @@ def test_every_kind_of_command_replays_to_the_same_books(
         "redemption.release", "define_product", "place_order", "cancel_order", "donate",
         "request_adjustment", "decide_adjustment", "add_beneficiary", "remove_beneficiary",
         "freeze_member", "unfreeze_member", "close_member", "add_partner", "partner_operation",
-        "create_campaign", "stop_campaign", "assign_segments",
+        "create_campaign", "stop_campaign", "assign_segments", "erase_member",
     }  # fmt: skip
 
 
@@ -257,6 +258,8 @@ class Scenario:
         assign_segments(uow, member_id=other, segments=["vip"], actor="op", now=at(DAY, 19))
         close_member(uow, program=program, member_id=leaving, reason="asked", actor="op",
                      now=at(DAY, 20))  # fmt: skip
+        erase_member(uow, program=program, vault=vault, member_id=other, reason="asked",
+                     actor="op", now=at(DAY, 21))  # fmt: skip
         draft = CampaignDraft(
             id="winter", name="Winter", starts_at=at(DAY), ends_at=at(DAY + timedelta(days=30)),
             budget_points=10_000, effect={"kind": "ride", "percent": 50},

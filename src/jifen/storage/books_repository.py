@@ -44,6 +44,10 @@ COMPARED: tuple[Table, ...] = (
     partner_operations,
 )
 SKIPPED = frozenset({"version"})  # a balance's version counts its writes, not its value
+# What erasure replaces with random or numbered pseudonyms: compared as erased, not by value.
+PSEUDONYMS = frozenset({"name", "id_hash", "number_hash", "phone_hash"})
+ERASED = "(erased)"
+ERASED_PREFIX = "已注销 erased-"  # how erasure renames a member or beneficiary (services/privacy)
 
 Row = tuple[Any, ...]
 
@@ -60,12 +64,17 @@ class BooksRepository:
         return {table.name: self._rows(table, keys) for table in COMPARED}
 
     def _member_keys(self) -> dict[int, str]:
-        """Each member's natural key: its ID-number hash (or, once erased, its place among them)."""
+        """Each member's natural key: its ID-number hash, or once erased its place among them.
+
+        Erasure replaces a member's hashes with random ones, so an erased member is known by
+        the order it joined in instead.
+        """
         m = members.c
-        rows = self.connection.execute(select(m.id, m.number_hash, m.joined_at).order_by(m.id))
+        query = select(m.id, m.name, m.number_hash, m.joined_at).order_by(m.joined_at, m.id)
         keys: dict[int, str] = {}
-        for n, row in enumerate(rows):
-            keys[row.id] = row.number_hash or f"no-number:{row.joined_at.isoformat()}:{n}"
+        for n, row in enumerate(self.connection.execute(query)):
+            unnamed = _erased(row.name) or row.number_hash is None
+            keys[row.id] = f"erased:{row.joined_at.isoformat()}:{n}" if unnamed else row.number_hash
         return keys
 
     def _rows(self, table: Table, keys: dict[int, str]) -> tuple[tuple[str, ...], list[Row]]:
@@ -78,13 +87,22 @@ class BooksRepository:
             names = ("member", *names[1:])
         rows = [
             tuple(
-                keys.get(value, value) if name in member_refs else _comparable(value)
+                keys.get(value, value)
+                if name in member_refs
+                else ERASED
+                if erased and name in PSEUDONYMS
+                else _comparable(value)
                 for name, value in row._mapping.items()
             )
             for row in self.connection.execute(select(*columns))
+            for erased in [_erased(row._mapping.get("name"))]
         ]
         rows.sort(key=repr)
         return names, rows
+
+
+def _erased(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(ERASED_PREFIX)
 
 
 def _refers_to_members(column: Column[Any]) -> bool:
