@@ -1,21 +1,17 @@
-"""Replay: rebuild a program from its journal on an empty database, and compare the two books.
+"""The journaled commands run again: each use case given its recorded arguments back.
 
-`replay` reads the source's journal in order and runs each command again through the same use
-cases, on the target, at the instant it was first applied (time is an input: the recorded one
-is passed back, never the clock). Consecutive events received at the same instant go through
-the bulk path together, as a batch of events first did. Member and beneficiary ids are the
-target's own: each enrolment tells which id the source's member has there, and later commands
-are given the target's id. `compare` then reads both databases' books by natural key (SPEC §2
-invariant 5) and lists every difference.
+Most commands are a use case called with the arguments it recorded, revived to the types its
+signature names (times, dates, dataclasses), with the context it takes (the program, the vault,
+the warehouse, `now` as the recorded instant) and the target's member and beneficiary ids.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo
@@ -26,7 +22,6 @@ from jifen.services.adjustments import decide_adjustment, request_adjustment
 from jifen.services.beneficiaries import add_beneficiary, remove_beneficiary
 from jifen.services.campaigns.definitions import create_campaign, stop_campaign
 from jifen.services.daily import run_daily
-from jifen.services.events.batch import BATCH_SIZE, apply_batch
 from jifen.services.mall.donations import donate
 from jifen.services.mall.orders import cancel_order, place_order
 from jifen.services.mall.products import define_product
@@ -44,10 +39,6 @@ from jifen.services.redemption.tickets import cancel_ticket, change_ticket, rede
 from jifen.services.segments import assign_segments
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault
-from jifen.storage.journal_repository import Recorded
-
-PAGE = 1000
-REPLAYED_TOLERANCE = timedelta(days=36500)  # an event accepted once is not refused as "future"
 
 
 @dataclass
@@ -75,120 +66,7 @@ class Replaying:
         return at.astimezone(ZoneInfo(self.active().timezone))
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """A command that did not apply again as it first did: where it was and what happened."""
-
-    seq: int
-    command: str
-    problem: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayReport:
-    """How many journal entries were replayed, and those that did not apply again."""
-
-    replayed: int
-    refused: list[Refused]
-
-
 Handler = Callable[[Replaying, dict[str, Any], datetime | None], None]
-
-
-def replay(
-    source: UnitOfWork,
-    target: UnitOfWork,
-    *,
-    vault: IdentityVault,
-    progress: Callable[[int], None] | None = None,
-) -> ReplayReport:
-    """Run the source's journal again on `target`, in order; what did not apply is reported."""
-    ctx = Replaying(target, vault)
-    done = 0
-    refused: list[Refused] = []
-    for group in _groups(_entries(source)):
-        first = group[0]
-        try:
-            if first.entry.command == "event":
-                refused.extend(_events(ctx, group))
-            else:
-                HANDLERS[first.entry.command](ctx, first.entry.args, first.entry.at)
-        except Exception as error:  # noqa: BLE001 - one command's failure is reported, not fatal
-            refused.append(Refused(first.seq, first.entry.command, repr(error)))
-        done += len(group)
-        if progress:
-            progress(len(group))
-    return ReplayReport(done, refused)
-
-
-def journal_size(uow: UnitOfWork) -> int:
-    """How many entries a database's journal holds."""
-    with uow:
-        return uow.journal.count()
-
-
-def _entries(source: UnitOfWork) -> Iterator[Recorded]:
-    after = 0
-    while True:
-        with source:
-            page = source.journal.read(after=after, limit=PAGE)
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = page[-1].seq
-
-
-def _groups(entries: Iterator[Recorded]) -> Iterator[list[Recorded]]:
-    """Entries one by one, except consecutive events received at one instant, batched."""
-    group: list[Recorded] = []
-    for item in entries:
-        if group and (
-            item.entry.command != "event"
-            or group[0].entry.at != item.entry.at
-            or len(group) == BATCH_SIZE
-        ):
-            yield group
-            group = []
-        if item.entry.command != "event":
-            yield [item]
-        else:
-            group.append(item)
-    if group:
-        yield group
-
-
-def _events(ctx: Replaying, group: list[Recorded]) -> list[Refused]:
-    raw = [_member_ids(ctx, journal.unseal(r.entry.args["event"], ctx.vault)) for r in group]
-    at = ctx.local(group[0].entry.at)
-    results = apply_batch(
-        ctx.uow,
-        program=ctx.active(),
-        vault=ctx.vault,
-        raw_events=raw,
-        received_at=at,
-        future_tolerance=REPLAYED_TOLERANCE,
-    )
-    return [
-        Refused(r.seq, "event", f"{result.status}: {result.error or result.outcome}")
-        for r, result in zip(group, results, strict=True)
-        if result.status != "applied"
-    ]
-
-
-def _member_ids(ctx: Replaying, value: Any) -> Any:
-    """An event's body with each `member_id` in it (a rider, a passenger) the target's."""
-    if isinstance(value, dict):
-        return {
-            k: ctx.member(v) if k == "member_id" and isinstance(v, int) else _member_ids(ctx, v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_member_ids(ctx, v) for v in value]
-    return value
-
-
-def _when(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 # -- the commands ---------------------------------------------------------------------------------
@@ -290,7 +168,9 @@ def _call(
 ) -> Any:
     """Call `use_case` on the target with `args` as its parameters' types, and the context's."""
     hints = get_type_hints(use_case)
-    given = {name: _revive(hints[name], _ids(ctx, name, value)) for name, value in args.items()}
+    given = {
+        name: _revive(hints[name], member_ids(ctx, value, name)) for name, value in args.items()
+    }
     wants = inspect.signature(use_case).parameters
     context: dict[str, Callable[[], Any]] = {
         "program": ctx.active,
@@ -302,12 +182,12 @@ def _call(
     return use_case(ctx.uow, **given)
 
 
-def _ids(ctx: Replaying, name: str, value: Any) -> Any:
+def member_ids(ctx: Replaying, value: Any, name: str = "") -> Any:
     """`value` with the source's member and beneficiary ids in it made the target's."""
     if isinstance(value, dict):
-        return {k: _ids(ctx, k, v) for k, v in value.items()}
+        return {k: member_ids(ctx, v, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_ids(ctx, name, v) for v in value]
+        return [member_ids(ctx, v, name) for v in value]
     if not isinstance(value, int) or isinstance(value, bool):
         return value
     if name in {"member_id", "passenger_member_id", "member_ids"}:
@@ -333,42 +213,3 @@ def _revive(kind: Any, value: Any) -> Any:
         hints = get_type_hints(kind)
         return kind(**{k: _revive(hints[k], v) for k, v in value.items()})
     return value
-
-
-# -- comparing the books --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """Rows of one table found in one database and not the other (as many times as they differ)."""
-
-    table: str
-    columns: tuple[str, ...]
-    only_in_source: list[tuple[Any, ...]]
-    only_in_target: list[tuple[Any, ...]]
-
-
-def compare(source: UnitOfWork, target: UnitOfWork) -> list[Difference]:
-    """Every table of the books whose rows differ between `source` and `target`."""
-    with source:
-        theirs = source.books.snapshot()
-    with target:
-        ours = target.books.snapshot()
-    differences = []
-    for table, (columns, rows) in theirs.items():
-        other = ours[table][1]
-        missing, extra = _multiset_difference(rows, other), _multiset_difference(other, rows)
-        if missing or extra:
-            differences.append(Difference(table, columns, missing, extra))
-    return differences
-
-
-def _multiset_difference(rows: list[Any], other: list[Any]) -> list[Any]:
-    remaining: dict[Any, int] = {}
-    for row in other:
-        remaining[row] = remaining.get(row, 0) + 1
-    left = []
-    for row in rows:
-        if remaining.get(row, 0):
-            remaining[row] -= 1
-        else:
-            left.append(row)
-    return left
