@@ -6,6 +6,7 @@ from jifen.cli import (  # noqa: F401 - importing registers commands
     access,
     engagement,
     program,
+    replay,
     reports,
     stream,
 )

@@ -33,7 +33,7 @@ from jifen.domain.errors import (
     NotFound,
 )
 from jifen.programs.schema import Program
-from jifen.services import audit, ledger
+from jifen.services import audit, journal, ledger
 from jifen.services.member_status import MemberClosed
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.audit_repository import AdjustmentRecord, AdjustmentTaken
@@ -160,6 +160,18 @@ def _request(uow: UnitOfWork, program: Program, new: AdjustmentRecord) -> Adjust
             action, extra = "adjustment.applied", None
         uow.audit_log.add_adjustment(record)
         _audit(uow, record, action=action, actor=new.requested_by, at=new.requested_at, extra=extra)
+        journal.record(
+            uow,
+            "request_adjustment",
+            at=new.requested_at,
+            adjustment_id=new.id,
+            member_id=new.member_id,
+            kind=new.kind,
+            points=new.points,
+            reason=new.reason,
+            point_kind=new.point_kind,
+            actor=new.requested_by,
+        )
         uow.commit()
     return record
 
@@ -276,6 +288,16 @@ def _decide(
         extra = {"decision_id": decision_id, "note": note}
         done = "adjustment.approved" if approve else "adjustment.rejected"
         _audit(uow, record, action=done, actor=actor, at=now, extra=extra)
+        journal.record(
+            uow,
+            "decide_adjustment",
+            at=now,
+            adjustment_id=adjustment_id,
+            approve=approve,
+            decision_id=decision_id,
+            note=note,
+            actor=actor,
+        )
         uow.commit()
     return record
 

@@ -15,6 +15,7 @@ from jifen.domain.calendar import local_date
 from jifen.domain.errors import IdempotencyConflict, JifenError, NotFound
 from jifen.domain.identity import InvalidIdentity, mask_id_number, validate_identity
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.ledger import fingerprint
 from jifen.services.members import require_active_member
 from jifen.services.unit_of_work import UnitOfWork
@@ -133,6 +134,7 @@ def add_beneficiary(
         "program": program,
         "vault": vault,
         "id_number": identity.id_number,
+        "birth_date": birth_date,
         "today": today,
     }
     try:
@@ -160,6 +162,7 @@ def _add(
     program: Program,
     vault: IdentityVault,
     id_number: str,
+    birth_date: date | None,
     today: date,
 ) -> BeneficiaryRecord:
     member_id = request.member_id
@@ -180,6 +183,19 @@ def _add(
         )
         uow.redemptions.add_beneficiary_request(
             request.id, member_id=member_id, beneficiary_id=record.id, request_hash=request.hash
+        )
+        journal.record(
+            uow,
+            "add_beneficiary",
+            at=None,
+            beneficiary_id=record.id,
+            member_id=member_id,
+            request_id=request.id,
+            name=request.name,
+            id_type=request.id_type,
+            birth_date=birth_date,
+            today=today,
+            **journal.seal({"id_number": id_number}, vault),
         )
         uow.commit()
     return record
@@ -264,6 +280,14 @@ def remove_beneficiary(
         _of_member(uow, member_id, beneficiary_id)
         uow.redemptions.remove_beneficiary(beneficiary_id, on=today)
         removed = uow.redemptions.beneficiary(beneficiary_id)
+        journal.record(
+            uow,
+            "remove_beneficiary",
+            at=None,
+            member_id=member_id,
+            beneficiary_id=beneficiary_id,
+            today=today,
+        )
         uow.commit()
     assert removed is not None  # noqa: S101 - beneficiaries are never deleted
     return _shown(vault, removed, today)

@@ -33,6 +33,7 @@ def in_one_batch(
         results = work(StagedUnitOfWork(staged))
         uow.ledger.write_reserved(staged.reserved)
         uow.batch.write(staged)
+        uow.journal.add_all(staged.journal)
         uow.commit()
     return results
 

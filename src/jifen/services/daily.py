@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from jifen.domain.tiers import TierState, decide_tier, points_to_keep
 from jifen.programs.schema import Program
 from jifen.programs.tiers import qualifying_window_start, tier_policy
-from jifen.services import entitlements, housekeeping, ledger, segments
+from jifen.services import entitlements, housekeeping, journal, ledger, segments
 from jifen.services.analytics import refresh_rollups
 from jifen.services.mall.orders import STALE_HOLD, release_stale_holds
 from jifen.services.notifications import outbox
@@ -38,6 +38,7 @@ CHUNK = 500
 PAGE = 100 * CHUNK  # due lots read per query; each page is expired a chunk per transaction
 REMINDER_DAYS = 30
 Progress = Callable[[str, int], None]
+Step = Callable[[UnitOfWork, Program, date, Progress], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,29 +51,25 @@ class DailyReport:
 
 
 def run_daily(
-    uow: UnitOfWork, *, program: Program, as_of: date, progress: Progress | None = None
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    as_of: date,
+    progress: Progress | None = None,
+    only: str | None = None,
 ) -> DailyReport:
-    """Run every step of the daily job for `as_of` that has not completed yet.
+    """Run every step of the daily job for `as_of` that has not completed yet (or step `only`).
 
     Unlike the use cases, which take the clock's instant `now`, the job takes a business date:
     `as_of` is the program-local day the operator (or the scheduler, `--as-of`) names, so a
-    night can be rerun or caught up whatever the clock says.
+    night can be rerun or caught up whatever the clock says. Each step's completion is journaled
+    with it, so `jifen replay` runs the steps in the order they completed among the other commands.
     """
     steps: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
-    for name, step in (
-        ("no_shows", housekeeping.void_no_shows),
-        ("stale_holds", housekeeping.release_stale_holds),
-        ("expire", _expire),
-        ("tiers", _tiers),
-        ("entitlements", entitlements.issue_due),
-        ("tier_reminders", _tier_reminders),
-        ("reminders", _reminders),
-        ("beneficiaries", _beneficiaries),
-        ("analytics", _analytics),
-        ("segments", segments.score_rfm),
-        ("stock_holds", _stock_holds),
-    ):
+    for name, step in STEPS:
+        if only is not None and name != only:
+            continue
         with uow:
             done = uow.jobs.step_done(job=JOB, as_of=as_of, step=name)
         if done is not None:
@@ -82,6 +79,7 @@ def run_daily(
         figures = step(uow, program, as_of, progress or (lambda _step, _n: None))
         with uow:
             uow.jobs.finish_step(job=JOB, as_of=as_of, step=name, figures=figures)
+            journal.record(uow, "daily", at=None, as_of=as_of, step=name)
             uow.commit()
         steps[name] = figures
     return DailyReport(as_of, steps, tuple(skipped))
@@ -237,3 +235,18 @@ def _analytics(
     done = refresh_rollups(uow, program=program)
     progress("analytics", done.transactions)
     return {"transactions_folded": done.transactions}
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("no_shows", housekeeping.void_no_shows),
+    ("stale_holds", housekeeping.release_stale_holds),
+    ("expire", _expire),
+    ("tiers", _tiers),
+    ("entitlements", entitlements.issue_due),
+    ("tier_reminders", _tier_reminders),
+    ("reminders", _reminders),
+    ("beneficiaries", _beneficiaries),
+    ("analytics", _analytics),
+    ("segments", segments.score_rfm),
+    ("stock_holds", _stock_holds),
+)

@@ -15,7 +15,7 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_FORFEITED
 from jifen.programs.schema import Program
-from jifen.services import audit, ledger
+from jifen.services import audit, journal, ledger
 from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
 
@@ -121,6 +121,7 @@ def close_member(
         change = StatusChange(member_id, "closed", previous, True, forfeited, voided)
         details = {"forfeited": forfeited, "voided_pending": voided}
         _audit(uow, change, before=before, reason=reason, actor=actor, now=now, extra=details)
+        journal.record(uow, "close_member", at=now, member_id=member_id, reason=reason, actor=actor)
         uow.commit()
     return change
 
@@ -137,6 +138,8 @@ def _simple_change(
         _audit(uow, change, before=balances, reason=reason, actor=actor, now=now)
         if to == "frozen":
             outbox.member_frozen(uow, member_id=member_id, at=now)
+        command = "freeze_member" if to == "frozen" else "unfreeze_member"
+        journal.record(uow, command, at=now, member_id=member_id, reason=reason, actor=actor)
         uow.commit()
     return change
 

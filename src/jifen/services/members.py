@@ -17,7 +17,7 @@ from jifen.domain.identity import (
 )
 from jifen.domain.tiers import TierState
 from jifen.programs.schema import Program
-from jifen.services import audit
+from jifen.services import audit, journal
 from jifen.services.member_status import MemberClosed
 from jifen.services.ports import EventUnitOfWork
 from jifen.services.unit_of_work import UnitOfWork
@@ -89,6 +89,17 @@ def enrol(
                 birth_date=birth_date,
                 joined_at=joined_at,
                 tier=tier,
+            )
+            identity_given = {"id_number": id_number, "phone": phone}
+            journal.record(
+                uow,
+                "enrol",
+                at=joined_at,
+                member_id=member_id,
+                name=name,
+                id_type=id_type,
+                birth_date=birth_date,
+                **journal.seal(identity_given, vault),
             )
             uow.commit()
     except IdentityTaken:

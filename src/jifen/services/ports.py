@@ -19,6 +19,7 @@ from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.campaign_repository import Budget, CampaignTrip, StoredCampaign
 from jifen.storage.event_repository import StoredEvent, TicketRecord
+from jifen.storage.journal_repository import JournalEntry
 from jifen.storage.ledger_repository import Balance, StoredTransaction
 from jifen.storage.member_repository import MemberRecord
 from jifen.storage.program_repository import RedemptionUnlock
@@ -86,6 +87,10 @@ class NotificationStore(Protocol):
     def add_notifications(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
+class JournalStore(Protocol):
+    def add(self, entry: JournalEntry) -> None: ...
+
+
 class EventUnitOfWork(Protocol):
     """A unit of work as applying an event uses it; `commit` keeps the outermost `with`'s work."""
 
@@ -107,6 +112,8 @@ class EventUnitOfWork(Protocol):
     def campaigns(self) -> CampaignStore: ...
     @property
     def notifications(self) -> NotificationStore: ...
+    @property
+    def journal(self) -> JournalStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -17,7 +17,7 @@ from typing import Any
 from jifen.domain.calendar import local_date, local_datetime
 from jifen.domain.errors import InvalidRequest, NotFound
 from jifen.programs.schema import Program
-from jifen.services import audit
+from jifen.services import audit, journal
 from jifen.services.member_status import close_member
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.crypto import IdentityVault, VaultKeyError
@@ -211,6 +211,7 @@ def erase_member(
             "voided_pending": erasure.voided_pending,
         }
         _record(uow, "member.erased", member_id=member_id, actor=actor, now=now, details=details)
+        journal.record(uow, "erase_member", at=now, member_id=member_id, reason=reason, actor=actor)
         uow.commit()
     return erasure
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.unit_of_work import UnitOfWork
 
 
@@ -25,9 +26,9 @@ class NoProgram(JifenError):
 def install_program(uow: UnitOfWork, *, program: Program, source: str) -> int:
     """Store `program` as the active program; returns its new version number."""
     with uow:
-        version = uow.programs.activate(
-            code=program.code, document=program.model_dump(mode="json"), source=source
-        )
+        document = program.model_dump(mode="json")
+        version = uow.programs.activate(code=program.code, document=document, source=source)
+        journal.record(uow, "program", at=None, document=document, source=source)
         uow.commit()
     return version
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from jifen.domain.errors import NotFound
 from jifen.programs.schema import Program
-from jifen.services import audit
+from jifen.services import audit, journal
 from jifen.services.analytics.period import member_reports, rollups, spendable_kinds
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.segment_repository import OPERATOR, RFM
@@ -72,6 +72,14 @@ def assign_segments(
             details={"before": list(before.assigned), "after": list(wanted)},
         )
         after = _read(uow, member_id)
+        journal.record(
+            uow,
+            "assign_segments",
+            at=now,
+            member_id=member_id,
+            segments=sorted(wanted),
+            actor=actor,
+        )
         uow.commit()
     return after
 

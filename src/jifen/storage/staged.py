@@ -22,6 +22,7 @@ from jifen.domain.ledger import Lot
 from jifen.domain.postings import PendingItem, Posted, Posting
 from jifen.storage.campaign_repository import Budget, CampaignTrip, StoredCampaign
 from jifen.storage.event_repository import StoredEvent, TicketRecord
+from jifen.storage.journal_repository import JournalEntry
 from jifen.storage.ledger_repository import Balance, KeyTaken, Reserved, StoredTransaction
 from jifen.storage.ledger_rows import lot_legs, member_moves, opened_table, posting_rows
 from jifen.storage.member_repository import MemberRecord
@@ -71,6 +72,7 @@ class Staged:
     earnings: list[dict[str, Any]] = field(default_factory=list)
     unlocked: dict[int, date] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)  # outbox rows
+    journal: list[JournalEntry] = field(default_factory=list)
     _undo: list[tuple[Any, Any, Any]] = field(default_factory=list)
 
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -405,6 +407,16 @@ class StagedNotifications:
             self.staged.append(self.staged.notifications, row)
 
 
+class StagedJournal:
+    """The batch's journal entries, in the order its events committed."""
+
+    def __init__(self, staged: Staged) -> None:
+        self.staged = staged
+
+    def add(self, entry: JournalEntry) -> None:
+        self.staged.append(self.staged.journal, entry)
+
+
 class StagedUnitOfWork:
     """The unit of work the handlers see in a batch; the outermost `commit` keeps an event."""
 
@@ -419,6 +431,7 @@ class StagedUnitOfWork:
         self.segments = StagedSegments(staged)
         self.campaigns = StagedCampaigns(staged)
         self.notifications = StagedNotifications(staged)
+        self.journal = StagedJournal(staged)
 
     def __enter__(self) -> Self:
         self.depth += 1

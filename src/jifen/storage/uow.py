@@ -16,6 +16,7 @@ from jifen.storage.analytics_member_repository import MemberAnalyticsRepository
 from jifen.storage.analytics_repository import AnalyticsRepository
 from jifen.storage.audit_repository import AuditRepository
 from jifen.storage.batch_repository import BatchRepository
+from jifen.storage.books_repository import BooksRepository
 from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
@@ -23,6 +24,7 @@ from jifen.storage.entitlement_repository import EntitlementRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.housekeeping_repository import HousekeepingRepository
 from jifen.storage.job_repository import JobRepository
+from jifen.storage.journal_repository import JournalRepository
 from jifen.storage.key_repository import KeyRepository
 from jifen.storage.ledger_audit import LedgerAudit
 from jifen.storage.ledger_repository import LedgerRepository
@@ -108,6 +110,8 @@ class SqlUnitOfWork:
     recommendations = _Repository(RecommendationRepository)
     partners = _Repository(PartnerRepository)
     entitlements = _Repository(EntitlementRepository)
+    journal = _Repository(JournalRepository)
+    books = _Repository(BooksRepository)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -24,10 +24,13 @@ from jifen.services.events import apply_events
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
 from jifen.services.programs import install_program
+from jifen.services.replay import compare, replay
 from jifen.storage.crypto import IdentityVault
+from jifen.storage.db import make_engine, upgrade
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 from tests.e2e.api.test_operations import _wait_for, free_port
+from tests.e2e.cli.test_crash_safety import Databases
 from tests.integration.api.test_group_commit import DAY, purchases
 from tests.integration.services.test_events import at
 
@@ -146,3 +149,15 @@ def test_a_server_killed_under_load_keeps_every_event_it_answered(
         posted = [e["id"] for e in events if uow.ledger.find_by_key(f"{e['id']}:ride")]
     assert len(posted) == len(events)  # each once: a key is unique
     assert check_ledger(uow).ok
+
+    # What the killed server journaled rebuilds the same books (SPEC §2 invariant 5).
+    databases = Databases(engine, tmp_path)
+    try:
+        rebuilt = make_engine(databases.fresh("group_commit_replayed"))
+        upgrade(rebuilt)
+        target = SqlUnitOfWork(rebuilt)
+        assert replay(uow, target, vault=vault).refused == []
+        assert compare(uow, target) == []
+        rebuilt.dispose()
+    finally:
+        databases.drop()

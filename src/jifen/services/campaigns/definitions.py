@@ -9,7 +9,7 @@ from typing import Any
 from jifen.domain.campaigns import CampaignRules, Effect, InvalidCampaign, Target, check_rules
 from jifen.domain.errors import IdempotencyConflict, NotFound
 from jifen.programs.schema import Program
-from jifen.services import audit
+from jifen.services import audit, journal
 from jifen.services.ledger import fingerprint
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.campaign_repository import CampaignRepository, CampaignTaken, StoredCampaign
@@ -138,6 +138,7 @@ def create_campaign(
                     subject=f"campaign:{draft.id}",
                     details={"budget_points": draft.budget_points, "effect": campaign.effect},
                 )
+                journal.record(uow, "create_campaign", at=now, draft=draft, actor=actor)
                 uow.commit()
                 return campaign, True
     except CampaignTaken:
@@ -187,5 +188,6 @@ def stop_campaign(
                 subject=f"campaign:{campaign_id}",
                 details={"spent_points": campaign.spent_points},
             )
+            journal.record(uow, "stop_campaign", at=now, campaign_id=campaign_id, actor=actor)
         uow.commit()
     return get_campaign(uow, campaign_id)

@@ -20,6 +20,7 @@ from typing import Any
 from jifen.domain.errors import Contended, IdempotencyConflict, JifenError
 from jifen.domain.tickets import TicketConflict
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.event_schema import Activity, Event, Order, parse_event
 from jifen.services.events.context import (
     FUTURE_TOLERANCE,
@@ -175,6 +176,7 @@ def _apply(ctx: Context, data: Any, *, latest: datetime) -> EventResult:
             outcome,
         )
         ctx.uow.events.add(record)  # KeyTaken if a concurrent request applied it first
+        journal.record(ctx.uow, "event", at=ctx.received_at, event=journal.seal(sent, ctx.vault))
         ctx.uow.commit()
     return EventResult(ctx.event.id, "applied", outcome=outcome)
 

@@ -9,6 +9,7 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, JifenError
 from jifen.domain.ledger import require_positive
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.mall.payment import lock_balances_of, pay, run_once
 from jifen.services.members import require_active_member
 from jifen.services.unit_of_work import UnitOfWork
@@ -86,6 +87,15 @@ def donate(
             donation_id, member_id, charity, points, receipt, first.transaction_id, now
         )
         uow.mall.insert_donation(donation)
+        journal.record(
+            uow,
+            "donate",
+            at=now,
+            donation_id=donation_id,
+            member_id=member_id,
+            charity=charity,
+            points=points,
+        )
         return donation
 
     donation, replayed = run_once(uow, find=lambda: uow.mall.get_donation(donation_id), make=make)

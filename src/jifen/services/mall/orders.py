@@ -19,6 +19,7 @@ from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError,
 from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.domain.orders import START, OrderAction, OrderState, order_after
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.ledger import fingerprint
 from jifen.services.mall.coupons import issue_coupons
 from jifen.services.mall.payment import lock_balances_of, pay, refund
@@ -197,6 +198,15 @@ def _settle(
         assert product is not None  # noqa: S101 - the hold refers to it
         placed = _pay(uow, program=program, warehouse=warehouse, order=order, product=product)
         uow.mall.delete_hold(order.id)
+        journal.record(
+            uow,
+            "place_order",
+            at=order.created_at,
+            order_id=order.id,
+            member_id=order.member_id,
+            sku=order.sku,
+            quantity=order.quantity,
+        )
         uow.commit()
     return placed
 
@@ -341,6 +351,7 @@ def cancel_order(
         refunded = order_after(cancelled, OrderAction.REFUND, order_id=order_id)
         uow.mall.update_order(order_id, status=refunded, fulfilment=fulfilment, at=now)
         updated = uow.mall.get_order(order_id)
+        journal.record(uow, "cancel_order", at=now, order_id=order_id, cancel_id=cancel_id)
         uow.commit()
     assert updated is not None  # noqa: S101 - just updated
     return updated

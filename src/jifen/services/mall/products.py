@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from jifen.domain.errors import InvalidRequest, JifenError
+from jifen.services import journal
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Product
 
@@ -52,6 +53,7 @@ def define_product(uow: UnitOfWork, *, product: Product) -> tuple[Product, bool]
         created = uow.mall.get_product(product.sku) is None
         uow.mall.put_product(product)
         stored = uow.mall.get_product(product.sku)
+        journal.record(uow, "define_product", at=None, product=product)
         uow.commit()
     assert stored is not None  # noqa: S101 - just written
     return stored, created

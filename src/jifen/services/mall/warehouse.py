@@ -12,6 +12,7 @@ from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError, NotFound
 from jifen.domain.orders import OrderAction, OrderState, order_after
 from jifen.programs.schema import Program
+from jifen.services import journal
 from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import MallOrder
@@ -147,6 +148,14 @@ def record_warehouse_report(
         if status == "shipped":
             outbox.order_shipped(uow, order=order, tracking=tracking, at=now)
         updated = uow.mall.get_order(order_id)
+        journal.record(
+            uow,
+            "record_warehouse_report",
+            at=now,
+            order_id=order_id,
+            status=status,
+            tracking=tracking,
+        )
         uow.commit()
     assert updated is not None  # noqa: S101 - just updated
     return updated

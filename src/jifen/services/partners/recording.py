@@ -15,7 +15,7 @@ from typing import Any
 from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import IdempotencyConflict, NotFound
 from jifen.programs.schema import Program
-from jifen.services import audit, ledger
+from jifen.services import audit, journal, ledger
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.ledger_repository import KeyTaken
 from jifen.storage.partner_repository import (
@@ -110,6 +110,7 @@ def _once(
             subject=f"member:{record.member_id}",
             details={**details, "day": record.day.isoformat()},
         )
+        journal.record(uow, "partner_operation", at=now, request=request, actor=actor)
         uow.commit()
     return record
 

@@ -10,7 +10,7 @@ from typing import Literal, get_args
 from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.partners import MilesRate
 from jifen.programs.schema import Program
-from jifen.services import audit
+from jifen.services import audit, journal
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.partner_repository import PartnerRecord
 
@@ -110,6 +110,7 @@ def add_partner(
             audit.record(
                 uow, at=now, actor=actor, action="partner.created", subject=subject, details=details
             )
+            journal.record(uow, "add_partner", at=now, terms=terms, actor=actor)
             uow.commit()
             return new
     with uow:  # it exists (perhaps added a moment ago by a concurrent request)
@@ -157,6 +158,15 @@ def set_partner_status(
             action = "partner.suspended" if status == "suspended" else "partner.activated"
             audit.record(
                 uow, at=now, actor=actor, action=action, subject=f"partner:{code}", details=details
+            )
+            journal.record(
+                uow,
+                "set_partner_status",
+                at=now,
+                code=code,
+                status=status,
+                reason=reason,
+                actor=actor,
             )
             uow.commit()
     return replace(partner, status=status)

@@ -26,7 +26,7 @@ from jifen.domain.redemptions import (
     require_not_departed,
 )
 from jifen.programs.schema import Program
-from jifen.services import ledger
+from jifen.services import journal, ledger
 from jifen.services.ledger import fingerprint, transfer
 from jifen.services.members import require_active_member
 from jifen.services.notifications import outbox
@@ -87,8 +87,11 @@ def run_step(
     *,
     lock: Callable[[UnitOfWork], T],
     perform: Callable[[UnitOfWork, T], Result],
+    journaled: tuple[str, dict[str, Any]],
 ) -> Result:
     """Do `perform` once for the step's id and keep its result; a repeat gets that result.
+
+    `journaled` is the use case's name and arguments, recorded with the step (not on a repeat).
 
     `lock` runs first and serialises the requests that could race on the same state (a member's
     balance, a redemption's row), so the stored step is looked up only once the lock is held.
@@ -114,6 +117,7 @@ def run_step(
                             step.at,
                         )
                     )
+                    journal.record(uow, journaled[0], at=step.at, **journaled[1])
                     uow.commit()
                     return result
             break
@@ -302,7 +306,10 @@ def commit(
         return {"redemption_id": record.id, "points": record.points, "status": committed}
 
     step = Step(key, redemption_id, "commit", {}, at)
-    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+    command = ("redemption.commit", {"redemption_id": redemption_id, "key": key})
+    return run_step(
+        uow, step, lock=lock_redemption(redemption_id), perform=perform, journaled=command
+    )
 
 
 def release(
@@ -344,7 +351,13 @@ def release(
         }
 
     step = Step(key, redemption_id, "release", because, at)
-    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+    command = (
+        "redemption.release",
+        {"redemption_id": redemption_id, "key": key, "reason": reason},
+    )
+    return run_step(
+        uow, step, lock=lock_redemption(redemption_id), perform=perform, journaled=command
+    )
 
 
 def get_redemption(uow: UnitOfWork, redemption_id: str) -> RedemptionRecord:

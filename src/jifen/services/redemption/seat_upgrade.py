@@ -88,7 +88,11 @@ def upgrade_seat(
 
     step = Step(request.id, request.id, "hold", fingerprinted(request, "seat_upgrade"), at)
     return run_step(
-        uow, step, lock=lock_ticket_balances(program, request.member_id), perform=perform
+        uow,
+        step,
+        lock=lock_ticket_balances(program, request.member_id),
+        perform=perform,
+        journaled=("upgrade_seat", {"request": request}),
     )
 
 

@@ -157,7 +157,11 @@ def redeem_ticket(
 
     step = Step(request.id, request.id, "hold", fingerprinted(request, "ticket"), at)
     return run_step(
-        uow, step, lock=lock_ticket_balances(program, request.member_id), perform=perform
+        uow,
+        step,
+        lock=lock_ticket_balances(program, request.member_id),
+        perform=perform,
+        journaled=("redeem_ticket", {"request": request}),
     )
 
 
@@ -223,7 +227,18 @@ def change_ticket(
 
     request = {"fare_fen": fare_fen, "departure_at": departure_at.astimezone(UTC).isoformat()}
     step = Step(key, redemption_id, "change", request, at)
-    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+    command = (
+        "change_ticket",
+        {
+            "redemption_id": redemption_id,
+            "key": key,
+            "fare_fen": fare_fen,
+            "departure_at": departure_at,
+        },
+    )
+    return run_step(
+        uow, step, lock=lock_redemption(redemption_id), perform=perform, journaled=command
+    )
 
 
 def cancel_ticket(
@@ -277,7 +292,10 @@ def cancel_ticket(
         }
 
     step = Step(key, redemption_id, "cancel", {"reason": reason}, at)
-    return run_step(uow, step, lock=lock_redemption(redemption_id), perform=perform)
+    command = ("cancel_ticket", {"redemption_id": redemption_id, "key": key, "reason": reason})
+    return run_step(
+        uow, step, lock=lock_redemption(redemption_id), perform=perform, journaled=command
+    )
 
 
 def _require_cancel_window(record: RedemptionRecord, at: datetime, program: Program) -> None:

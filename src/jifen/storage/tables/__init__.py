@@ -18,6 +18,7 @@ from jifen.storage.tables.campaigns import campaign_trips, campaigns
 from jifen.storage.tables.corrections import adjustments, audit_log
 from jifen.storage.tables.entitlements import entitlement_uses, entitlements
 from jifen.storage.tables.events import earnings, events, tickets
+from jifen.storage.tables.journal import journal
 from jifen.storage.tables.ledger import (
     balances,
     ledger_entries,
@@ -65,6 +66,7 @@ __all__ = [
     "entitlements",
     "events",
     "job_runs",
+    "journal",
     "ledger_entries",
     "ledger_transactions",
     "lots",

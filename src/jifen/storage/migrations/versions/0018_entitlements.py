@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-# TODO(merge): 0017 (the command journal) lands first on main; re-point this to "0017" then.
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
