@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jifen.domain.errors import InvalidRequest, JifenError
 from jifen.programs.schema import Program
-from jifen.services.ledger import credit
+from jifen.services.grants import grant_points
 from jifen.services.mall.orders import place_order
 from jifen.services.mall.products import define_product
 from jifen.services.mall.warehouse import InProcessWarehouse
@@ -148,7 +148,7 @@ def _order_times(
 def _grant(
     uow: UnitOfWork, *, program: Program, seed: int, member_id: int, points: int, first: datetime
 ) -> None:
-    credit(
+    grant_points(
         uow,
         key=f"demo-mall:{seed}:{member_id}",
         member_id=member_id,

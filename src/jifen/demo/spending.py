@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services import redemption
-from jifen.services.ledger import credit
+from jifen.services.grants import grant_points
 from jifen.services.mall.donations import donate
 from jifen.services.redemption.tickets import TicketRequest, Train, redeem_ticket
 from jifen.services.unit_of_work import UnitOfWork
@@ -89,7 +89,7 @@ def carry_last_year(
         if frequent:
             kinds.append(("upgrade", points, None))
         for kind, amount, expires_on in kinds:
-            credit(
+            grant_points(
                 uow,
                 key=f"demo-carry:{seed}:{member_id}:{kind}",
                 member_id=member_id,

@@ -135,6 +135,7 @@ def add_beneficiary(
         "vault": vault,
         "id_number": identity.id_number,
         "birth_date": birth_date,
+        "now": now,
         "today": today,
     }
     try:
@@ -163,6 +164,7 @@ def _add(
     vault: IdentityVault,
     id_number: str,
     birth_date: date | None,
+    now: datetime,
     today: date,
 ) -> BeneficiaryRecord:
     member_id = request.member_id
@@ -187,14 +189,13 @@ def _add(
         journal.record(
             uow,
             "add_beneficiary",
-            at=None,
+            at=now,
             beneficiary_id=record.id,
             member_id=member_id,
             request_id=request.id,
             name=request.name,
             id_type=request.id_type,
             birth_date=birth_date,
-            today=today,
             **journal.seal({"id_number": id_number}, vault),
         )
         uow.commit()
@@ -283,10 +284,9 @@ def remove_beneficiary(
         journal.record(
             uow,
             "remove_beneficiary",
-            at=None,
+            at=now,
             member_id=member_id,
             beneficiary_id=beneficiary_id,
-            today=today,
         )
         uow.commit()
     assert removed is not None  # noqa: S101 - beneficiaries are never deleted

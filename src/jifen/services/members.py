@@ -225,6 +225,14 @@ def change_phone(
             subject=f"member:{member_id}",
             details=details,
         )
+        journal.record(
+            uow,
+            "change_phone",
+            at=now,
+            member_id=member_id,
+            actor=actor,
+            **journal.seal({"phone": number}, vault),
+        )
         uow.commit()
     return ContactChange(member_id, mask_phone(number), changed=True)
 

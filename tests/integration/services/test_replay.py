@@ -23,6 +23,7 @@ from jifen.services.mall.orders import cancel_order, place_order
 from jifen.services.mall.products import define_product
 from jifen.services.mall.warehouse import InProcessWarehouse
 from jifen.services.member_status import close_member, freeze_member, unfreeze_member
+from jifen.services.members import change_phone
 from jifen.services.privacy import erase_member
 from jifen.services.programs import install_program
 from jifen.services.redemption.lifecycle import commit, release
@@ -245,14 +246,16 @@ class Scenario:
         return add_beneficiary(
             self.uow, program=self.program, vault=self.vault, member_id=member,
             request_id=f"b{n}", name="李四", id_type="resident_id",
-            id_number=resident_id(date(1980 + n, 5, 1), 700 + n), birth_date=None, today=DAY,
+            id_number=resident_id(date(1980 + n, 5, 1), 700 + n), birth_date=None, now=at(DAY, 9),
         )  # fmt: skip
 
     def _people(self, member: int, other: int, leaving: int) -> None:
         uow, program, vault = self.uow, self.program, self.vault
         named = [self._name(member, n) for n in range(2)]
-        remove_beneficiary(uow, vault=vault, member_id=member, beneficiary_id=named[1].id,
-                           today=DAY)  # fmt: skip
+        remove_beneficiary(uow, program=program, vault=vault, member_id=member,
+                           beneficiary_id=named[1].id, now=at(DAY, 9))  # fmt: skip
+        change_phone(uow, vault=vault, member_id=member, phone="13800138999", actor="op",
+                     now=at(DAY, 18))  # fmt: skip
         freeze_member(uow, member_id=other, reason="abuse", actor="op", now=at(DAY, 18))
         unfreeze_member(uow, member_id=other, reason="cleared", actor="op", now=at(DAY, 19))
         assign_segments(uow, member_id=other, segments=["vip"], actor="op", now=at(DAY, 19))

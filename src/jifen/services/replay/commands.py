@@ -22,12 +22,13 @@ from jifen.services.adjustments import decide_adjustment, request_adjustment
 from jifen.services.beneficiaries import add_beneficiary, remove_beneficiary
 from jifen.services.campaigns.definitions import create_campaign, stop_campaign
 from jifen.services.daily import run_daily
+from jifen.services.grants import grant_points
 from jifen.services.mall.donations import donate
 from jifen.services.mall.orders import cancel_order, place_order
 from jifen.services.mall.products import define_product
 from jifen.services.mall.warehouse import InProcessWarehouse, record_warehouse_report
 from jifen.services.member_status import close_member, freeze_member, unfreeze_member
-from jifen.services.members import enrol
+from jifen.services.members import change_phone, enrol
 from jifen.services.partners.operations import award, exchange
 from jifen.services.partners.reversals import reverse
 from jifen.services.partners.terms import add_partner, set_partner_status
@@ -92,6 +93,10 @@ def _enrol(ctx: Replaying, args: dict[str, Any], at: datetime | None) -> None:
     ctx.members[args["member_id"]] = enrolled.member_id
 
 
+def _change_phone(ctx: Replaying, args: dict[str, Any], at: datetime | None) -> None:
+    _call(ctx, change_phone, journal.unseal(args, ctx.vault), at)
+
+
 def _daily(ctx: Replaying, args: dict[str, Any], at: datetime | None) -> None:
     run_daily(
         ctx.uow, program=ctx.active(), as_of=date.fromisoformat(args["as_of"]), only=args["step"]
@@ -129,6 +134,7 @@ HANDLERS: dict[str, Handler] = {
     "program": _program,
     "enrol": _enrol,
     "daily": _daily,
+    "change_phone": _change_phone,
     "add_beneficiary": _add_beneficiary,
     "partner_operation": _partner_operation,
     **{
@@ -155,6 +161,7 @@ HANDLERS: dict[str, Handler] = {
             create_campaign,
             stop_campaign,
             assign_segments,
+            grant_points,
         )
     },
     "redemption.commit": _plain_call(commit),
