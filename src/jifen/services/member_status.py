@@ -93,9 +93,7 @@ def close_member(
         assert previous is not None  # noqa: S101 - closing a closed member raised instead
         before = _balances(uow, member_id)
         forfeited: dict[str, int] = {}
-        for kind in spendable:
-            lots = uow.ledger.open_lots(member_id, kind)
-            points = sum(lot.remaining for lot in lots if lot.spendable_on(local.date()))
+        for kind, points in ledger.spendable(uow, member_id, spendable, local.date()).items():
             if points:
                 ledger.spend(
                     uow,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.postings import PendingItem
-from jifen.storage.rows import inserted_id, newest_first
+from jifen.storage.rows import from_row, inserted_id, newest_first
 from jifen.storage.tables import adjustments, audit_log, pending_points
 
 
@@ -54,28 +54,6 @@ class AuditEntry:
     details: dict[str, Any]
 
 
-def _adjustment(row: Any) -> AdjustmentRecord:
-    return AdjustmentRecord(
-        row.id,
-        row.member_id,
-        row.kind,
-        row.point_kind,
-        row.points,
-        row.reason,
-        row.status,
-        row.request_hash,
-        row.requested_by,
-        row.requested_at,
-        row.decided_by,
-        row.decided_at,
-        row.transaction_id,
-        row.balance_before,
-        row.balance_after,
-        row.decision_id,
-        row.decision_hash,
-    )
-
-
 class AuditRepository:
     """Adjustments (with their approvals) and the append-only audit log."""
 
@@ -89,7 +67,7 @@ class AuditRepository:
         if lock:
             query = query.with_for_update()
         row = self.connection.execute(query).first()
-        return None if row is None else _adjustment(row)
+        return None if row is None else from_row(AdjustmentRecord, row)
 
     def add_adjustment(self, record: AdjustmentRecord) -> None:
         """Store a new adjustment; `AdjustmentTaken` when its id is already stored."""
@@ -175,7 +153,7 @@ class AuditRepository:
             conditions.append(a.status == status)
         query = select(adjustments).where(and_(true(), *conditions))
         query = newest_first(query, a.requested_at, a.id, before=before, limit=limit)
-        return [_adjustment(row) for row in self.connection.execute(query)]
+        return [from_row(AdjustmentRecord, row) for row in self.connection.execute(query)]
 
     # -- closing a member ----------------------------------------------------------------------
     def open_pending_of(self, member_id: int) -> list[PendingItem]:

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from jifen.storage.event_repository import StoredEvent, _ticket
+from jifen.storage.event_repository import StoredEvent, TicketRecord
 from jifen.storage.ledger_repository import Balance, PendingItem, reserve_ids
 from jifen.storage.member_repository import _record
 from jifen.storage.notification_repository import NotificationRepository
 from jifen.storage.program_repository import ProgramRepository
-from jifen.storage.rows import insert_rows, update_rows
+from jifen.storage.rows import from_row, insert_rows, to_row, update_rows
 from jifen.storage.segment_repository import SegmentRepository
 from jifen.storage.staged import ID_TABLES, Loaded, NeedsDatabase, Staged
 from jifen.storage.tables import (
@@ -52,13 +52,12 @@ class BatchRepository:
         """Read, in a handful of queries, every row the batch's events can touch."""
         run = self.connection.execute
         found_events = {
-            r.id: StoredEvent(
-                r.id, r.type, r.occurred_at, r.member_id, r.payload, r.fingerprint, r.outcome
-            )
+            r.id: from_row(StoredEvent, r)
             for r in _rows(run, select(events), events.c.id, wants.event_ids)
         }
         found_tickets = {
-            r.id: _ticket(r) for r in _rows(run, select(tickets), tickets.c.id, wants.ticket_ids)
+            r.id: from_row(TicketRecord, r)
+            for r in _rows(run, select(tickets), tickets.c.id, wants.ticket_ids)
         }
         member_ids = set(wants.member_ids) | {
             t.member_id for t in found_tickets.values() if t.member_id is not None
@@ -170,15 +169,15 @@ class BatchRepository:
         insert_rows(
             run,
             tickets,
-            [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if not old],
+            [to_row(tickets_now[i]) for i, old in staged.tickets.items() if not old],
         )
         update_rows(
             run,
             tickets,
             ("id",),
-            [_ticket_row(tickets_now[i]) for i, old in staged.tickets.items() if old],
+            [to_row(tickets_now[i]) for i, old in staged.tickets.items() if old],
         )
-        insert_rows(run, events, [_event_row(e) for e in staged.events])
+        insert_rows(run, events, [to_row(e) for e in staged.events])
         insert_rows(run, earnings, staged.earnings)
         update_rows(
             run,
@@ -187,31 +186,6 @@ class BatchRepository:
             [{"id": m, "redemption_unlocked_on": on} for m, on in staged.unlocked.items()],
         )
         NotificationRepository(run).add_notifications(staged.notifications)
-
-
-def _event_row(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "type": event.type,
-        "occurred_at": event.occurred_at,
-        "member_id": event.member_id,
-        "payload": event.payload,
-        "fingerprint": event.fingerprint,
-        "outcome": event.outcome,
-    }
-
-
-def _ticket_row(ticket: Any) -> dict[str, Any]:
-    return {
-        "id": ticket.id,
-        "member_id": ticket.member_id,
-        "status": ticket.status,
-        "fare_fen": ticket.fare_fen,
-        "departure_at": ticket.departure_at,
-        "data": ticket.data,
-        "pending_id": ticket.pending_id,
-        "travelled_at": ticket.travelled_at,
-    }
 
 
 def _rows(run: Any, query: Any, column: Any, values: Collection[Any]) -> list[Any]:

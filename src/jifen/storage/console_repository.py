@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.mall_repository import _order as order_record
 from jifen.storage.redemption_repository import RedemptionRecord
-from jifen.storage.redemption_repository import _redemption as redemption_record
+from jifen.storage.rows import from_row
 from jifen.storage.tables import job_runs, mall_orders, redemptions
 
 
@@ -40,7 +40,7 @@ class ConsoleRepository:
             .order_by(r.created_at.desc(), r.id.desc())
             .limit(limit)
         )
-        return [redemption_record(row) for row in self.connection.execute(query)]
+        return [from_row(RedemptionRecord, row) for row in self.connection.execute(query)]
 
     def orders_of(self, member_id: int, *, limit: int) -> list[MallOrder]:
         """The member's mall orders, newest first."""

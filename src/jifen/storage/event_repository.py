@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.tickets import TicketState
 from jifen.storage.ledger_repository import KeyTaken
+from jifen.storage.rows import from_row, to_row
 from jifen.storage.tables import earnings, events, rule_budgets, tickets
 
 
@@ -43,19 +44,6 @@ class TicketRecord:
     travelled_at: datetime | None
 
 
-def _ticket(row: Any) -> TicketRecord:
-    return TicketRecord(
-        row.id,
-        row.member_id,
-        row.status,
-        row.fare_fen,
-        row.departure_at,
-        row.data,
-        row.pending_id,
-        row.travelled_at,
-    )
-
-
 class EventRepository:
     """Reads and writes events, tickets and earnings on one connection."""
 
@@ -67,37 +55,19 @@ class EventRepository:
         row = self.connection.execute(select(events).where(events.c.id == event_id)).first()
         if row is None:
             return None
-        return StoredEvent(
-            row.id,
-            row.type,
-            row.occurred_at,
-            row.member_id,
-            row.payload,
-            row.fingerprint,
-            row.outcome,
-        )
+        return from_row(StoredEvent, row)
 
     def add(self, event: StoredEvent) -> None:
         """Keep an applied event and its outcome; `KeyTaken` if the id is stored already."""
         try:
-            self.connection.execute(
-                insert(events).values(
-                    id=event.id,
-                    type=event.type,
-                    occurred_at=event.occurred_at,
-                    member_id=event.member_id,
-                    payload=event.payload,
-                    fingerprint=event.fingerprint,
-                    outcome=event.outcome,
-                )
-            )
+            self.connection.execute(insert(events).values(**to_row(event)))
         except IntegrityError as error:
             raise KeyTaken(event.id) from error
 
     def ticket(self, ticket_id: str) -> TicketRecord | None:
         """A ticket by id."""
         row = self.connection.execute(select(tickets).where(tickets.c.id == ticket_id)).first()
-        return None if row is None else _ticket(row)
+        return None if row is None else from_row(TicketRecord, row)
 
     def travelled_between(self, since: datetime, until: datetime) -> Iterator[TicketRecord]:
         """Tickets travelled in `[since, until)` with the member's data, streamed."""
@@ -115,7 +85,7 @@ class EventRepository:
             .order_by(t.travelled_at)
             .execution_options(yield_per=2000)
         )
-        return (_ticket(row) for row in self.connection.execute(query))
+        return (from_row(TicketRecord, row) for row in self.connection.execute(query))
 
     def events_between(
         self, types: Iterable[str], since: datetime, until: datetime
@@ -128,12 +98,7 @@ class EventRepository:
             .order_by(e.occurred_at)
             .execution_options(yield_per=2000)
         )
-        return (
-            StoredEvent(
-                r.id, r.type, r.occurred_at, r.member_id, r.payload, r.fingerprint, r.outcome
-            )
-            for r in self.connection.execute(query)
-        )
+        return (from_row(StoredEvent, r) for r in self.connection.execute(query))
 
     def save_ticket(self, ticket: TicketRecord, *, was: str | None) -> None:
         """Insert a new ticket (`was` None), or update one whose status is still `was`.

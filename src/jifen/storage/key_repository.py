@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
+from jifen.storage.rows import from_row, to_row
 from jifen.storage.tables import api_keys, sandbox_clock
 
 
@@ -35,29 +35,19 @@ class KeyRepository:
 
     def add(self, key: StoredKey) -> None:
         """Store a new key."""
-        self.connection.execute(
-            insert(api_keys).values(
-                prefix=key.prefix,
-                secret_hash=key.secret_hash,
-                role=key.role,
-                label=key.label,
-                created_at=key.created_at,
-                revoked_at=key.revoked_at,
-                partner_code=key.partner_code,
-            )
-        )
+        self.connection.execute(insert(api_keys).values(**to_row(key)))
 
     def get(self, prefix: str) -> StoredKey | None:
         """A key by its public prefix."""
         row = self.connection.execute(_BY_PREFIX, {"prefix": prefix}).first()
         if row is None:
             return None
-        return _key(row)
+        return from_row(StoredKey, row)
 
     def all(self) -> list[StoredKey]:
         """Every key, oldest first."""
         rows = self.connection.execute(select(api_keys).order_by(api_keys.c.id))
-        return [_key(r) for r in rows]
+        return [from_row(StoredKey, r) for r in rows]
 
     def revoke(self, prefix: str, at: datetime) -> bool:
         """Revoke a key; False when there is no such key that is still live."""
@@ -82,15 +72,3 @@ class KeyRepository:
             == 0
         ):
             self.connection.execute(insert(sandbox_clock).values(id=1, now=now))
-
-
-def _key(row: Row[Any]) -> StoredKey:
-    return StoredKey(
-        row.prefix,
-        row.secret_hash,
-        row.role,
-        row.label,
-        row.created_at,
-        row.revoked_at,
-        row.partner_code,
-    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.orders import OrderState
-from jifen.storage.rows import newest_first
+from jifen.storage.rows import from_row, newest_first, to_row
 from jifen.storage.tables import (
     coupons,
     donations,
@@ -104,22 +104,6 @@ class Donation:
     at: datetime
 
 
-def _product(row: Any) -> Product:
-    return Product(
-        row.sku,
-        row.name,
-        row.kind,
-        row.price_points,
-        row.cash_fen,
-        row.stock,
-        row.per_member_limit,
-        row.sale_starts_at,
-        row.sale_ends_at,
-        row.coupon_valid_days,
-        row.active,
-    )
-
-
 def _order(row: Any) -> MallOrder:
     return MallOrder(
         row.id,
@@ -134,25 +118,6 @@ def _order(row: Any) -> MallOrder:
         dict(row.fulfilment or {}),
         row.created_at,
         row.updated_at,
-    )
-
-
-def _hold(row: Any) -> StockHold:
-    return StockHold(
-        row.order_id, row.sku, row.quantity, row.member_id, row.request_hash, row.created_at
-    )
-
-
-def _coupon(row: Any) -> Coupon:
-    return Coupon(
-        row.code,
-        row.type,
-        row.member_id,
-        row.source,
-        row.issued_at,
-        row.valid_until,
-        row.used_at,
-        row.used_by,
     )
 
 
@@ -177,7 +142,7 @@ class MallRepository:
         """A product by sku (active or not), read without a lock."""
         row = self.connection.execute(select(mall_products).where(mall_products.c.sku == sku))
         found = row.first()
-        return None if found is None else _product(found)
+        return None if found is None else from_row(Product, found)
 
     def put_product(self, product: Product) -> None:
         """Insert the product, or replace every field of the one with its sku."""
@@ -209,7 +174,7 @@ class MallRepository:
             .where(mall_products.c.active.is_(True))
             .order_by(mall_products.c.sku)
         )
-        return [_product(r) for r in self.connection.execute(query)]
+        return [from_row(Product, r) for r in self.connection.execute(query)]
 
     def take_stock(self, sku: str, quantity: int) -> bool:
         """Take `quantity` units if that many are left; False (nothing taken) otherwise.
@@ -241,7 +206,7 @@ class MallRepository:
         before the product row is touched; the stock comes last, so the product row is locked
         for as short a time as can be before the caller commits.
         """
-        self._insert(insert(stock_holds).values(**asdict(hold)), "stock_holds", key="order_id")
+        self._insert(insert(stock_holds).values(**to_row(hold)), "stock_holds", key="order_id")
         if self.take_stock(hold.sku, hold.quantity):
             return True
         self.delete_hold(hold.order_id)
@@ -251,7 +216,7 @@ class MallRepository:
         """An order's hold; `lock` holds its row until the transaction ends."""
         query = select(stock_holds).where(stock_holds.c.order_id == order_id)
         row = self.connection.execute(query.with_for_update() if lock else query).first()
-        return None if row is None else _hold(row)
+        return None if row is None else from_row(StockHold, row)
 
     def delete_hold(self, order_id: str) -> None:
         """Forget a hold: its order now has the units, or they went back on sale."""
@@ -270,7 +235,7 @@ class MallRepository:
             .order_by(stock_holds.c.order_id)
             .with_for_update(skip_locked=True)
         )
-        holds = [_hold(row) for row in self.connection.execute(query)]
+        holds = [from_row(StockHold, row) for row in self.connection.execute(query)]
         units: dict[str, int] = {}
         for hold in holds:
             units[hold.sku] = units.get(hold.sku, 0) + hold.quantity
@@ -310,20 +275,7 @@ class MallRepository:
     def insert_order(self, order: MallOrder) -> None:
         """Store a new order; `MallRowTaken` if its id is already used."""
         self._insert(
-            insert(mall_orders).values(
-                id=order.id,
-                member_id=order.member_id,
-                sku=order.sku,
-                quantity=order.quantity,
-                points=order.points,
-                cash_fen=order.cash_fen,
-                status=order.status,
-                request_hash=order.request_hash,
-                transaction_id=order.transaction_id,
-                fulfilment=order.fulfilment,
-                created_at=order.created_at,
-                updated_at=order.updated_at,
-            ),
+            insert(mall_orders).values(**to_row(order)),
             "mall_orders",
         )
 
@@ -351,7 +303,7 @@ class MallRepository:
     def get_coupon(self, code: str) -> Coupon | None:
         """A coupon by code."""
         row = self.connection.execute(select(coupons).where(coupons.c.code == code)).first()
-        return None if row is None else _coupon(row)
+        return None if row is None else from_row(Coupon, row)
 
     def taken_codes(self, codes: list[str]) -> set[str]:
         """Which of these codes are already issued."""
@@ -383,7 +335,7 @@ class MallRepository:
         query = (
             select(coupons).where(condition).order_by(coupons.c.issued_at.desc(), coupons.c.code)
         )
-        return [_coupon(r) for r in self.connection.execute(query)]
+        return [from_row(Coupon, r) for r in self.connection.execute(query)]
 
     def coupon_page(
         self, member_id: int, *, before: tuple[datetime, str] | None, limit: int
@@ -392,18 +344,18 @@ class MallRepository:
         c = coupons.c
         query = select(coupons).where(c.member_id == member_id)
         query = newest_first(query, c.issued_at, c.code, before=before, limit=limit)
-        return [_coupon(row) for row in self.connection.execute(query)]
+        return [from_row(Coupon, row) for row in self.connection.execute(query)]
 
     def coupons_issued_by(self, member_id: int, sources: Sequence[str]) -> list[Coupon]:
         """The member's coupons from any of `sources` (orders, grants), oldest code first."""
         c = coupons.c
         query = select(coupons).where(c.member_id == member_id, c.source.in_(list(sources)))
-        return [_coupon(row) for row in self.connection.execute(query.order_by(c.code))]
+        return [from_row(Coupon, row) for row in self.connection.execute(query.order_by(c.code))]
 
     def coupons_from(self, source: str) -> list[Coupon]:
         """Every member's coupons from one `source` (a grant's id, an order), oldest first."""
         query = select(coupons).where(coupons.c.source == source).order_by(coupons.c.code)
-        return [_coupon(r) for r in self.connection.execute(query)]
+        return [from_row(Coupon, r) for r in self.connection.execute(query)]
 
     def use_coupon(self, code: str, *, at: datetime, used_by: str) -> bool:
         """Mark an unused coupon used; False if it was used already (by anyone)."""
@@ -434,14 +386,6 @@ class MallRepository:
     def insert_donation(self, donation: Donation) -> None:
         """Store a donation; `MallRowTaken` if its id is already used."""
         self._insert(
-            insert(donations).values(
-                id=donation.id,
-                member_id=donation.member_id,
-                charity=donation.charity,
-                points=donation.points,
-                receipt_no=donation.receipt_no,
-                transaction_id=donation.transaction_id,
-                at=donation.at,
-            ),
+            insert(donations).values(**to_row(donation)),
             "donations",
         )

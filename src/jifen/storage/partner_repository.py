@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from jifen.storage.rows import from_row, to_row
 from jifen.storage.tables import partner_months, partner_operations, partners
 
 
@@ -127,7 +128,7 @@ class PartnerRepository:
         c = partner_operations.c
         query = select(partner_operations).where(and_(c.partner_code == code, c.op_id == op_id))
         row = self.connection.execute(query).first()
-        return None if row is None else _operation(row)
+        return None if row is None else from_row(OperationRecord, row)
 
     def reversal_of(self, code: str, op_id: str) -> OperationRecord | None:
         """The reversal of an operation, if it was reversed."""
@@ -136,11 +137,11 @@ class PartnerRepository:
             and_(c.partner_code == code, c.reverses_op_id == op_id)
         )
         row = self.connection.execute(query).first()
-        return None if row is None else _operation(row)
+        return None if row is None else from_row(OperationRecord, row)
 
     def add_operation(self, record: OperationRecord) -> None:
         """Store an operation; `OperationTaken` when its id is already used for the partner."""
-        values = {k: getattr(record, k) for k in OperationRecord.__slots__}
+        values = to_row(record)
         try:
             self.connection.execute(insert(partner_operations).values(**values))
         except IntegrityError as error:
@@ -180,7 +181,3 @@ class PartnerRepository:
 
 def _fields(partner: PartnerRecord) -> dict[str, object]:
     return {k: getattr(partner, k) for k in PartnerRecord.__slots__}
-
-
-def _operation(row: object) -> OperationRecord:
-    return OperationRecord(**{k: getattr(row, k) for k in OperationRecord.__slots__})

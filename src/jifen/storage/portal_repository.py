@@ -7,14 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
+from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.mall_repository import MallOrder
+from jifen.storage.mall_repository import _order as order_record
 from jifen.storage.redemption_repository import RedemptionRecord
 from jifen.storage.tables import (
     mall_orders,
     mall_products,
     portal_links,
     portal_sms_codes,
-    redemptions,
 )
 
 
@@ -154,46 +155,9 @@ class PortalRepository:
             .order_by(o.created_at.desc(), o.id.desc())
             .limit(limit)
         )
-        lines = []
-        for row in self.connection.execute(query):
-            order = MallOrder(
-                row.id,
-                row.member_id,
-                row.sku,
-                row.quantity,
-                row.points,
-                row.cash_fen,
-                row.status,
-                row.request_hash,
-                row.transaction_id,
-                dict(row.fulfilment or {}),
-                row.created_at,
-                row.updated_at,
-            )
-            lines.append(OrderLine(order, row.name or row.sku))
-        return lines
+        rows = self.connection.execute(query)
+        return [OrderLine(order_record(row), row.name or row.sku) for row in rows]
 
     def redemptions_of(self, member_id: int, *, limit: int) -> list[RedemptionRecord]:
         """The member's ticket redemptions and seat upgrades, newest first."""
-        r = redemptions.c
-        query = (
-            select(
-                r.id,
-                r.member_id,
-                r.type,
-                r.passenger_member_id,
-                r.beneficiary_id,
-                r.ticket_ref,
-                r.fare_fen,
-                r.points,
-                r.status,
-                r.train,
-                r.departure_at,
-                r.changes,
-                r.created_at,
-            )
-            .where(r.member_id == member_id)
-            .order_by(r.created_at.desc(), r.id.desc())
-            .limit(limit)
-        )
-        return [RedemptionRecord(**row._asdict()) for row in self.connection.execute(query)]
+        return ConsoleRepository(self.connection).redemptions_of(member_id, limit=limit)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jifen.domain.redemptions import RedemptionState
-from jifen.storage.rows import inserted_id, newest_first
+from jifen.storage.rows import from_row, inserted_id, newest_first, to_row
 from jifen.storage.tables import (
     beneficiaries,
     beneficiary_requests,
@@ -74,42 +74,6 @@ class StoredAction:
     request_hash: str
     result: dict[str, Any]
     at: datetime
-
-
-def _beneficiary(row: Any) -> BeneficiaryRecord:
-    return BeneficiaryRecord(
-        row.id,
-        row.member_id,
-        row.name,
-        row.id_type,
-        row.id_number_enc,
-        row.id_hash,
-        row.added_on,
-        row.effective_from,
-        row.removed_on,
-    )
-
-
-def _redemption(row: Any) -> RedemptionRecord:
-    return RedemptionRecord(
-        row.id,
-        row.member_id,
-        row.type,
-        row.passenger_member_id,
-        row.beneficiary_id,
-        row.ticket_ref,
-        row.fare_fen,
-        row.points,
-        row.status,
-        row.train,
-        row.departure_at,
-        row.changes,
-        row.created_at,
-    )
-
-
-def _action(row: Any) -> StoredAction:
-    return StoredAction(row.id, row.redemption_id, row.action, row.request_hash, row.result, row.at)
 
 
 def _is_duplicate(error: IntegrityError) -> bool:
@@ -190,7 +154,7 @@ class RedemptionRepository:
         """A beneficiary by id (removed ones too)."""
         query = select(beneficiaries).where(beneficiaries.c.id == beneficiary_id)
         row = self.connection.execute(query).first()
-        return None if row is None else _beneficiary(row)
+        return None if row is None else from_row(BeneficiaryRecord, row)
 
     def beneficiaries_of(
         self, member_id: int, *, include_removed: bool = False
@@ -201,7 +165,7 @@ class RedemptionRepository:
         if not include_removed:
             conditions.append(b.removed_on.is_(None))
         query = select(beneficiaries).where(and_(*conditions)).order_by(b.id)
-        return [_beneficiary(row) for row in self.connection.execute(query)]
+        return [from_row(BeneficiaryRecord, row) for row in self.connection.execute(query)]
 
     def remove_beneficiary(self, beneficiary_id: int, *, on: date) -> None:
         """Mark a beneficiary removed on `on` (kept for the record and past redemptions)."""
@@ -221,21 +185,7 @@ class RedemptionRepository:
     # -- redemptions ---------------------------------------------------------------------------
     def add(self, record: RedemptionRecord) -> None:
         """Insert a redemption; `RedemptionTaken` when its id is already stored."""
-        statement = insert(redemptions).values(
-            id=record.id,
-            member_id=record.member_id,
-            type=record.type,
-            passenger_member_id=record.passenger_member_id,
-            beneficiary_id=record.beneficiary_id,
-            ticket_ref=record.ticket_ref,
-            fare_fen=record.fare_fen,
-            points=record.points,
-            status=record.status,
-            train=record.train,
-            departure_at=record.departure_at,
-            changes=record.changes,
-            created_at=record.created_at,
-        )
+        statement = insert(redemptions).values(**to_row(record))
         try:
             self.connection.execute(statement)
         except IntegrityError as error:
@@ -249,7 +199,7 @@ class RedemptionRepository:
         if lock:
             query = query.with_for_update()
         row = self.connection.execute(query).first()
-        return None if row is None else _redemption(row)
+        return None if row is None else from_row(RedemptionRecord, row)
 
     def of_member(
         self, member_id: int, *, before: tuple[datetime, str] | None, limit: int
@@ -258,7 +208,7 @@ class RedemptionRepository:
         r = redemptions.c
         query = select(redemptions).where(r.member_id == member_id)
         query = newest_first(query, r.created_at, r.id, before=before, limit=limit)
-        return [_redemption(row) for row in self.connection.execute(query)]
+        return [from_row(RedemptionRecord, row) for row in self.connection.execute(query)]
 
     def update(self, redemption_id: str, **values: Any) -> None:
         """Change a redemption's status, fare, departure, cost or count of changes."""
@@ -291,7 +241,7 @@ class RedemptionRepository:
         """The step stored under this id, if any."""
         query = select(redemption_actions).where(redemption_actions.c.id == action_id)
         row = self.connection.execute(query).first()
-        return None if row is None else _action(row)
+        return None if row is None else from_row(StoredAction, row)
 
     def actions_of(self, redemption_id: str) -> list[StoredAction]:
         """Every step of a redemption, in the order they were taken."""
@@ -299,18 +249,11 @@ class RedemptionRepository:
         query = (
             select(redemption_actions).where(a.redemption_id == redemption_id).order_by(a.at, a.id)
         )
-        return [_action(row) for row in self.connection.execute(query)]
+        return [from_row(StoredAction, row) for row in self.connection.execute(query)]
 
     def add_action(self, action: StoredAction) -> None:
         """Store a step's first result; `RedemptionTaken` when its id is already stored."""
-        statement = insert(redemption_actions).values(
-            id=action.id,
-            redemption_id=action.redemption_id,
-            action=action.action,
-            request_hash=action.request_hash,
-            result=action.result,
-            at=action.at,
-        )
+        statement = insert(redemption_actions).values(**to_row(action))
         try:
             self.connection.execute(statement)
         except IntegrityError as error:

@@ -1,17 +1,20 @@
-"""Many rows in one statement (PostgreSQL `COPY` or SQLite `executemany`), keyed updates, pages.
+"""Rows: records to and from columns by name, many rows in one statement, keyed updates, pages.
 
-Each value goes through its column type's own conversion, as SQLAlchemy would send it, so a
-row written here reads back exactly as one inserted through Core.
+Many rows go in as PostgreSQL `COPY` or SQLite `executemany`. Each value goes through its column
+type's own conversion, as SQLAlchemy would send it, so a row written here reads back exactly as
+one inserted through Core.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import ColumnElement, Connection, CursorResult, Select, Table, and_, or_
+
+T = TypeVar("T")
 
 
 def converted(
@@ -34,6 +37,16 @@ def converted(
                 line[i] = f(line[i])
         result.append(tuple(line))
     return columns, result
+
+
+def from_row(cls: type[T], row: object) -> T:
+    """A `cls` (a dataclass with slots) made of the row's values of the same names."""
+    return cls(**{name: getattr(row, name) for name in getattr(cls, "__slots__")})  # noqa: B009
+
+
+def to_row(record: object) -> dict[str, Any]:
+    """A dataclass with slots as the values of the columns of the same names."""
+    return {name: getattr(record, name) for name in getattr(record, "__slots__")}  # noqa: B009
 
 
 def inserted_id(result: CursorResult[Any]) -> int:

@@ -23,7 +23,14 @@ from jifen.services.ledger.earning import (
     void_request,
 )
 from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
-from jifen.services.ledger.spending import expire_lot, expire_lots, reverse, spend, transfer
+from jifen.services.ledger.spending import (
+    expire_lot,
+    expire_lots,
+    reverse,
+    spend,
+    spendable,
+    transfer,
+)
 
 __all__ = [
     "Credit",
@@ -42,6 +49,7 @@ __all__ = [
     "ready",
     "reverse",
     "spend",
+    "spendable",
     "transfer",
     "void_item",
     "void_pending",

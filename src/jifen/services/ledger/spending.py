@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -13,6 +13,12 @@ from jifen.domain.ledger import PROGRAM_REDEEMED, Lot, require_positive
 from jifen.domain.postings import Header, Posted, Posting
 from jifen.services.ledger.posting import Request, fingerprint, post, post_one, ready
 from jifen.services.unit_of_work import UnitOfWork
+
+
+def spendable(uow: UnitOfWork, member_id: int, kinds: Sequence[str], day: date) -> dict[str, int]:
+    """The points of each of `kinds` (in that order) the member can spend on `day`."""
+    lots = {kind: uow.ledger.open_lots(member_id, kind) for kind in kinds}
+    return {k: sum(lot.remaining for lot in lots[k] if lot.spendable_on(day)) for k in kinds}
 
 
 def spend(

@@ -90,13 +90,7 @@ def pay(
         raise InvalidRequest(
             "The program names no point kinds to pay with (redemption.mall_kinds)."
         )
-    day = occurred_at.date()
-    available = {
-        kind: sum(
-            lot.remaining for lot in uow.ledger.open_lots(member_id, kind) if lot.spendable_on(day)
-        )
-        for kind in kinds
-    }
+    available = ledger.spendable(uow, member_id, kinds, occurred_at.date())
     return [
         ledger.spend(
             uow,

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from jifen.domain.calendar import local_datetime
-from jifen.domain.errors import IdempotencyConflict, InsufficientPoints, JifenError, NotFound
+from jifen.domain.errors import IdempotencyConflict, JifenError, NotFound
 from jifen.domain.ledger import PROGRAM_REDEEMED
 from jifen.domain.redemptions import (
     RedemptionAction,
@@ -28,6 +28,7 @@ from jifen.domain.redemptions import (
 from jifen.programs.schema import Program
 from jifen.services import journal, ledger
 from jifen.services.ledger import fingerprint, transfer
+from jifen.services.mall.payment import lock_balances_of, split_payment
 from jifen.services.members import require_active_member
 from jifen.services.notifications import outbox
 from jifen.services.unit_of_work import UnitOfWork
@@ -239,34 +240,21 @@ def pay(
     takes them here).
     """
     kinds = program.redemption.ticket_kinds
-    uow.ledger.lock_balances(sorted({(member_id, kind) for kind in kinds}))
-    day = at.date()
-    spendable: dict[str, int] = {}
-    for kind in kinds:
-        lots = uow.ledger.open_lots(member_id, kind)
-        spendable[kind] = sum(lot.remaining for lot in lots if lot.spendable_on(day))
-    total = sum(spendable.values())
-    if total < points:
-        kind = "+".join(kinds)
-        raise InsufficientPoints(member_id=member_id, kind=kind, needed=points, available=total)
-    paid: dict[str, int] = {}
-    left = points
-    for kind in kinds:
-        take = min(left, spendable[kind])
-        if take:
-            ledger.spend(
-                uow,
-                key=f"redemption:{redemption_id}:{action}:{kind}",
-                member_id=member_id,
-                kind=kind,
-                points=take,
-                occurred_at=at,
-                to_account=to_account,
-                memo={"redemption_id": redemption_id, "step": action},
-            )
-            paid[kind] = take
-            left -= take
-    return paid
+    lock_balances_of(uow, member_id, kinds)
+    available = ledger.spendable(uow, member_id, kinds, at.date())
+    parts = split_payment(points, available, member_id=member_id)
+    for kind, take in parts:
+        ledger.spend(
+            uow,
+            key=f"redemption:{redemption_id}:{action}:{kind}",
+            member_id=member_id,
+            kind=kind,
+            points=take,
+            occurred_at=at,
+            to_account=to_account,
+            memo={"redemption_id": redemption_id, "step": action},
+        )
+    return dict(parts)
 
 
 def paid_for(uow: UnitOfWork, redemption_id: str, *actions: str) -> dict[str, int]:

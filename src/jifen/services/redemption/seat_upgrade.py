@@ -8,31 +8,17 @@ same hold → commit or release lifecycle; it cannot be changed, and the railway
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
-from jifen.domain.calendar import local_datetime
 from jifen.domain.errors import JifenError, NotFound
-from jifen.domain.redemptions import START, RedemptionType, require_future
+from jifen.domain.redemptions import RedemptionType
 from jifen.domain.tickets import TicketState
 from jifen.programs.schema import Program
-from jifen.services.redemption.lifecycle import (
-    Result,
-    Step,
-    check_may_start,
-    hold,
-    lock_ticket_balances,
-    run_step,
-)
-from jifen.services.redemption.tickets import (
-    Train,
-    fingerprinted,
-    points_for,
-    require_redeemable,
-)
+from jifen.services.redemption.lifecycle import Result
+from jifen.services.redemption.tickets import Train, start_redemption
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.event_repository import TicketRecord
-from jifen.storage.redemption_repository import RedemptionRecord
 
 
 class SeatUpgradeNotAllowed(JifenError):
@@ -62,37 +48,16 @@ def upgrade_seat(
     Raises what `redeem_ticket` raises (but for the passenger checks), `NotFound` for an unknown
     ticket and `SeatUpgradeNotAllowed`.
     """
-    at = local_datetime(now, program.timezone)
-
-    def perform(uow: UnitOfWork, _locked: None) -> Result:
-        require_redeemable(request.train)
-        require_future(request.departure_at, at)
-        check_may_start(uow, program, request.member_id, at)
-        _check_ticket(uow, request)
-        record = RedemptionRecord(
-            id=request.id,
-            member_id=request.member_id,
-            type=RedemptionType.SEAT_UPGRADE,
-            passenger_member_id=request.member_id,
-            beneficiary_id=None,
-            ticket_ref=request.ticket_id,
-            fare_fen=request.fare_fen,
-            points=points_for(request.fare_fen, program.redemption.points_per_yuan),
-            status=START,
-            train=asdict(request.train),
-            departure_at=request.departure_at,
-            changes=0,
-            created_at=at,
-        )
-        return hold(uow, program=program, record=record)
-
-    step = Step(request.id, request.id, "hold", fingerprinted(request, "seat_upgrade"), at)
-    return run_step(
+    return start_redemption(
         uow,
-        step,
-        lock=lock_ticket_balances(program, request.member_id),
-        perform=perform,
-        journaled=("upgrade_seat", {"request": request}),
+        program=program,
+        request=request,
+        type_=RedemptionType.SEAT_UPGRADE,
+        check=lambda uow, _at: _check_ticket(uow, request),
+        passenger_member_id=request.member_id,
+        ticket_ref=request.ticket_id,
+        command="upgrade_seat",
+        now=now,
     )
 
 

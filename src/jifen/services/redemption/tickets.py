@@ -9,6 +9,7 @@ the program's change fee, a cheaper one gives nothing back. When the railway can
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -131,20 +132,50 @@ def redeem_ticket(
     `VelocityLimit`, `PassengerNotAllowed`, `BeneficiaryNotEffective`, `NotFound` or
     `InsufficientPoints`; nothing is written then.
     """
+    return start_redemption(
+        uow,
+        program=program,
+        request=request,
+        type_=RedemptionType.TICKET,
+        check=lambda uow, at: _check_passenger(uow, request, at),
+        passenger_member_id=request.passenger_member_id,
+        beneficiary_id=request.beneficiary_id,
+        command="redeem_ticket",
+        now=now,
+    )
+
+
+def start_redemption(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    request: Any,  # a TicketRequest or a SeatUpgradeRequest
+    type_: RedemptionType,
+    check: Callable[[UnitOfWork, datetime], object],
+    passenger_member_id: int | None,
+    beneficiary_id: int | None = None,
+    ticket_ref: str | None = None,
+    command: str,
+    now: datetime,
+) -> Result:
+    """Hold the points for a new ticket or seat upgrade, after the checks both take and `check`.
+
+    `command` is the use case's name in the journal (`redeem_ticket`, `upgrade_seat`).
+    """
     at = local_datetime(now, program.timezone)
 
     def perform(uow: UnitOfWork, _locked: None) -> Result:
         require_redeemable(request.train)
         require_future(request.departure_at, at)
         check_may_start(uow, program, request.member_id, at)
-        _check_passenger(uow, request, at)
+        check(uow, at)
         record = RedemptionRecord(
             id=request.id,
             member_id=request.member_id,
-            type=RedemptionType.TICKET,
-            passenger_member_id=request.passenger_member_id,
-            beneficiary_id=request.beneficiary_id,
-            ticket_ref=None,
+            type=type_,
+            passenger_member_id=passenger_member_id,
+            beneficiary_id=beneficiary_id,
+            ticket_ref=ticket_ref,
             fare_fen=request.fare_fen,
             points=points_for(request.fare_fen, program.redemption.points_per_yuan),
             status=START,
@@ -155,13 +186,13 @@ def redeem_ticket(
         )
         return hold(uow, program=program, record=record)
 
-    step = Step(request.id, request.id, "hold", fingerprinted(request, "ticket"), at)
+    step = Step(request.id, request.id, "hold", fingerprinted(request, type_.value), at)
     return run_step(
         uow,
         step,
         lock=lock_ticket_balances(program, request.member_id),
         perform=perform,
-        journaled=("redeem_ticket", {"request": request}),
+        journaled=(command, {"request": request}),
     )
 
 

@@ -32,14 +32,6 @@ PRODUCT_KINDS = (N_("goods"), N_("coupon"))
 SALE_STATES = (N_("on sale"), N_("upcoming"), N_("ended"), N_("sold out"))
 CAMPAIGN_STATUSES = (N_("stopped"), N_("exhausted"))
 LOT_STATES = (N_("open"), N_("used"), N_("expired"))
-ID_TYPES = (
-    N_("resident_id"),
-    N_("hk_macau_permit"),
-    N_("taiwan_permit"),
-    N_("permanent_residence"),
-    N_("residence_permit"),
-    N_("passport"),
-)
 JOB_STEPS = (
     N_("no_shows"),
     N_("stale_holds"),

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import JifenError
-from jifen.programs.schema import Program
 from jifen.services import adjustments, member_status
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.console_user_repository import ConsoleUser
@@ -86,25 +85,35 @@ def adjust(
     return back(location)
 
 
-def _decide(
+def _return_to(request: Request) -> str:
+    # Back to the console page the form was on; never anywhere else.
+    referer = urlsplit(request.headers.get("referer", ""))
+    path = referer.path
+    return path if path.startswith("/console/members") else "/console/members"
+
+
+@router.post("/adjustments/{adjustment_id}/approve")
+@router.post("/adjustments/{adjustment_id}/reject")
+def decide(
     request: Request,
-    user: ConsoleUser,
-    uow: SqlUnitOfWork,
-    program: Program,
     *,
-    adjustment_id: str,
-    decision_id: str,
-    note: str,
-    approve: bool,
+    adjustment_id: AdjustmentPath,
+    user: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    form_id: FormId,
+    note: Text = "",
 ) -> Response:
+    """Approve a held adjustment and post it, or reject it (not by the person who asked for it)."""
     _ = gettext(request)
+    approve = request.url.path.endswith("/approve")
     try:
         record = adjustments.decide_adjustment(
             uow,
             program=program,
             adjustment_id=adjustment_id,
             approve=approve,
-            decision_id=decision_id,
+            decision_id=form_id,
             note=note.strip() or None,
             actor=actor(user),
             now=request.app.state.jifen.clock.now(),
@@ -116,61 +125,6 @@ def _decide(
         request, "ok", _("Approved and posted.") if approve else _("Rejected; nothing was posted.")
     )
     return back(f"/console/members/{record.member_id}")
-
-
-def _return_to(request: Request) -> str:
-    # Back to the console page the form was on; never anywhere else.
-    referer = urlsplit(request.headers.get("referer", ""))
-    path = referer.path
-    return path if path.startswith("/console/members") else "/console/members"
-
-
-@router.post("/adjustments/{adjustment_id}/approve")
-def approve(
-    request: Request,
-    *,
-    adjustment_id: AdjustmentPath,
-    user: Operator,
-    uow: UowDep,
-    program: ProgramDep,
-    form_id: FormId,
-    note: Text = "",
-) -> Response:
-    """Approve a held adjustment and post it (not by the person who asked for it)."""
-    return _decide(
-        request,
-        user,
-        uow,
-        program,
-        adjustment_id=adjustment_id,
-        decision_id=form_id,
-        note=note,
-        approve=True,
-    )
-
-
-@router.post("/adjustments/{adjustment_id}/reject")
-def reject(
-    request: Request,
-    *,
-    adjustment_id: AdjustmentPath,
-    user: Operator,
-    uow: UowDep,
-    program: ProgramDep,
-    form_id: FormId,
-    note: Text = "",
-) -> Response:
-    """Reject a held adjustment: nothing is posted."""
-    return _decide(
-        request,
-        user,
-        uow,
-        program,
-        adjustment_id=adjustment_id,
-        decision_id=form_id,
-        note=note,
-        approve=False,
-    )
 
 
 @router.post("/members/{member_id}/freeze")

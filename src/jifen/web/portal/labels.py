@@ -1,4 +1,4 @@
-"""Words that reach portal pages as data: statuses, redemption and ID types, for the catalogues."""
+"""Words that reach portal pages as data: statuses and redemption types, for the catalogues."""
 
 from __future__ import annotations
 
@@ -20,11 +20,3 @@ STATUSES = (
     N_("active"),
 )
 REDEMPTION_TYPES = (N_("ticket"), N_("seat_upgrade"))
-ID_TYPES = (
-    N_("resident_id"),
-    N_("hk_macau_permit"),
-    N_("taiwan_permit"),
-    N_("permanent_residence"),
-    N_("residence_permit"),
-    N_("passport"),
-)
