@@ -349,7 +349,12 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _natural(table: str, row: Any) -> tuple[Any, ...]:
-    """The row without the pending-point ids a ticket keeps (ids a crash may have skipped)."""
+    """The row without surrogate ids a crash may have skipped, or batches cut otherwise handed
+    out in another order: the pending-point ids a ticket keeps, the transaction a notification
+    names (it is keyed by the posting's idempotency key, which is the same either way)."""
+    if table == "outbox":
+        payload = {k: v for k, v in row.payload.items() if k != "transaction_id"}
+        return (row.topic, row.dedupe_key, payload, row.occurred_at)
     if table != "tickets" or not row.data:
         return tuple(row)
     return (*row[:-1], {k: v for k, v in row.data.items() if k != "pending"})

@@ -6,10 +6,10 @@ workers); midway one worker and one NATS node get SIGKILL and are started again.
 must be the same (nothing lost, nothing doubled), `jifen ledger check` must pass, and an event the
 rules refuse (its rider is no member) must end in the dead-letter subject without stopping the rest.
 
-The issue asks for 100,000 events. On the development machine (2 cores shared with other work)
-20,000 events took 13-17 s to import and 26 s through the stream with the kills (each kill costs
-the ack wait, 5 s here), the whole test just under a minute; 100,000 would take about five, so the
-test runs 20,000, and `JIFEN_STREAM_TEST_EVENTS=100000` runs the full size.
+It runs 100,000 events, as the issue asks: on the development machine (2 cores) they took 79 s
+to import and 102 s through the stream with the kills (each kill costs the ack wait, 5 s here),
+the whole test under five minutes. `JIFEN_STREAM_TEST_EVENTS=20000` makes it a one-minute run
+for the edit-test loop.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from tests.e2e.cli.test_crash_safety import snapshot
 from tests.e2e.stream.nats_cluster import Cluster, ci, nats_binary
 
 SOURCES = Path(jifen.__file__).resolve().parents[1]
-STREAM_EVENTS = int(os.environ.get("JIFEN_STREAM_TEST_EVENTS", "20000"))
+STREAM_EVENTS = int(os.environ.get("JIFEN_STREAM_TEST_EVENTS", "100000"))
 POISON_ID = "poison-rider-not-a-member"
 
 

@@ -170,7 +170,7 @@ def _credited(posting: Posting, posted: Posted, spendable: frozenset[str]) -> di
     }
     return {
         "topic": "points.credited",
-        "dedupe_key": f"points.credited:{posted.transaction_id}",
+        "dedupe_key": f"points.credited:{posting.header.key}",
         "payload": payload,
         "occurred_at": posting.header.occurred_at,
     }
