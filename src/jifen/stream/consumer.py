@@ -160,7 +160,7 @@ class Consumer:
                 continue
             self.last_message = monotonic()
             self._lag(partition, messages[-1].metadata.num_pending)
-            await self._handle(js, executor, partition, messages)
+            await self._handle(js, executor, partition, messages, stop)
             self.last_message = monotonic()
 
     async def _subscribe(self, js: JetStreamContext, partition: int) -> Any:
@@ -188,6 +188,7 @@ class Consumer:
         executor: ThreadPoolExecutor,
         partition: int,
         messages: list[Msg],
+        stop: asyncio.Event,
     ) -> None:
         readable: list[tuple[Msg, Any]] = []
         for message in messages:
@@ -202,14 +203,21 @@ class Consumer:
         received_at = max(_received_at(message) for message, _ in readable)
         raws = [raw for _, raw in readable]
         loop = asyncio.get_running_loop()
-        try:
-            results = await loop.run_in_executor(executor, self.apply, raws, received_at)
-        except Exception:
-            log.exception("partition %d: a batch of %d could not be applied", partition, len(raws))
+        while True:
+            try:
+                results = await loop.run_in_executor(executor, self.apply, raws, received_at)
+                break
+            except Exception:
+                log.exception("partition %d: a batch of %d failed", partition, len(raws))
+                self.tally.count("retried", len(readable))
+            # Tried again in place, not handed back: the partition's later events must wait for
+            # it (a nak would let the next fetch deliver them first). While the lease holds, the
+            # batch stays ours; once it lapses, JetStream gives it to the next holder whole.
+            await asyncio.sleep(self.retry_delay)
+            if stop.is_set() or not self.leases.holds(partition):
+                return
             for message, _ in readable:
-                await _quietly(message.nak(delay=self.retry_delay))
-            self.tally.count("retried", len(readable))
-            return
+                await _quietly(message.in_progress())
         metrics.BATCH_SECONDS.set(perf_counter() - started)
         for (message, raw), result in zip(readable, results, strict=True):
             await self._settle(js, message, raw, result)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from time import monotonic
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError, NotFoundError
@@ -32,6 +33,7 @@ class Leases:
         self.held: dict[int, int] = {}  # partition → the revision of our lease
         self.share = names.partitions
         self.kv: KeyValue | None = None
+        self.confirmed = -math.inf  # when the last renewal of every lease began (monotonic)
 
     async def open(self, js: JetStreamContext) -> None:
         """Bind to the bucket, creating it on first use."""
@@ -44,8 +46,14 @@ class Leases:
             )
 
     def holds(self, partition: int) -> bool:
-        """Whether this worker may fetch from `partition` now."""
-        return partition in self.held
+        """Whether this worker may fetch from `partition` now.
+
+        Only while its leases were renewed within half their lifetime: a renewal that fails (a
+        NATS node away, an election under way) must not leave a worker fetching after its lease
+        lapsed in the bucket and another worker took the partition, or both would apply it and
+        one member's events would go out of order.
+        """
+        return partition in self.held and monotonic() - self.confirmed < self.ttl / 2
 
     def beyond_share(self) -> bool:
         """Whether this worker holds more than its share (so should give one back)."""
@@ -54,6 +62,7 @@ class Leases:
     async def renew(self) -> None:
         """Renew our leases (dropping those lost), recount the workers, take free partitions."""
         kv = self._kv()
+        began = monotonic()  # the bucket counts each lease's lifetime from after this
         await kv.put(f"worker.{self.worker}", b"")
         try:
             workers = sum(1 for key in await kv.keys() if key.startswith("worker."))
@@ -68,6 +77,7 @@ class Leases:
             except KeyWrongLastSequenceError:
                 log.warning("partition %d: lease lost (this worker was too slow)", partition)
                 del self.held[partition]
+        self.confirmed = began
         for partition in range(self.names.partitions):
             if len(self.held) >= self.share:
                 break
