@@ -30,29 +30,18 @@ def grant_points(
 
     Idempotent by `key`: the same grant again returns the first posting and journals nothing.
     """
+    grant: dict[str, Any] = {
+        "key": key,
+        "member_id": member_id,
+        "kind": kind,
+        "points": points,
+        "occurred_at": occurred_at,
+        "expires_on": expires_on,
+        "memo": memo,
+    }
     with uow:
-        posted = ledger.credit(
-            uow,
-            key=key,
-            member_id=member_id,
-            kind=kind,
-            points=points,
-            occurred_at=occurred_at,
-            expires_on=expires_on,
-            memo=memo,
-        )
+        posted = ledger.credit(uow, **grant)
         if not posted.replayed:
-            journal.record(
-                uow,
-                "grant_points",
-                at=occurred_at,
-                key=key,
-                member_id=member_id,
-                kind=kind,
-                points=points,
-                occurred_at=occurred_at,
-                expires_on=expires_on,
-                memo=memo,
-            )
+            journal.record(uow, "grant_points", at=occurred_at, **grant)
         uow.commit()
     return posted
