@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from jifen.domain.calendar import period_end
+from jifen.domain.tiers import TierChangeReason, TierDecision, TierState
+from jifen.programs.loader import load_preset
+from jifen.services.entitlements import issue_due
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
 from jifen.storage.tables import adjustments, balances, coupons, mall_orders, metadata, redemptions
@@ -171,6 +175,29 @@ def beneficiary(rid: str, serial: int) -> Body:
         return {"id": rid, "name": "李四", "id_type": "resident_id", "id_number": number}
 
     return body
+
+
+def lounge_visits(w: World) -> None:
+    """The member made 3★ two days before: two lounge visits, issued by the daily job's step."""
+    upgraded_on = date(2025, 5, 30)
+    uow = SqlUnitOfWork(w.http.engine)
+    with uow:
+        new = TierState("star3", period_end(upgraded_on, 12))
+        old = uow.members.get(w.member).tier
+        decision = TierDecision(w.member, old, new, TierChangeReason.UPGRADE, 50_000, upgraded_on)
+        uow.members.apply_tier(decision)
+        uow.commit()
+    issue_due(uow, load_preset("railway"), upgraded_on, lambda _step, _n: None)
+    [held] = w.http.get(f"/v1/members/{w.member}/entitlements").json()["items"]
+    w.ctx["entitlement"] = held["entitlement_id"]
+
+
+def lounge_use(location: str) -> Body:
+    return lambda w: {
+        "id": "use-1",
+        "at": local(2025, 5, 31, 20),
+        "location": location,
+    }
 
 
 def event_body(points: int) -> Body:
@@ -342,6 +369,14 @@ CASES = [
         prepare=awarded,
     ),
     Case(
+        "entitlement_use",
+        "/v1/entitlements/{entitlement}/use",
+        lounge_use("北京南"),
+        lounge_use("上海虹桥"),
+        role="integrator",
+        prepare=lounge_visits,
+    ),
+    Case(
         "breakage_estimate",
         "/v1/accounting/estimates",
         lambda w: {"as_of": "2025-05-31", "key": "est-1"},
@@ -411,6 +446,7 @@ COVERED = {
     "/v1/partner/exchanges",
     "/v1/partner/reversals",
     "/v1/accounting/estimates",
+    "/v1/entitlements/{entitlement_id}/use",
 }
 
 
