@@ -35,6 +35,13 @@ LISTS = {
     "adjustments": listings.adjustments,
 }
 Cursor = Annotated[str | None, Query(max_length=64)]
+
+
+def list_cursor(name: str) -> Any:
+    """The `?name=` cursor of a paged list (positions keyed by ids of up to 200 characters)."""
+    return Query(alias=name, max_length=400)
+
+
 NUMBER = re.compile(r"[0-9]{1,12}")
 
 
@@ -47,7 +54,7 @@ def search(
     program: ProgramDep,
     vault: VaultDep,
     q: str = "",
-    queue_at: Annotated[str | None, Query(alias="queue", max_length=64)] = None,
+    queue_at: Annotated[str | None, list_cursor("queue")] = None,
 ) -> Response:
     """Find members by number, exact phone or exact ID number; the approval queue below.
 
@@ -92,10 +99,10 @@ def member_page(
     program: ProgramDep,
     vault: VaultDep,
     cursor: Cursor = None,
-    redemptions_at: Annotated[str | None, Query(alias="redemptions", max_length=64)] = None,
-    orders_at: Annotated[str | None, Query(alias="orders", max_length=64)] = None,
-    coupons_at: Annotated[str | None, Query(alias="coupons", max_length=64)] = None,
-    adjustments_at: Annotated[str | None, Query(alias="adjustments", max_length=64)] = None,
+    redemptions_at: Annotated[str | None, list_cursor("redemptions")] = None,
+    orders_at: Annotated[str | None, list_cursor("orders")] = None,
+    coupons_at: Annotated[str | None, list_cursor("coupons")] = None,
+    adjustments_at: Annotated[str | None, list_cursor("adjustments")] = None,
 ) -> Response:
     """Everything about one member an operator needs, and the forms to act on it.
 
