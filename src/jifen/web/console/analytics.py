@@ -130,6 +130,11 @@ def _campaigns(_: Gettext, uow: SqlUnitOfWork, program: Program) -> dict[str, An
     labels = (_("Treated"), _("Control"), _("95% interval"))
     return {
         "reports": reports,
+        "statuses": {
+            "active": _("running"),
+            "stopped": _("stopped"),
+            "exhausted": _("exhausted"),
+        },
         "trips": _uplift(reports, "trips", 1, labels, _("Trips per member")),
         "spend": _uplift(reports, "spend_fen", 100, labels, _("Spend per member (yuan)")),
     }

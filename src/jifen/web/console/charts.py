@@ -94,7 +94,7 @@ def heatmap_chart(
     return {
         "animationDuration": 300,
         "tooltip": {"trigger": "item"},
-        "grid": {"left": 88, "right": 24, "top": 24, "bottom": 96},
+        "grid": {"left": 72, "right": 96, "top": 32, "bottom": 48},
         "xAxis": {
             "type": "category",
             "data": list(xs),
@@ -107,6 +107,7 @@ def heatmap_chart(
             "type": "category",
             "data": list(ys),
             "name": y_name,
+            "nameLocation": "start",  # the top, the axis being inverted
             "inverse": True,
             "splitArea": {"show": True},
         },
@@ -115,9 +116,10 @@ def heatmap_chart(
             "max": max(colour_max, 1),
             "dimension": 2,
             "calculable": True,
-            "orient": "horizontal",
-            "left": "center",
-            "bottom": 0,
+            "orient": "vertical",
+            "right": 0,
+            "top": "middle",
+            "itemHeight": 120,
             "inRange": {"color": ["#fdecee", PALETTE[0]]},
         },
         "series": [
