@@ -155,7 +155,7 @@ def _member_context(
         uow, member_id=member_id, cursor=cursor, limit=LEDGER_PAGE
     )
     _member, tiers = member_view.tier_history(uow, member_id=member_id)
-    activity = console_view.member_activity(uow, member_id=member_id)
+    lots = console_view.member_lots(uow, member_id=member_id)
     spendable = [k.code for k in program.point_kinds if k.spendable]
     return {
         "today": day,
@@ -175,7 +175,7 @@ def _member_context(
             now=moment,
             include_removed=True,
         ),
-        "lots": _lots([lot for lot in activity.lots if lot.kind in spendable], day),
+        "lots": _lots([lot for lot in lots if lot.kind in spendable], day),
         "entitlements": member_entitlements(uow, program=program, member_id=member_id, now=moment),
         "benefit_names": _benefit_names(request, program),
         "entitlement_states": {
