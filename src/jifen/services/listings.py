@@ -1,5 +1,7 @@
 """A member's redemptions, orders, coupons and adjustments, newest first, a page at a time.
 
+Also the adjustments of every member waiting for approval (the console's queue).
+
 Each page is read after the position the cursor names (the last row's time and id), so a row
 written while someone pages neither repeats nor shifts the pages still to come.
 """
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import NotFound
 from jifen.services.cursors import decode_position, encode_position
 from jifen.services.mall.orders import PlacedOrder, coupon_source
@@ -111,3 +114,15 @@ def adjustments(
         ),
         position=lambda a: (a.requested_at, a.id),
     )
+
+
+def awaiting_approval(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Page[AdjustmentRecord]:
+    """Every member's adjustments waiting for a second person, newest request first."""
+    before = decode_position(cursor) if cursor else None
+    with uow:
+        rows = uow.audit_log.list_adjustments(
+            member_id=None, status=AdjustmentState.PENDING_APPROVAL, limit=limit + 1, before=before
+        )
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(items, encode_position(items[-1].requested_at, items[-1].id) if more else None)

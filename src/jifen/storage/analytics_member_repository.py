@@ -148,7 +148,7 @@ class MemberAnalyticsRepository:
         return cast(func.julianday(literal(end)) - func.julianday(last), Integer)
 
     def _segmented(self, activity: Subquery, end: date) -> Subquery:
-        """Each earner: member_id, recency, frequency, monetary and the segment they score."""
+        """Each earner: member_id, recency, frequency, monetary, scores r and f, and segment."""
         a = activity.c
         per_member = (
             select(
@@ -172,7 +172,7 @@ class MemberAnalyticsRepository:
         s = scored.c
         segment = case(*[(rule(s.r, s.f), name) for name, rule in SEGMENTS], else_="hibernating")
         return select(
-            s.member_id, s.recency, s.frequency, s.monetary, segment.label("segment")
+            s.member_id, s.recency, s.frequency, s.monetary, s.r, s.f, segment.label("segment")
         ).subquery()
 
     def rfm(self, *, activity: Subquery, end: date) -> list[tuple[str, int, float, float, float]]:
@@ -188,6 +188,17 @@ class MemberAnalyticsRepository:
         return [
             (name, int(n), float(r), float(f), float(m))
             for name, n, r, f, m in self.connection.execute(query)
+        ]
+
+    def rfm_grid(self, *, activity: Subquery, end: date) -> list[tuple[int, int, str, int, float]]:
+        """(R score, F score, segment, members, mean points) of earners, per scored cell."""
+        s = self._segmented(activity, end).c
+        query = select(s.r, s.f, s.segment, func.count(), func.avg(s.monetary)).group_by(
+            s.r, s.f, s.segment
+        )
+        return [
+            (int(r), int(f), name, int(n), float(m))
+            for r, f, name, n, m in self.connection.execute(query)
         ]
 
     def rfm_members(self, *, activity: Subquery, end: date) -> Select[tuple[int, str]]:

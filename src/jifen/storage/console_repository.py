@@ -42,17 +42,6 @@ class ConsoleRepository:
         )
         return [from_row(RedemptionRecord, row) for row in self.connection.execute(query)]
 
-    def orders_of(self, member_id: int, *, limit: int) -> list[MallOrder]:
-        """The member's mall orders, newest first."""
-        o = mall_orders.c
-        query = (
-            select(mall_orders)
-            .where(o.member_id == member_id)
-            .order_by(o.created_at.desc(), o.id.desc())
-            .limit(limit)
-        )
-        return [order_record(row) for row in self.connection.execute(query)]
-
     def recent_orders(self, *, limit: int) -> list[MallOrder]:
         """Every member's mall orders, newest first."""
         o = mall_orders.c

@@ -9,11 +9,13 @@ import pytest
 from jifen.programs.schema import Program
 from jifen.services.analytics import (
     Cohort,
+    RfmCell,
     RfmSegment,
     TierMove,
     cohorts,
     refresh_rollups,
     rfm,
+    rfm_grid,
     tier_mix,
     tier_movement,
 )
@@ -106,3 +108,15 @@ def test_rfm_segments(program: Cast, uow: SqlUnitOfWork, railway: Program) -> No
     assert found["new"] == RfmSegment("new", 1, 39.0, 1.0, 800.0)
     assert found["inactive"] == RfmSegment("inactive", 1, None, None, None)
     assert sum(s.members for s in found.values()) == 4
+
+
+def test_the_rfm_grid_places_each_earner_by_their_scores(
+    program: Cast, uow: SqlUnitOfWork, railway: Program
+) -> None:
+    """The earners of `test_rfm_segments`, each in their own (R, F) cell; D, who never earned,
+    in none."""
+    assert rfm_grid(uow, program=railway, start=Q1[0], end=Q1[1]) == (
+        RfmCell(2, 5, "at_risk", 1, 1500.0),
+        RfmCell(4, 2, "new", 1, 800.0),
+        RfmCell(5, 5, "champions", 1, 2400.0),
+    )

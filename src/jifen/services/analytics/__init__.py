@@ -20,6 +20,8 @@ Public functions:
   many of them earned in each month since (`Cohort.retention` as shares).
 - `rfm(uow, program=, start=, end=) -> tuple[RfmSegment, ...]` — earners by RFM segment, then
   the `inactive` members.
+- `rfm_grid(uow, program=, start=, end=) -> tuple[RfmCell, ...]` — the same earners per
+  recency × frequency score (1–5 each), with the segment each cell belongs to.
 - `refresh_rollups(uow, program=) -> Refresh` — fold new ledger transactions into the rollups
   (idempotent, chunked, safe beside live writes).
 - `report_table(uow, program=, name=, start=, end=) -> ReportTable` and `write_report(table,
@@ -31,12 +33,14 @@ from __future__ import annotations
 from jifen.services.analytics.export import REPORTS, ReportTable, report_table, write_report
 from jifen.services.analytics.members import (
     Cohort,
+    RfmCell,
     RfmSegment,
     TierMove,
     TierMovement,
     TierShare,
     cohorts,
     rfm,
+    rfm_grid,
     tier_mix,
     tier_movement,
 )
@@ -51,6 +55,7 @@ __all__ = [
     "PointFlows",
     "Refresh",
     "ReportTable",
+    "RfmCell",
     "RfmSegment",
     "TierMove",
     "TierMovement",
@@ -61,6 +66,7 @@ __all__ = [
     "refresh_rollups",
     "report_table",
     "rfm",
+    "rfm_grid",
     "tier_mix",
     "tier_movement",
     "write_report",

@@ -81,6 +81,20 @@ class RfmSegment:
     points: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class RfmCell:
+    """Earners with recency score `r` and frequency score `f` (1–5 each), as `rfm` scores them.
+
+    `segment` is the segment the two scores name; `points` the cell's mean points earned.
+    """
+
+    r: int
+    f: int
+    segment: str
+    members: int
+    points: float
+
+
 def _order(program: Program, codes: set[str]) -> tuple[str, ...]:
     known = [level.code for level in program.tiers.levels]
     return tuple(known + sorted(codes - set(known)))
@@ -173,3 +187,17 @@ def rfm(uow: UnitOfWork, *, program: Program, start: date, end: date) -> tuple[R
     earners = sum(s.members for s in segments)
     segments.append(RfmSegment(INACTIVE, total - earners, None, None, None))
     return tuple(segments)
+
+
+def rfm_grid(uow: UnitOfWork, *, program: Program, start: date, end: date) -> tuple[RfmCell, ...]:
+    """Earners of the period per recency × frequency score, the cells `rfm` groups into segments.
+
+    Only cells with members are returned, by R then F.
+    """
+    period(program, start, end)
+    with uow:
+        activity = rollups(uow, program).activity(
+            kinds=spendable_kinds(program), start=start, end=end
+        )
+        rows = member_reports(uow, program).rfm_grid(activity=activity, end=end)
+    return tuple(RfmCell(*row) for row in sorted(rows))

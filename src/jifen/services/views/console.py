@@ -17,7 +17,6 @@ from jifen.storage.console_repository import JobRun
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.mall_repository import MallOrder
 from jifen.storage.member_repository import MemberRecord
-from jifen.storage.redemption_repository import RedemptionRecord
 
 MEMBER_ID = re.compile(r"[0-9]{1,10}")
 ID_NUMBER = re.compile(r"[0-9A-Za-z()（）-]{5,30}")
@@ -31,15 +30,6 @@ class Identity:
     id_type: str | None
     id_number: str | None
     phone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberActivity:
-    """A member's lots (every one, oldest first), redemptions and orders (newest first)."""
-
-    lots: list[Lot]
-    redemptions: list[RedemptionRecord]
-    orders: list[MallOrder]
 
 
 def masked_identity(vault: IdentityVault, member: MemberRecord) -> Identity:
@@ -88,17 +78,15 @@ def _phone(text: str) -> str | None:
         return None
 
 
-def member_activity(uow: UnitOfWork, *, member_id: int, limit: int = 50) -> MemberActivity:
-    """The member's lots, latest redemptions and latest orders; `NotFound` for no such member."""
+def member_lots(uow: UnitOfWork, *, member_id: int) -> list[Lot]:
+    """The member's lots, every one, oldest first; `NotFound` for no such member.
+
+    Their redemptions, orders, coupons and adjustments page through `services.listings`.
+    """
     with uow:
         if uow.members.get(member_id) is None:
             raise NotFound(f"No member {member_id}.", member_id=member_id)
-        lists = uow.console
-        return MemberActivity(
-            lots=uow.ledger.lots_of(member_id),
-            redemptions=lists.redemptions_of(member_id, limit=limit),
-            orders=lists.orders_of(member_id, limit=limit),
-        )
+        return uow.ledger.lots_of(member_id)
 
 
 def recent_orders(uow: UnitOfWork, *, limit: int = 50) -> list[MallOrder]:

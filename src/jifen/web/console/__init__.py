@@ -1,10 +1,11 @@
-"""The operators' console (运营后台): sign-in, dashboard, members, program, mall, audit and jobs."""
+"""The operators' console (运营后台): dashboard, analytics, members, program, mall, audit, jobs."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from jifen.web.console import (
+    analytics,
     audit,
     dashboard,
     jobs,
@@ -16,5 +17,5 @@ from jifen.web.console import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (sign_in, dashboard, members, member_actions, program, mall, audit, jobs):
+for module in (sign_in, dashboard, analytics, members, member_actions, program, mall, audit, jobs):
     router.include_router(module.router)

@@ -74,3 +74,100 @@ def pie_chart(*, name: str, slices: Sequence[tuple[str, int]]) -> Option:
             }
         ],
     }
+
+
+def heatmap_chart(
+    *,
+    xs: Sequence[str],
+    ys: Sequence[str],
+    cells: Sequence[tuple[int, int, float, float]],
+    x_name: str,
+    y_name: str,
+    label: str,
+    colour_max: float,
+) -> Option:
+    """A grid of `(x index, y index, colour value, label value)` cells over `xs` × `ys`.
+
+    The colour scale runs from 0 to `colour_max` on the third value; each cell is labelled by
+    the template `label` (`{@[3]}` is the fourth value). Needs the full ECharts build.
+    """
+    return {
+        "animationDuration": 300,
+        "tooltip": {"trigger": "item"},
+        "grid": {"left": 72, "right": 96, "top": 32, "bottom": 48},
+        "xAxis": {
+            "type": "category",
+            "data": list(xs),
+            "name": x_name,
+            "nameLocation": "middle",
+            "nameGap": 30,
+            "splitArea": {"show": True},
+        },
+        "yAxis": {
+            "type": "category",
+            "data": list(ys),
+            "name": y_name,
+            "nameLocation": "start",  # the top, the axis being inverted
+            "inverse": True,
+            "splitArea": {"show": True},
+        },
+        "visualMap": {
+            "min": 0,
+            "max": max(colour_max, 1),
+            "dimension": 2,
+            "calculable": True,
+            "orient": "vertical",
+            "right": 0,
+            "top": "middle",
+            "itemHeight": 120,
+            "inRange": {"color": ["#fdecee", PALETTE[0]]},
+        },
+        "series": [
+            {
+                "type": "heatmap",
+                "data": [list(cell) for cell in cells],
+                "label": {"show": True, "formatter": label},
+                "emphasis": {"itemStyle": {"borderColor": "#222", "borderWidth": 1}},
+            }
+        ],
+    }
+
+
+def uplift_chart(
+    *,
+    names: Sequence[str],
+    treated: Sequence[float],
+    control: Sequence[float],
+    intervals: Sequence[tuple[float, float] | None],
+    labels: tuple[str, str, str],
+    y_name: str,
+) -> Option:
+    """A bar pair (treated, control) per name, with an error bar beside the treated bar.
+
+    `intervals` are where the treated mean may lie at 95% (the control mean plus the uplift's
+    interval); None draws no error bar. `labels` name the treated, control and interval series.
+    The error bar is a custom series whose `renderItem` the page's script supplies.
+    """
+    bar = {"type": "bar", "barWidth": "30%", "barGap": "0%"}
+    whiskers = [[n, *one] for n, one in enumerate(intervals) if one is not None]
+    return {
+        **_base(),
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"top": 0, "data": list(labels)},
+        "xAxis": {"type": "category", "data": list(names)},
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [
+            {**bar, "name": labels[0], "data": list(treated)},
+            {**bar, "name": labels[1], "data": list(control)},
+            {
+                "type": "custom",
+                "name": labels[2],
+                "renderItem": "errorBar",
+                "errorShift": -0.15,  # the treated bar's middle, in category widths
+                "encode": {"x": 0, "y": [1, 2]},
+                "itemStyle": {"color": "#222"},
+                "data": whiskers,
+                "z": 10,
+            },
+        ],
+    }

@@ -1,4 +1,4 @@
-"""Member search and the member page: balances, lots, ledger, tiers, beneficiaries, orders."""
+"""Member search and the member page: balances, lots, ledger, tiers, entitlements, orders."""
 
 from __future__ import annotations
 
@@ -11,20 +11,37 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep, VaultDep
-from jifen.domain.adjustments import AdjustmentState
 from jifen.domain.errors import InvalidRequest, JifenError, NotFound
 from jifen.domain.ledger import Lot
 from jifen.programs.schema import Program
-from jifen.services import adjustments
+from jifen.services import adjustments, listings
 from jifen.services.beneficiaries import list_beneficiaries
+from jifen.services.entitlements import member_entitlements
 from jifen.services.views import console as console_view
 from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.console.common import Operator, actor, error_text, gettext, names, now, page
+from jifen.web.templating import request_locale
 
 router = APIRouter(prefix="/console")
 LEDGER_PAGE = 50
+QUEUE_PAGE = 50
+LIST_PAGE = 20  # redemptions, orders, coupons, adjustments: each pages on its own cursor
+LISTS = {
+    "redemptions": listings.redemptions,
+    "orders": listings.orders,
+    "coupons": listings.coupons,
+    "adjustments": listings.adjustments,
+}
+Cursor = Annotated[str | None, Query(max_length=64)]
+
+
+def list_cursor(name: str) -> Any:
+    """The `?name=` cursor of a paged list (positions keyed by ids of up to 200 characters)."""
+    return Query(alias=name, max_length=400)
+
+
 NUMBER = re.compile(r"[0-9]{1,12}")
 
 
@@ -37,8 +54,12 @@ def search(
     program: ProgramDep,
     vault: VaultDep,
     q: str = "",
+    queue_at: Annotated[str | None, list_cursor("queue")] = None,
 ) -> Response:
-    """Find members by number, exact phone or exact ID number; the approval queue below."""
+    """Find members by number, exact phone or exact ID number; the approval queue below.
+
+    The queue shows `QUEUE_PAGE` adjustments at a time, `?queue=` naming the page after.
+    """
     _ = gettext(request)
     found: list[dict[str, Any]] | None = None
     messages = []
@@ -52,8 +73,19 @@ def search(
                 {"kind": "error", "text": _("Search by member number, phone or ID number.")}
             )
         found = [{"member": m, "identity": console_view.masked_identity(vault, m)} for m in members]
-    queue = adjustments.list_adjustments(uow, status=AdjustmentState.PENDING_APPROVAL, limit=50)
-    context = {"q": q, "found": found, "queue": queue, "names": names(request, program)}
+    try:
+        queue = listings.awaiting_approval(uow, cursor=queue_at, limit=QUEUE_PAGE)
+    except JifenError as error:  # a cursor that is not ours: the first page
+        messages.append({"kind": "error", "text": error_text(request, error)})
+        queue = listings.awaiting_approval(uow, cursor=None, limit=QUEUE_PAGE)
+    context = {
+        "q": q,
+        "found": found,
+        "queue": queue.items,
+        "queue_next": queue.next_cursor,
+        "queue_at": queue_at,
+        "names": names(request, program),
+    }
     return page(request, "console/members.html", user, context, messages=messages)
 
 
@@ -66,13 +98,29 @@ def member_page(
     uow: UowDep,
     program: ProgramDep,
     vault: VaultDep,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
+    redemptions_at: Annotated[str | None, list_cursor("redemptions")] = None,
+    orders_at: Annotated[str | None, list_cursor("orders")] = None,
+    coupons_at: Annotated[str | None, list_cursor("coupons")] = None,
+    adjustments_at: Annotated[str | None, list_cursor("adjustments")] = None,
 ) -> Response:
-    """Everything about one member an operator needs, and the forms to act on it."""
+    """Everything about one member an operator needs, and the forms to act on it.
+
+    `cursor` pages the ledger; `redemptions`, `orders`, `coupons` and `adjustments` page
+    those lists (a cursor that cannot be read shows every list from its first page).
+    """
     _ = gettext(request)
     number = int(member_id) if NUMBER.fullmatch(member_id) else 0  # 0: no such member
+    cursors = {
+        "redemptions": redemptions_at,
+        "orders": orders_at,
+        "coupons": coupons_at,
+        "adjustments": adjustments_at,
+    }
     try:
-        context = _member_context(request, uow, program, vault, member_id=number, cursor=cursor)
+        context = _member_context(
+            request, uow, program, vault, member_id=number, cursor=cursor, cursors=cursors
+        )
     except NotFound:
         text = _("There is no member {number}.").format(number=member_id[:64])
         context = {"q": member_id[:64], "found": [], "queue": [], "names": names(request, program)}
@@ -81,7 +129,9 @@ def member_page(
             request, "console/members.html", user, context, messages=messages, status_code=404
         )
     except JifenError as error:  # a cursor from elsewhere: the first page instead
-        context = _member_context(request, uow, program, vault, member_id=number, cursor=None)
+        context = _member_context(
+            request, uow, program, vault, member_id=number, cursor=None, cursors={}
+        )
         messages = [{"kind": "error", "text": error_text(request, error)}]
         return page(request, "console/member.html", user, context, messages=messages)
     return page(request, "console/member.html", user, {**context, "viewer": actor(user)})
@@ -95,7 +145,9 @@ def _member_context(
     *,
     member_id: int,
     cursor: str | None,
+    cursors: dict[str, str | None],
 ) -> dict[str, Any]:
+    _ = gettext(request)
     moment = now(request)
     summary = member_view.member_summary(uow, program=program, member_id=member_id, now=moment)
     day = summary.today
@@ -103,7 +155,7 @@ def _member_context(
         uow, member_id=member_id, cursor=cursor, limit=LEDGER_PAGE
     )
     _member, tiers = member_view.tier_history(uow, member_id=member_id)
-    activity = console_view.member_activity(uow, member_id=member_id)
+    lots = console_view.member_lots(uow, member_id=member_id)
     spendable = [k.code for k in program.point_kinds if k.spendable]
     return {
         "today": day,
@@ -123,10 +175,20 @@ def _member_context(
             now=moment,
             include_removed=True,
         ),
-        "lots": _lots([lot for lot in activity.lots if lot.kind in spendable], day),
-        "redemptions": activity.redemptions,
-        "orders": activity.orders,
-        "adjustments": adjustments.list_adjustments(uow, member_id=member_id, limit=50),
+        "lots": _lots([lot for lot in lots if lot.kind in spendable], day),
+        "entitlements": member_entitlements(uow, program=program, member_id=member_id, now=moment),
+        "benefit_names": _benefit_names(request, program),
+        "entitlement_states": {
+            "active": _("usable"),
+            "used_up": _("used up"),
+            "expired": _("expired"),
+            "lapsed": _("lapsed"),
+        },
+        "lists": {
+            name: read(uow, member_id=member_id, cursor=cursors.get(name), limit=LIST_PAGE)
+            for name, read in LISTS.items()
+        },
+        "list_cursors": cursors,
         "names": names(request, program),
         "program": program,
         "adjustment_kinds": adjustments.KINDS,
@@ -136,6 +198,11 @@ def _member_context(
         "form_id": f"console-{uuid.uuid4().hex}",
         "cursor": cursor,
     }
+
+
+def _benefit_names(request: Request, program: Program) -> dict[str, str]:
+    english = request_locale(request) == "en"
+    return {b.code: b.name.en if english else b.name.zh for b in program.entitlements}
 
 
 def _threshold(program: Program, summary: member_view.MemberSummary) -> int | None:
