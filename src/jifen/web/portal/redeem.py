@@ -150,7 +150,7 @@ def redeem(
         ticket = _parse(form, program)
         if confirm is None:
             price = member_self.ticket_points(program, ticket.fare_fen)
-            extra = {"quote": {"points": price, "departure": ticket.departure_at}}
+            quote = {"points": price, "departure": ticket.departure_at}
             return _form_page(
                 request,
                 uow,
@@ -158,7 +158,7 @@ def redeem(
                 vault=vault,
                 member_id=member_id,
                 form=form,
-                extra=extra,
+                extra={"quote": quote},
             )
         held = member_self.redeem_ticket(
             uow, program=program, member_id=member_id, ticket=ticket, now=now(request)
