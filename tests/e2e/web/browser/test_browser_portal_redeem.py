@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import SHANGHAI
 from tests.e2e.api.test_api_contract import trip
-from tests.e2e.web.browser.conftest import LiveServer
+from tests.e2e.web.browser.conftest import LiveServer, screenshot
 
 FARE_YUAN = "30.00"  # 3,000 points at the railway's 100 points per yuan
 
@@ -62,7 +63,13 @@ def _joined_long_ago(server: LiveServer, key: str) -> int:
     ],
 )
 def test_a_member_redeems_a_ticket_by_clicking(  # noqa: PLR0917 - the cases' fields
-    phone: Page, live_server: LiveServer, language: str, heading: str, costs: str, done: str
+    phone: Page,
+    live_server: LiveServer,
+    tmp_path: Path,
+    language: str,
+    heading: str,
+    costs: str,
+    done: str,
 ) -> None:
     key = live_server.last_line("keys", "create", "--role", "admin")
     member_id = _joined_long_ago(live_server, key)
@@ -84,6 +91,7 @@ def test_a_member_redeems_a_ticket_by_clicking(  # noqa: PLR0917 - the cases' fi
     phone.fill("input[name=fare]", FARE_YUAN)
     phone.click("form[action='/portal/redeem'] button[type=submit]")
     expect(phone.locator("[data-testid=quote-points]")).to_have_text(costs)
+    screenshot(phone, f"portal-redeem-{language}", tmp_path)
 
     phone.click("[data-testid=quote] button[type=submit]")
     expect(phone.locator("[data-testid=redeemed]")).to_contain_text(done)
