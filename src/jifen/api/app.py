@@ -20,6 +20,7 @@ from jifen.api.routes import (
     entitlements,
     events,
     mall,
+    me,
     members,
     operations,
     partners,
@@ -118,6 +119,7 @@ def create_api(state: AppState) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(program.router)
     app.include_router(segments.router)
+    app.include_router(me.router)
     return app
 
 

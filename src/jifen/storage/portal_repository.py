@@ -14,6 +14,7 @@ from jifen.storage.redemption_repository import RedemptionRecord
 from jifen.storage.tables import (
     mall_orders,
     mall_products,
+    member_tokens,
     portal_links,
     portal_sms_codes,
 )
@@ -31,6 +32,19 @@ class SmsCode:
     expires_at: datetime
     attempts: int
     used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberToken:
+    """A member API token as stored (hashed)."""
+
+    id: int
+    token_hash: str
+    member_id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,46 @@ class PortalRepository:
             .values(used_at=now)
         )
         return done.rowcount == 1
+
+    # -- member API tokens -------------------------------------------------------------------
+    def add_token(
+        self, *, token_hash: str, member_id: int, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a member token's hash."""
+        self.connection.execute(
+            insert(member_tokens).values(
+                token_hash=token_hash,
+                member_id=member_id,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
+
+    def token(self, token_hash: str) -> MemberToken | None:
+        """A member token by its hash."""
+        row = self.connection.execute(
+            select(member_tokens).where(member_tokens.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else MemberToken(*row)
+
+    def touch_token(self, token_id: int, *, now: datetime, expires_at: datetime) -> bool:
+        """Record a use and slide the expiry; False if revoked or expired meanwhile (atomic)."""
+        c = member_tokens.c
+        done = self.connection.execute(
+            update(member_tokens)
+            .where(and_(c.id == token_id, c.revoked_at.is_(None), c.expires_at > now))
+            .values(last_used_at=now, expires_at=expires_at)
+        )
+        return done.rowcount == 1
+
+    def revoke_token(self, token_id: int, *, now: datetime) -> None:
+        """Revoke a member token (a revoked one stays revoked at its first moment)."""
+        c = member_tokens.c
+        self.connection.execute(
+            update(member_tokens)
+            .where(and_(c.id == token_id, c.revoked_at.is_(None)))
+            .values(revoked_at=now)
+        )
 
     # -- the member's own spending -------------------------------------------------------------
     def orders_of(self, member_id: int, *, limit: int) -> list[OrderLine]:

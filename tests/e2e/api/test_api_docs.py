@@ -209,6 +209,9 @@ EXPECTED = [
     '"code":"member_not_found"',  # the old phone finds no one
     "only `phone` can be changed",
     '"source":"grant:gift-',  # a page of coupons
+    '"token":"jm_',  # a member signed in with a one-time link
+    '"code":"redemption_locked"',  # on /v1/me, under 10,000 points
+    '"code":"member_token_invalid"',  # an API key on /v1/me, and the token after sign-out
     '"status":"applied"',
     '"balances":{"ride":0,"activity":0,"pending":2768',  # bought, not yet travelled
     '"code":"ticket_conflict"',  # a refund after travel

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from jifen.programs.loader import load_preset
 from jifen.services.entitlements import issue_due
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
+from jifen.services.portal_sign_in import create_link
 from jifen.storage.tables import adjustments, balances, coupons, mall_orders, metadata, redemptions
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
@@ -212,8 +213,49 @@ def order(quantity: int) -> Body:
     return lambda w: {"id": "o1", "member_id": w.member, "sku": "idem-p", "quantity": quantity}
 
 
+def signed_in(w: World) -> None:
+    """The first member signs in to their own API; their token goes as the role `me`."""
+    link = create_link(
+        SqlUnitOfWork(w.http.engine), member_id=w.member, now=datetime.fromisoformat(NOW)
+    )
+    w.http.api.keys["me"] = w.ok("/v1/me/sign-in", {"link_token": link})["token"]
+
+
+def own_ticket(fare_fen: int) -> Body:
+    return lambda w: {
+        "id": "r1",
+        "fare_fen": fare_fen,
+        "train": {"number": "G1"},
+        "departure_at": DEPARTURE,
+    }
+
+
 MOVED = DEPARTURE.replace("06-20", "06-21")
 CASES = [
+    Case(
+        "own_redemption",
+        "/v1/me/redemptions",
+        own_ticket(3000),
+        own_ticket(4000),
+        role="me",
+        prepare=signed_in,
+    ),
+    Case(
+        "own_order",
+        "/v1/me/orders",
+        lambda w: {"id": "o1", "sku": "idem-p", "quantity": 1},
+        lambda w: {"id": "o1", "sku": "idem-p", "quantity": 2},
+        role="me",
+        prepare=signed_in,
+    ),
+    Case(
+        "own_beneficiary",
+        "/v1/me/beneficiaries",
+        beneficiary("ben-1", 11),
+        beneficiary("ben-1", 12),
+        role="me",
+        prepare=signed_in,
+    ),
     Case("event", "/v1/events", event_body(100), event_body(200), role="integrator"),
     Case(
         "beneficiary",
@@ -427,6 +469,9 @@ def test_the_same_id_gives_the_first_answer_and_another_request_under_it_is_a_co
 # `id`): a new one fails the test below until it has a case above.
 COVERED = {
     "/v1/events",
+    "/v1/me/redemptions",
+    "/v1/me/orders",
+    "/v1/me/beneficiaries",
     "/v1/members/{member_id}/beneficiaries",
     "/v1/redemptions",
     "/v1/redemptions/{redemption_id}/commit",

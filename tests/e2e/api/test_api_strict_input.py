@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from jifen.services.portal_sign_in import create_link
 from jifen.storage.tables import metadata
+from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api
 from tests.e2e.api.test_api_contract import enrolment
 from tests.integration.services.test_events import at, ticket
@@ -145,6 +147,10 @@ def test_every_request_body_refuses_integers_booleans_and_dates_of_the_wrong_typ
     api: Api, engine: Engine
 ):
     api.post("/v1/members", enrolment(date(1990, 3, 7), 1))  # member 1, whom `true` would name
+    # A member's own routes (/v1/me) take member 1's token, the others the admin's key.
+    now = datetime.fromisoformat(api.get("/v1/clock").json()["now"])
+    link = create_link(SqlUnitOfWork(engine), member_id=1, now=now)
+    api.keys["me"] = api.post("/v1/me/sign-in", {"link_token": link}).json()["token"]
     schema = Schema(api.client.app.openapi())
     cases = list(schema.cases())
     assert len({(method, url) for method, url, _, _ in cases}) >= 15  # every body, not a few
@@ -152,7 +158,8 @@ def test_every_request_body_refuses_integers_booleans_and_dates_of_the_wrong_typ
 
     taken = []
     for method, url, body, field in cases:
-        response = api.client.request(method, url, json=body, headers=api.headers("admin"))
+        role = "me" if url.startswith("/v1/me/") else "admin"
+        response = api.client.request(method, url, json=body, headers=api.headers(role))
         error = response.json().get("error") or {}
         named = [e["field"] for e in error.get("details", {}).get("errors", [])]
         refused = response.status_code == 422 and error.get("code") == "validation_error"

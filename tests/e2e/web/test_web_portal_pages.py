@@ -23,7 +23,7 @@ NOW = datetime(2025, 2, 1, 10, 0, tzinfo=SHANGHAI)
 JOINED = datetime(2025, 1, 2, 9, 0, tzinfo=SHANGHAI)
 RIDE = 2768  # ¥553.50 × 5, half-up: the ride (and upgrade) points of one `trip`
 PORTAL_PAGES = ("/portal", "/portal/history", "/portal/beneficiaries", "/portal/mall",
-                "/portal/redemptions")  # fmt: skip
+                "/portal/redeem", "/portal/redemptions")  # fmt: skip
 
 
 @dataclass

@@ -85,7 +85,8 @@ def _coupon(c: Coupon, program: Program, now: datetime) -> CouponOut:
     )
 
 
-def _order(placed: mall.PlacedOrder, program: Program, now: datetime) -> OrderOut:
+def order_out(placed: mall.PlacedOrder, program: Program, now: datetime) -> OrderOut:
+    """An order as the API shows it, with the coupons it issued."""
     o: MallOrder = placed.order
     return OrderOut(
         order_id=o.id,
@@ -159,13 +160,13 @@ def post_order(
         quantity=body.quantity,
         now=now,
     )
-    return _order(placed, program, now)
+    return order_out(placed, program, now)
 
 
 @router.get("/mall/orders/{order_id}", response_model=OrderOut, dependencies=[SELLERS])
 def get_order(order_id: OrderPath, uow: UowDep, program: ProgramDep, clock: ClockDep) -> OrderOut:
     """An order, its fulfilment record and the coupons it issued."""
-    return _order(mall.get_order(uow, order_id=order_id), program, clock.now())
+    return order_out(mall.get_order(uow, order_id=order_id), program, clock.now())
 
 
 @router.post("/mall/orders/{order_id}/cancel", response_model=OrderOut, dependencies=[SELLERS])
@@ -175,7 +176,7 @@ def cancel_order(
     """Cancel a paid order: stock back on sale, points back to their lots; ends `refunded`."""
     now = clock.now()
     mall.cancel_order(uow, program=program, order_id=order_id, cancel_id=body.id, now=now)
-    return _order(mall.get_order(uow, order_id=order_id), program, now)
+    return order_out(mall.get_order(uow, order_id=order_id), program, now)
 
 
 async def raw_body(request: Request) -> bytes:
@@ -229,7 +230,7 @@ def warehouse_webhook(
         tracking=report.tracking,
         now=now,
     )
-    return _order(mall.get_order(uow, order_id=report.order_id), program, now)
+    return order_out(mall.get_order(uow, order_id=report.order_id), program, now)
 
 
 # -- coupons ----------------------------------------------------------------------------------
@@ -267,7 +268,9 @@ def list_orders(
     """The member's mall orders with the coupons each issued, newest first, a page at a time."""
     now = clock.now()
     page = listings.orders(uow, member_id=member_id, cursor=cursor, limit=limit)
-    return Orders(items=[_order(o, program, now) for o in page.items], next_cursor=page.next_cursor)
+    return Orders(
+        items=[order_out(o, program, now) for o in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post(

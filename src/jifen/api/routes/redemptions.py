@@ -114,7 +114,7 @@ def get_redemption(
     redemption_id: RedemptionPath, uow: UowDep, program: ProgramDep
 ) -> RedemptionOut:
     """A redemption: what it is for, what it has cost, and where it stands."""
-    return _out(redemption.get_redemption(uow, redemption_id), program)
+    return redemption_out(redemption.get_redemption(uow, redemption_id), program)
 
 
 @by_member.get(
@@ -132,10 +132,13 @@ def get_member_redemptions(
 ) -> Redemptions:
     """The member's redemptions, newest first, a page at a time."""
     page = listings.redemptions(uow, member_id=member_id, cursor=cursor, limit=limit)
-    return Redemptions(items=[_out(r, program) for r in page.items], next_cursor=page.next_cursor)
+    return Redemptions(
+        items=[redemption_out(r, program) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
-def _out(r: RedemptionRecord, program: Program) -> RedemptionOut:
+def redemption_out(r: RedemptionRecord, program: Program) -> RedemptionOut:
+    """A redemption as the API shows it, moments in the program's time zone."""
     return RedemptionOut(
         redemption_id=r.id,
         member_id=r.member_id,

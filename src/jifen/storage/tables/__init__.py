@@ -5,7 +5,13 @@ Alembic migrations are written against `metadata`.
 
 from __future__ import annotations
 
-from jifen.storage.tables.access import api_keys, console_users, portal_links, portal_sms_codes
+from jifen.storage.tables.access import (
+    api_keys,
+    console_users,
+    member_tokens,
+    portal_links,
+    portal_sms_codes,
+)
 from jifen.storage.tables.accounting import breakage_estimates
 from jifen.storage.tables.analytics import (
     analytics_active_months,
@@ -73,6 +79,7 @@ __all__ = [
     "mall_orders",
     "mall_products",
     "member_segments",
+    "member_tokens",
     "members",
     "metadata",
     "notification_deliveries",

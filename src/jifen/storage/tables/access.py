@@ -59,3 +59,16 @@ portal_sms_codes = sa.Table(
     sa.Column("used_at", UTCDateTime, nullable=True),
     sa.Index("ix_portal_sms_codes_phone_created", "phone_hash", "created_at"),
 )
+
+# A member's own API (/v1/me): short-lived bearer tokens, kept only as SHA-256 hashes.
+member_tokens = sa.Table(
+    "member_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from jifen.web.portal import beneficiaries, history, home, mall, redemptions, sign_in
+from jifen.web.portal import beneficiaries, history, home, mall, redeem, redemptions, sign_in
 
 router = APIRouter(include_in_schema=False)
-for part in (sign_in, home, history, beneficiaries, mall, redemptions):
+for part in (sign_in, home, history, beneficiaries, mall, redeem, redemptions):
     router.include_router(part.router)
