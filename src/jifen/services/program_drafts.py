@@ -48,11 +48,11 @@ class DraftStale(JifenError):
 
 @dataclass(frozen=True, slots=True)
 class DraftView:
-    """A draft, the unified diff of its program against the active one, and whether it is stale."""
+    """A draft, whether it went stale, and the unified diff of the active program against it."""
 
     draft: DraftRecord
-    diff: str
     stale: bool
+    diff: str | None = None
 
 
 def program_yaml(document: dict[str, Any]) -> str:
@@ -97,6 +97,7 @@ def propose_draft(
             document=program.model_dump(mode="json"),
             request_hash=request_hash,
             based_on=active[0],
+            based_on_version=active[1],
             status=DraftState.PROPOSED,
             proposed_by=actor,
             proposed_at=now,
@@ -123,13 +124,15 @@ def view_draft(uow: UnitOfWork, *, draft_id: str) -> DraftView:
         fromfile=f"active (version {active[1]})",
         tofile=f"draft {draft.id}",
     )
-    return DraftView(draft, "".join(diff), stale=active[0] != draft.based_on)
+    return DraftView(draft, stale=active[0] != draft.based_on, diff="".join(diff))
 
 
-def list_drafts(uow: UnitOfWork, *, limit: int = 50) -> list[DraftRecord]:
-    """The most recently proposed drafts, newest first."""
+def list_drafts(uow: UnitOfWork, *, limit: int = 50) -> list[DraftView]:
+    """The most recently proposed drafts, newest first, without their diffs."""
     with uow:
-        return uow.drafts.newest(limit=limit)
+        active = uow.programs.active_version()
+        found = uow.drafts.newest(limit=limit)
+    return [DraftView(d, stale=active is None or active[0] != d.based_on) for d in found]
 
 
 def preview_period(today: date, start: date | None, end: date | None) -> tuple[date, date]:

@@ -16,7 +16,8 @@ from jifen.storage.tables import program_drafts
 class DraftRecord:
     """A program draft as stored: the YAML as written, its validated `document`, who and when.
 
-    `based_on` is the row id of the program version that was active when it was proposed;
+    `based_on` is the row id of the program version that was active when it was proposed (its
+    version number `based_on_version`);
     `version` is the program version it became once activated.
     """
 
@@ -25,6 +26,7 @@ class DraftRecord:
     document: dict[str, Any]
     request_hash: str
     based_on: int
+    based_on_version: int
     status: str
     proposed_by: str
     proposed_at: datetime

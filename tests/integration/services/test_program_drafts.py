@@ -106,7 +106,7 @@ def test_proposing_again_under_the_same_id_is_idempotent(uow, engine, live):
     assert propose(uow, text, actor="alice") == first
     with pytest.raises(IdempotencyConflict):
         propose(uow, text.replace("rate_per_yuan: 6\n", "rate_per_yuan: 8\n"))
-    assert [d.id for d in drafts.list_drafts(uow)] == ["d1"]
+    assert [v.draft.id for v in drafts.list_drafts(uow)] == ["d1"]
     assert audit_actions(engine) == [("program_draft.proposed", "alice")]
 
 

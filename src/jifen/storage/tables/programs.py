@@ -27,6 +27,7 @@ program_drafts = sa.Table(
     sa.Column("document", sa.JSON, nullable=False),  # as validated
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("based_on", Id, sa.ForeignKey("programs.id"), nullable=False),
+    sa.Column("based_on_version", sa.Integer, nullable=False),
     # proposed | activated | rejected | withdrawn
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("proposed_by", sa.String(64), nullable=False),

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("based_on", ID, nullable=False),
+        sa.Column("based_on_version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("proposed_by", sa.String(length=64), nullable=False),
         sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
