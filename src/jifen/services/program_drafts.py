@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import yaml
@@ -25,7 +26,7 @@ from jifen.services import audit, ledger
 from jifen.services.programs import NoProgram, active_program, install_program
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.services.whatif import WhatIf, what_if
-from jifen.storage.draft_repository import DraftRecord
+from jifen.storage.draft_repository import DraftRecord, DraftTaken
 
 MAX_PREVIEW_DAYS = 366
 """The longest period a preview re-prices: a year (a preview reads every trip in it)."""
@@ -75,6 +76,16 @@ def propose_draft(
     `IdempotencyConflict`.
     """
     program = parse_program(yaml_text, f"draft {draft_id}")
+    propose = partial(_propose, uow, draft_id, yaml_text, program, actor=actor, now=now)
+    try:
+        return propose()
+    except DraftTaken:  # a concurrent request stored this id first: answer as it stands
+        return propose()
+
+
+def _propose(
+    uow: UnitOfWork, draft_id: str, yaml_text: str, program: Program, *, actor: str, now: datetime
+) -> DraftRecord:
     request_hash = ledger.fingerprint({"yaml": yaml_text})
     with uow:
         stored = uow.drafts.get(draft_id)
@@ -200,7 +211,7 @@ def activate_draft(uow: UnitOfWork, *, draft_id: str, actor: str, now: datetime)
                 "a second admin must activate it.",
                 draft_id=draft_id,
             )
-        active = uow.programs.active_version()
+        active = uow.programs.active_version(lock=True)
         if active is None or active[0] != draft.based_on:
             raise DraftStale(
                 f"The active program changed since draft {draft_id!r} was proposed; activating "

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from jifen.storage.rows import from_row, to_row
 from jifen.storage.tables import program_drafts
@@ -35,6 +36,10 @@ class DraftRecord:
     version: int | None = None
 
 
+class DraftTaken(Exception):
+    """Another request stored a draft under this id first (the unit of work is spoilt)."""
+
+
 class DraftRepository:
     """Stores program drafts and their decisions."""
 
@@ -50,8 +55,11 @@ class DraftRepository:
         return None if row is None else from_row(DraftRecord, row)
 
     def add(self, record: DraftRecord) -> None:
-        """Store a new draft (the caller checked that its id is free)."""
-        self.connection.execute(insert(program_drafts).values(**to_row(record)))
+        """Store a new draft; `DraftTaken` when a concurrent request stored its id first."""
+        try:
+            self.connection.execute(insert(program_drafts).values(**to_row(record)))
+        except IntegrityError as error:
+            raise DraftTaken(record.id) from error
 
     def decide(self, record: DraftRecord) -> None:
         """Store a draft's decision: its status, who decided, when, and the version it became."""

@@ -17,6 +17,7 @@ from jifen.storage.tables import audit_log, journal
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0
 from tests.integration.services.test_events import Railway, at
+from tests.integration.services.test_ledger_concurrency import run_together
 
 
 @pytest.fixture
@@ -152,3 +153,37 @@ def test_a_preview_period_defaults_to_the_last_30_days_and_refuses_nonsense():
         drafts.preview_period(today, date(2025, 5, 2), date(2025, 5, 1))
     with pytest.raises(drafts.InvalidRequest):
         drafts.preview_period(today, date(2023, 1, 1), date(2025, 1, 1))
+
+
+@pytest.mark.postgres_only
+def test_of_two_drafts_activated_at_once_one_wins_and_the_other_is_stale(
+    engine: Engine, live: Program
+):
+    uow = SqlUnitOfWork(engine)
+    text = richer(uow)
+    for n in range(2):
+        propose(
+            uow, text.replace("rate_per_yuan: 6\n", f"rate_per_yuan: {6 + n}\n"), draft_id=f"d{n}"
+        )
+    before = active_served(uow).version
+
+    def activate(n: int) -> object:
+        return drafts.activate_draft(SqlUnitOfWork(engine), draft_id=f"d{n}", actor="bob", now=T0)
+
+    results = run_together(2, activate)
+
+    assert sorted(type(r).__name__ for r in results) == ["DraftRecord", "DraftStale"]
+    assert active_served(uow).version == before + 1
+
+
+@pytest.mark.postgres_only
+def test_one_draft_id_proposed_at_once_is_stored_once(engine: Engine, live: Program):
+    text = richer(SqlUnitOfWork(engine))
+
+    def send(_n: int) -> object:
+        return propose(SqlUnitOfWork(engine), text, draft_id="same")
+
+    results = run_together(4, send)
+
+    assert all(getattr(r, "id", None) == "same" for r in results), results
+    assert audit_actions(engine) == [("program_draft.proposed", "alice")]
