@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from jifen.api.deps import ProgramDep, UowDep
@@ -43,13 +44,14 @@ router = APIRouter(prefix="/console/rules")
 Checked = [Depends(check_csrf)]
 DraftPath = Annotated[str, Path(min_length=1, max_length=200, pattern=PRINTABLE)]
 FormId = Annotated[str, Form(min_length=1, max_length=200, pattern=PRINTABLE)]
+DraftQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE)]
 Day = Annotated[str, Form(max_length=20)]
 STATUS_WORDS = (N_("proposed"), N_("activated"), N_("rejected"), N_("withdrawn"))
 
 
 @router.get("")
 def rules_page(
-    request: Request, user: Admin, uow: UowDep, program: ProgramDep, draft: str | None = None
+    request: Request, user: Admin, uow: UowDep, program: ProgramDep, draft: DraftQuery = None
 ) -> Response:
     """The editor (the active program as YAML), the recent drafts, and the draft asked for."""
     return _page(request, user, uow, program, draft_id=draft)
@@ -78,7 +80,7 @@ def propose(
         flash(request, "error", _refusal(request, error))
         return back("/console/rules")
     flash(request, "ok", _("Draft proposed: another admin must activate it."))
-    return back(f"/console/rules?draft={form_id}")
+    return back(_at(form_id))
 
 
 @router.post("/drafts/{draft_id}/what-if", dependencies=Checked)
@@ -121,7 +123,7 @@ def decide(request: Request, *, draft_id: DraftPath, user: Admin, uow: UowDep) -
         done = decide_draft(uow, draft_id=draft_id, actor=actor(user), now=now(request))
     except JifenError as error:
         flash(request, "error", _refusal(request, error))
-        return back(f"/console/rules?draft={draft_id}")
+        return back(_at(draft_id))
     if activate:
         request.app.state.jifen.programs.forget()
         text = _("The draft is now the active program, version {version}.")
@@ -134,7 +136,7 @@ def decide(request: Request, *, draft_id: DraftPath, user: Admin, uow: UowDep) -
             if done.status == "withdrawn"
             else _("The draft was rejected."),
         )
-    return back(f"/console/rules?draft={draft_id}")
+    return back(_at(draft_id))
 
 
 def _page(
@@ -252,6 +254,11 @@ def _refusal(request: Request, error: JifenError) -> str:
         ),
     }
     return texts.get(error.code) or error_text(request, error)
+
+
+def _at(draft_id: str) -> str:
+    """The page showing a draft."""
+    return f"/console/rules?draft={quote(draft_id, safe='')}"
 
 
 def _error(text: str) -> dict[str, str]:
