@@ -44,3 +44,15 @@ def test_an_invalid_program_is_shown_beside_the_editor_in_english(console: TestC
     assert "is not a known setting (check the spelling)" in shown.text
     assert "time_zone:" in editor_text(shown.text)  # the text is kept to fix
     assert "No drafts yet." in shown.text
+
+
+def test_a_proposal_made_on_the_page_is_in_the_audit_log(console: TestClient) -> None:
+    page = console.get("/console/rules").text
+    text = editor_text(page).replace("rate_per_yuan: 5\n", "rate_per_yuan: 6\n", 1)
+    data = {"csrf_token": form_token(page), "form_id": "f3", "yaml": text}
+    shown = console.post("/console/rules/drafts", data=data)
+    assert "草案已提交：须由另一位管理员激活。" in shown.text
+    assert "+    rate_per_yuan: 6" in shown.text
+    audit = console.get("/console/audit", params={"subject": "program_draft:f3"}).text
+    assert "提交方案草案" in audit
+    assert "console:chief" in audit

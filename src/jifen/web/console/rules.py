@@ -47,6 +47,13 @@ FormId = Annotated[str, Form(min_length=1, max_length=200, pattern=PRINTABLE)]
 DraftQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=PRINTABLE)]
 Day = Annotated[str, Form(max_length=20)]
 STATUS_WORDS = (N_("proposed"), N_("activated"), N_("rejected"), N_("withdrawn"))
+AUDIT_ACTIONS = (  # as the audit log page shows them
+    N_("program_draft.proposed"),
+    N_("program_draft.previewed"),
+    N_("program_draft.activated"),
+    N_("program_draft.rejected"),
+    N_("program_draft.withdrawn"),
+)
 
 
 @router.get("")
