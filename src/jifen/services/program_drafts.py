@@ -155,6 +155,11 @@ def preview_period(today: date, start: date | None, end: date | None) -> tuple[d
         today - timedelta(days=1) if start is None else start + timedelta(PREVIEW_DAYS - 1)
     )
     start = start or end - timedelta(days=PREVIEW_DAYS - 1)
+    _check_period(start, end)
+    return start, end
+
+
+def _check_period(start: date, end: date) -> None:
     if end < start:
         raise InvalidRequest(
             f"The period {start}..{end} is not valid: `end` must not be before `start`.",
@@ -165,7 +170,6 @@ def preview_period(today: date, start: date | None, end: date | None) -> tuple[d
             f"A preview covers at most {MAX_PREVIEW_DAYS} days; {start}..{end} is longer.",
             field="period",
         )
-    return start, end
 
 
 def preview_draft(
@@ -173,8 +177,10 @@ def preview_draft(
 ) -> WhatIf:
     """What the draft would have credited from `start` to `end` against the active program.
 
-    Writes nothing but the audit row of the preview and its totals.
+    Writes nothing but the audit row of the preview and its totals. `InvalidRequest` for a
+    period that runs backwards or is longer than `MAX_PREVIEW_DAYS`.
     """
+    _check_period(start, end)
     with uow:
         draft = _get(uow, draft_id)
         live = active_program(uow)

@@ -42,6 +42,11 @@ def test_a_draft_is_activated_by_a_second_admin_and_served_at_once(api: Api, sec
     preview = api.post("/v1/program/drafts/d1/what-if", {})
     assert preview.status_code == 200, preview.text
     assert preview.json()["cost_change_fen"] == 0  # no trips in the last 30 days
+    backwards = api.post(
+        "/v1/program/drafts/d1/what-if", {"start": "2025-05-02", "end": "2025-05-01"}
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["error"]["code"] == "invalid_request"
 
     refused = api.post("/v1/program/drafts/d1/activate")
     assert refused.status_code == 403
