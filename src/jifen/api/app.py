@@ -26,6 +26,7 @@ from jifen.api.routes import (
     partners,
     privacy,
     program,
+    program_drafts,
     recommendations,
     redemptions,
     reports,
@@ -118,6 +119,7 @@ def create_api(state: AppState) -> FastAPI:
     app.include_router(accounting.router)
     app.include_router(reports.router)
     app.include_router(program.router)
+    app.include_router(program_drafts.router)
     app.include_router(segments.router)
     app.include_router(me.router)
     return app

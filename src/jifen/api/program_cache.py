@@ -58,6 +58,10 @@ class ProgramCache:
         self._checked = _Checked(served, now)
         return served
 
+    def forget(self) -> None:
+        """Check the version on the next request (this worker just activated a new one)."""
+        self._checked = None
+
     def program(self) -> Program:
         """The active program itself."""
         return self.current().program

@@ -15,6 +15,7 @@ from jifen.storage.books_repository import BooksRepository
 from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
+from jifen.storage.draft_repository import DraftRepository
 from jifen.storage.entitlement_repository import EntitlementRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.housekeeping_repository import HousekeepingRepository
@@ -50,6 +51,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     audit: LedgerAudit
     programs: ProgramRepository
+    drafts: DraftRepository
     members: MemberRepository
     events: EventRepository
     jobs: JobRepository

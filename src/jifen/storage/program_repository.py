@@ -37,9 +37,15 @@ class ProgramRepository:
         row = self.connection.execute(query).first()
         return None if row is None else (row.document, row.source)
 
-    def active_version(self) -> tuple[int, int] | None:
-        """The active program's row id and version number: one small read, to notice a change."""
+    def active_version(self, *, lock: bool = False) -> tuple[int, int] | None:
+        """The active program's row id and version number: one small read, to notice a change.
+
+        `lock` holds the active row until the transaction ends, so that a concurrent activation
+        waits (and then finds another version active).
+        """
         query = select(programs.c.id, programs.c.version).where(programs.c.active)
+        if lock:
+            query = query.with_for_update()
         row = self.connection.execute(query).first()
         return None if row is None else (int(row.id), int(row.version))
 

@@ -20,6 +20,7 @@ from jifen.storage.books_repository import BooksRepository
 from jifen.storage.campaign_repository import CampaignRepository
 from jifen.storage.console_repository import ConsoleRepository
 from jifen.storage.console_user_repository import ConsoleUserRepository
+from jifen.storage.draft_repository import DraftRepository
 from jifen.storage.entitlement_repository import EntitlementRepository
 from jifen.storage.event_repository import EventRepository
 from jifen.storage.housekeeping_repository import HousekeepingRepository
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
     ledger = _Repository(LedgerRepository)
     audit = _Repository(LedgerAudit)
     programs = _Repository(ProgramRepository)
+    drafts = _Repository(DraftRepository)
     members = _Repository(MemberRepository)
     events = _Repository(EventRepository)
     jobs = _Repository(JobRepository)

@@ -41,7 +41,7 @@ from jifen.storage.tables.notifications import (
 )
 from jifen.storage.tables.operations import job_runs, reminders, sandbox_clock
 from jifen.storage.tables.partners import partner_months, partner_operations, partners
-from jifen.storage.tables.programs import programs, rule_budgets
+from jifen.storage.tables.programs import program_drafts, programs, rule_budgets
 from jifen.storage.tables.redemptions import (
     beneficiaries,
     beneficiary_requests,
@@ -90,6 +90,7 @@ __all__ = [
     "pending_points",
     "portal_links",
     "portal_sms_codes",
+    "program_drafts",
     "programs",
     "redemption_actions",
     "redemptions",

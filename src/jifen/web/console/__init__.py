@@ -13,9 +13,21 @@ from jifen.web.console import (
     member_actions,
     members,
     program,
+    rules,
     sign_in,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (sign_in, dashboard, analytics, members, member_actions, program, mall, audit, jobs):
+for module in (
+    sign_in,
+    dashboard,
+    analytics,
+    members,
+    member_actions,
+    program,
+    rules,
+    mall,
+    audit,
+    jobs,
+):
     router.include_router(module.router)
