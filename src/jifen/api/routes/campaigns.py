@@ -1,4 +1,4 @@
-"""Campaigns (积分加成): create, list, look up, stop, and the cost and uplift report."""
+"""Campaigns (积分加成): create, list, look up, pause, resume, stop; the cost and uplift report."""
 
 from __future__ import annotations
 
@@ -135,6 +135,36 @@ def post_stop(
         uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
     )
     return _out(stopped, program)
+
+
+@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignOut)
+def post_pause(
+    campaign_id: Annotated[str, Path(max_length=64)],
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    """Pause an active campaign: no trip earns its bonus until it is resumed. Again: no change."""
+    paused = campaigns.pause_campaign(
+        uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
+    )
+    return _out(paused, program)
+
+
+@router.post("/campaigns/{campaign_id}/resume", response_model=CampaignOut)
+def post_resume(
+    campaign_id: Annotated[str, Path(max_length=64)],
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    """Make a paused campaign active again. Again, or on a campaign not paused: no change."""
+    resumed = campaigns.resume_campaign(
+        uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
+    )
+    return _out(resumed, program)
 
 
 @router.get("/campaigns/{campaign_id}/report", response_model=ReportOut, dependencies=[READERS])

@@ -65,11 +65,11 @@ class CampaignIn(Body):
     control_percent: Annotated[StrictInt, Field(ge=0, le=50)] = 10
 
 
-CampaignStatus = Literal["active", "stopped", "exhausted"]
+CampaignStatus = Literal["active", "paused", "stopped", "exhausted"]
 
 
 class CampaignOut(BaseModel):
-    """A campaign with its status (active, stopped or exhausted) and budget spent so far."""
+    """A campaign with its status (active, paused, stopped or exhausted) and budget spent so far."""
 
     campaign_id: str
     name: str

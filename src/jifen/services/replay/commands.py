@@ -20,7 +20,12 @@ from jifen.programs.schema import Program
 from jifen.services import journal
 from jifen.services.adjustments import decide_adjustment, request_adjustment
 from jifen.services.beneficiaries import add_beneficiary, remove_beneficiary
-from jifen.services.campaigns.definitions import create_campaign, stop_campaign
+from jifen.services.campaigns.definitions import (
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    stop_campaign,
+)
 from jifen.services.daily import run_daily
 from jifen.services.grants import grant_points
 from jifen.services.mall.donations import donate
@@ -160,6 +165,8 @@ HANDLERS: dict[str, Handler] = {
             set_partner_status,
             create_campaign,
             stop_campaign,
+            pause_campaign,
+            resume_campaign,
             assign_segments,
             grant_points,
         )
