@@ -1,4 +1,4 @@
-"""The operators' console (运营后台): sign-in, dashboard, members, program, mall, audit and jobs."""
+"""The operators' console (运营后台): one router module per page, gathered into one router."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from fastapi import APIRouter
 
 from jifen.web.console import (
     audit,
+    campaigns,
     dashboard,
     jobs,
     mall,
+    mall_actions,
     member_actions,
     members,
+    partners,
     program,
     sign_in,
 )
@@ -18,3 +21,6 @@ from jifen.web.console import (
 router = APIRouter(include_in_schema=False)
 for module in (sign_in, dashboard, members, member_actions, program, mall, audit, jobs):
     router.include_router(module.router)
+for module in (campaigns, mall_actions, partners):
+    router.include_router(module.router)
+    router.include_router(module.writes)

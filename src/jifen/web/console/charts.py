@@ -74,3 +74,47 @@ def pie_chart(*, name: str, slices: Sequence[tuple[str, int]]) -> Option:
             }
         ],
     }
+
+
+def uplift_chart(
+    *,
+    treated: tuple[str, float],
+    control: tuple[str, float],
+    ci95: tuple[float, float] | None,
+    interval_name: str,
+    y_name: str,
+) -> Option:
+    """Treated and control means as bars; on the treated one, control mean + the uplift's 95% CI.
+
+    The interval is where the treated mean would lie given the control's, so a bar whose interval
+    stays clear of the control's height shows an effect that chance alone hardly explains.
+    """
+    (treated_name, treated_mean), (control_name, control_mean) = treated, control
+    option: Option = {
+        **_base(),
+        "legend": {"top": 0},
+        "xAxis": {"type": "category", "data": [treated_name, control_name]},
+        "yAxis": {"type": "value", "name": y_name},
+        "series": [
+            {
+                "name": y_name,
+                "type": "bar",
+                "barMaxWidth": 64,
+                "data": [round(treated_mean, 4), round(control_mean, 4)],
+            }
+        ],
+    }
+    if ci95 is not None:
+        low, high = (round(control_mean + end, 4) for end in ci95)
+        option["series"].append(
+            {
+                "name": interval_name,
+                "type": "line",
+                "data": [[treated_name, low], [treated_name, high]],
+                "symbol": "rect",
+                "symbolSize": [16, 2],
+                "lineStyle": {"width": 2, "color": PALETTE[3]},
+                "itemStyle": {"color": PALETTE[3]},
+            }
+        )
+    return option

@@ -92,6 +92,30 @@ def back(location: str) -> RedirectResponse:
     return RedirectResponse(location, status_code=303)
 
 
+PER_PAGE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of a table: its rows, which page it is (from 1) and how many there are."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+
+
+def paged(request: Request, rows: list[Any], per_page: int = PER_PAGE) -> Listing:
+    """The page `?page=N` of `rows` (the first when N cannot be read, the last when too big)."""
+    pages = max(1, -(-len(rows) // per_page))
+    try:
+        number = min(max(1, int(request.query_params.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * per_page
+    return Listing(rows[start : start + per_page], number, pages, len(rows))
+
+
 @dataclass(frozen=True, slots=True)
 class DateRange:
     """The days a page covers, and what was wrong with the range asked for, if anything."""

@@ -1,0 +1,158 @@
+"""Managing from the console: campaigns, mall products and stock, partners; roles and CSRF.
+
+On SQLite and PostgreSQL. The scene is `test_web_console_members.Floor`: members and trips set up
+through the API, an admin's console, and other console users made per test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from jifen.storage.uow import SqlUnitOfWork
+from tests.e2e.conftest import form_token
+from tests.e2e.web import test_web_console_members as scene
+from tests.e2e.web.test_web_console_members import TRIP_DAY, Floor, balance
+
+floor = scene.floor
+operator = scene.operator
+
+CAMPAIGN = {
+    "campaign_id": "spring-g",
+    "name": "春运加成",
+    "starts_at": "2025-03-01T00:00",
+    "ends_at": "2025-04-01T00:00",
+    "budget_points": "100,000",
+    "kind": "ride",
+    "bonus": "percent",
+    "amount": "50",
+    "control_percent": "0",
+    "segments": "",
+    "member_ids": "",
+    "trains": "G",
+}
+PRODUCT = {
+    "sku": "MUG-1",
+    "name": "高铁马克杯",
+    "kind": "goods",
+    "price_points": "1200",
+    "cash_fen": "0",
+    "stock": "30",
+    "per_member_limit": "2",
+    "coupon_valid_days": "",
+    "sale_starts_at": "",
+    "sale_ends_at": "",
+}
+PARTNER = {
+    "code": "air-east",
+    "name": "东方航空",
+    "point_kind": "ride",
+    "max_points_per_award": "5000",
+    "max_points_per_member_day": "10000",
+    "max_points_per_month": "1000000",
+    "price_per_1000_points_fen": "800",
+    "exchange_miles": "",
+    "exchange_points": "",
+    "min_miles": "1",
+}
+
+
+def post_form(client: TestClient, page: str, action: str, data: dict[str, Any]) -> Any:
+    """Send a form of `page` as a browser would (with the page's CSRF token)."""
+    token = form_token(client.get(page).text)
+    return client.post(action, data={"csrf_token": token, **data})
+
+
+def audited(floor: Floor, subject: str) -> list[tuple[str, str]]:
+    with SqlUnitOfWork(floor.api.client.app.state.jifen.engine) as uow:
+        entries = uow.audit_log.entries(
+            since=None, until=None, subject=subject, newest_first=False, limit=20
+        )
+    return [(e.action, e.actor) for e in entries]
+
+
+def status_of(html: str) -> str:
+    match = re.search(r'<h1>[^<]*<span class="badge" data-status="(\w+)"', html)
+    assert match, "the page shows no status"
+    return match.group(1)
+
+
+class TestCampaigns:
+    def test_an_operator_creates_pauses_resumes_and_stops_a_campaign(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        member_id, _number = floor.enrol(701)
+        ops = operator("operator", "lin")
+        made = post_form(ops, "/console/campaigns", "/console/campaigns", CAMPAIGN)
+        assert made.status_code == 200
+        assert "已创建活动 春运加成。" in made.text
+        assert status_of(made.text) == "active"
+        again = post_form(ops, "/console/campaigns", "/console/campaigns", CAMPAIGN)
+        assert again.status_code == 200  # the same form twice: one campaign
+        listed = ops.get("/console/campaigns").text
+        assert listed.count('data-campaign="spring-g"') == 1
+
+        paused = post_form(
+            ops, "/console/campaigns/spring-g", "/console/campaigns/spring-g/pause", {}
+        )
+        assert status_of(paused.text) == "paused"
+        floor.ride(member_id, "T1")  # while paused: the base points only
+        resumed = post_form(
+            ops, "/console/campaigns/spring-g", "/console/campaigns/spring-g/resume", {}
+        )
+        assert status_of(resumed.text) == "active"
+        floor.ride(member_id, "T2", TRIP_DAY + timedelta(days=1))
+        floor.clock(scene.NOW)
+        member_page = floor.console.get(f"/console/members/{member_id}").text
+        assert balance(member_page, "ride") == f"{2 * scene.TRIP_POINTS + 1384:,}"
+        stopped = post_form(
+            ops, "/console/campaigns/spring-g", "/console/campaigns/spring-g/stop", {}
+        )
+        assert status_of(stopped.text) == "stopped"
+        assert audited(floor, "campaign:spring-g") == [
+            ("campaign.created", "console:lin"),
+            ("campaign.paused", "console:lin"),
+            ("campaign.resumed", "console:lin"),
+            ("campaign.stopped", "console:lin"),
+        ]
+
+    def test_the_report_page_has_the_uplift_chart_in_english(self, floor: Floor) -> None:
+        post_form(floor.console, "/console/campaigns", "/console/campaigns", CAMPAIGN)
+        report = floor.console.get("/console/campaigns/spring-g?lang=en").text
+        assert "Uplift against the control group" in report
+        assert 'data-chart="chart-trips"' in report
+        assert '"Treated"' in report
+        assert '"Control"' in report
+
+    def test_a_campaign_that_does_not_fit_the_program_is_refused_with_its_problems(
+        self, floor: Floor
+    ) -> None:
+        bad = {**CAMPAIGN, "ends_at": "2025-02-01T00:00"}
+        page = post_form(floor.console, "/console/campaigns", "/console/campaigns", bad)
+        assert "活动无法创建：ends_at must come after starts_at。" in page.text
+        assert 'data-campaign="spring-g"' not in page.text
+
+    def test_an_analyst_reads_but_may_not_change(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        post_form(floor.console, "/console/campaigns", "/console/campaigns", CAMPAIGN)
+        analyst = operator("analyst", "ana")
+        listed = analyst.get("/console/campaigns")
+        assert listed.status_code == 200
+        assert 'data-form="campaign"' not in listed.text
+        assert "/pause" not in analyst.get("/console/campaigns/spring-g").text
+        token = form_token(listed.text)  # the sign-out form's token
+        refused = analyst.post("/console/campaigns/spring-g/pause", data={"csrf_token": token})
+        assert refused.status_code == 403
+        made = analyst.post("/console/campaigns", data={"csrf_token": token, **CAMPAIGN})
+        assert made.status_code == 403
+        assert status_of(floor.console.get("/console/campaigns/spring-g").text) == "active"
+
+    def test_a_form_without_the_session_token_is_refused(self, floor: Floor) -> None:
+        refused = floor.console.post("/console/campaigns", data=CAMPAIGN)
+        assert refused.status_code == 403
+        assert 'data-campaign="spring-g"' not in floor.console.get("/console/campaigns").text
