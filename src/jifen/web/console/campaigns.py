@@ -36,6 +36,7 @@ from jifen.web.console.common import (
     page,
     paged,
 )
+from jifen.web.console.labels import CAMPAIGN_STATUS
 from jifen.web.console.program import describe_campaign as described
 from jifen.web.security import check_csrf
 
@@ -166,7 +167,7 @@ def change_status(
     except JifenError as error:
         flash(request, "error", error_text(request, error))
         return back("/console/campaigns")
-    status = _(changed.status)
+    status = _(CAMPAIGN_STATUS[changed.status])
     if changed.status == wanted:
         flash(request, "ok", _("The campaign is now {status}.").format(status=status))
     else:

@@ -15,7 +15,7 @@ from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services.analytics.period import MAX_DAYS
 from jifen.storage.console_user_repository import ConsoleUser
-from jifen.web.console.labels import MEMBER_STATUS
+from jifen.web.console.labels import CAMPAIGN_STATUS, MEMBER_STATUS, PARTNER_STATUS
 from jifen.web.session import ConsoleUserDep
 from jifen.web.templating import gettext, render, request_locale
 
@@ -83,7 +83,14 @@ def page(
     """Render a console page for `user`, with the flashes kept for it and `messages`."""
     kept = request.session.pop(FLASH_KEY, [])
     shown = [*kept, *(messages or [])]
-    context = {"user": user, "messages": shown, "member_status": MEMBER_STATUS, **(context or {})}
+    context = {
+        "user": user,
+        "messages": shown,
+        "member_status": MEMBER_STATUS,
+        "campaign_status": CAMPAIGN_STATUS,
+        "partner_status": PARTNER_STATUS,
+        **(context or {}),
+    }
     return render(request, name, context, status_code=status_code)
 
 

@@ -29,6 +29,7 @@ from jifen.web.console.common import (
     paged,
     today,
 )
+from jifen.web.console.labels import PARTNER_STATUS
 from jifen.web.security import check_csrf
 
 router = APIRouter(prefix="/console")
@@ -151,5 +152,5 @@ def set_status(
         flash(request, "error", error_text(request, error))
         return back("/console/partners")
     text = _("Partner {name} is now {status}.")
-    flash(request, "ok", text.format(name=changed.name, status=_(changed.status)))
+    flash(request, "ok", text.format(name=changed.name, status=_(PARTNER_STATUS[changed.status])))
     return back("/console/partners")
