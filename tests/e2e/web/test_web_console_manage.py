@@ -13,7 +13,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from jifen.services.keys import create_key
 from jifen.storage.uow import SqlUnitOfWork
+from tests.conftest import T0
 from tests.e2e.conftest import form_token
 from tests.e2e.web import test_web_console_members as scene
 from tests.e2e.web.test_web_console_members import TRIP_DAY, Floor, balance
@@ -156,3 +158,110 @@ class TestCampaigns:
         refused = floor.console.post("/console/campaigns", data=CAMPAIGN)
         assert refused.status_code == 403
         assert 'data-campaign="spring-g"' not in floor.console.get("/console/campaigns").text
+
+
+class TestMall:
+    def test_an_operator_creates_edits_and_restocks_a_product(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        ops = operator("operator", "wu")
+        made = post_form(ops, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"})
+        assert "已创建商品 MUG-1。" in made.text
+        assert 'data-stock="MUG-1">30<' in made.text
+        assert 'data-product="MUG-1"' in ops.get("/console/mall").text
+        edited = {**PRODUCT, "active": "1", "price_points": "1500", "stock": "25"}
+        saved = post_form(ops, "/console/mall/products/MUG-1", "/console/mall/products", edited)
+        assert "已保存商品 MUG-1。" in saved.text
+        assert floor.api.get("/v1/mall/products").json()["items"][0]["price_points"] == 1500
+
+        page = "/console/mall/products/MUG-1"
+        added = post_form(ops, page, f"{page}/stock", {"change": "+5", "reason": "Restocked"})
+        assert "库存已调整 +5；现为 30。" in added.text
+        too_many = post_form(ops, page, f"{page}/stock", {"change": "-31", "reason": "Broken"})
+        assert "剩余库存少于要扣减的数量；库存不能小于 0。" in too_many.text
+        assert 'data-stock="MUG-1">30<' in too_many.text
+        assert audited(floor, "product:MUG-1") == [
+            ("product.created", "console:wu"),
+            ("product.changed", "console:wu"),
+            ("product.stock_adjusted", "console:wu"),
+        ]
+
+    def test_a_product_that_makes_no_sense_is_refused_in_english(self, floor: Floor) -> None:
+        coupon = {**PRODUCT, "kind": "coupon", "active": "1"}  # without its days of validity
+        floor.console.get("/console/mall?lang=en")
+        page = post_form(floor.console, "/console/mall", "/console/mall/products", coupon)
+        assert "The product cannot be saved:" in page.text
+        assert "coupon_valid_days is required for a coupon" in page.text
+        assert 'data-product="MUG-1"' not in page.text
+
+    def test_an_analyst_may_not_touch_the_mall(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        analyst = operator("analyst", "ana")
+        token = form_token(analyst.get("/console").text)
+        refused = analyst.post("/console/mall/products", data={"csrf_token": token, **PRODUCT})
+        assert refused.status_code == 403
+        assert floor.api.get("/v1/mall/products").json()["items"] == []
+
+    def test_a_stock_form_without_the_session_token_is_refused(self, floor: Floor) -> None:
+        post_form(
+            floor.console, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"}
+        )
+        data = {"change": "100", "reason": "Forged"}
+        refused = floor.console.post("/console/mall/products/MUG-1/stock", data=data)
+        assert refused.status_code == 403
+        assert floor.api.get("/v1/mall/products").json()["items"][0]["stock"] == 30
+
+
+class TestPartners:
+    def test_an_operator_adds_suspends_and_activates_a_partner(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        ops = operator("operator", "he")
+        added = post_form(ops, "/console/partners", "/console/partners", PARTNER)
+        assert "已添加合作伙伴 东方航空。" in added.text
+        assert 'data-partner="air-east"' in added.text
+        suspend = {"status": "suspended", "reason": "Contract paused"}
+        done = post_form(ops, "/console/partners", "/console/partners/air-east/status", suspend)
+        assert "合作伙伴 东方航空 现为已暂停合作。" in done.text
+        activate = {"status": "active", "reason": ""}
+        post_form(ops, "/console/partners", "/console/partners/air-east/status", activate)
+        assert audited(floor, "partner:air-east") == [
+            ("partner.created", "console:he"),
+            ("partner.suspended", "console:he"),
+            ("partner.activated", "console:he"),
+        ]
+
+    def test_the_month_settlement_shows_what_the_partner_owes(self, floor: Floor) -> None:
+        member_id, _number = floor.enrol(702)
+        post_form(floor.console, "/console/partners", "/console/partners", PARTNER)
+        engine = floor.api.client.app.state.jifen.engine
+        key = create_key(
+            SqlUnitOfWork(engine), role="partner", label="air", now=T0, partner_code="air-east"
+        )
+        floor.api.keys["air-east"] = key.token
+        award = {"id": "aw-1", "member_id": member_id, "points": 2500, "reason": "Flight"}
+        response = floor.api.post("/v1/partner/awards", award, role="air-east")
+        assert response.status_code == 201, response.text
+        page = floor.console.get("/console/partners?month=2025-03").text
+        assert re.search(r"data-owed>¥20\.00<", page)  # 2,500 points at ¥8.00 per 1,000
+        assert "¥0.00" in floor.console.get("/console/partners?month=2025-02").text
+        wrong = floor.console.get("/console/partners?month=March").text
+        assert "月份格式为 YYYY-MM，例如 2025-11。" in wrong
+
+    def test_an_analyst_reads_the_settlement_but_may_not_change_a_partner(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        post_form(floor.console, "/console/partners", "/console/partners", PARTNER)
+        analyst = operator("analyst", "ana")
+        listed = analyst.get("/console/partners?lang=en")
+        assert listed.status_code == 200
+        assert "Owed for" in listed.text
+        assert 'data-form="partner"' not in listed.text
+        token = form_token(listed.text)
+        data = {"csrf_token": token, "status": "suspended", "reason": "x"}
+        assert analyst.post("/console/partners/air-east/status", data=data).status_code == 403
+        assert (
+            analyst.post("/console/partners", data={"csrf_token": token, **PARTNER}).status_code
+            == 403
+        )
