@@ -265,3 +265,22 @@ class TestPartners:
             analyst.post("/console/partners", data={"csrf_token": token, **PARTNER}).status_code
             == 403
         )
+
+
+def test_long_lists_come_a_page_at_a_time(floor: Floor) -> None:
+    for n in range(21):
+        body = {
+            "id": f"c{n:02d}",
+            "name": f"Campaign {n}",
+            "starts_at": "2025-03-01T00:00:00+08:00",
+            "ends_at": "2025-04-01T00:00:00+08:00",
+            "budget_points": 1000,
+            "effect": {"kind": "ride", "points": 10},
+        }
+        assert floor.api.post("/v1/campaigns", body, role="operator").status_code == 201
+    first = floor.console.get("/console/campaigns?lang=en").text
+    second = floor.console.get("/console/campaigns?page=2").text
+    assert first.count("data-campaign=") == 20
+    assert "Page 1 of 2 (21 rows)" in first
+    assert second.count("data-campaign=") == 1
+    assert 'href="/console/campaigns?page=1"' in second
