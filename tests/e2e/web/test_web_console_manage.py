@@ -138,6 +138,15 @@ class TestCampaigns:
         assert "活动无法创建：ends_at must come after starts_at。" in page.text
         assert 'data-campaign="spring-g"' not in page.text
 
+    def test_the_form_meets_the_apis_rules(self, floor: Floor) -> None:
+        bad = {**CAMPAIGN, "campaign_id": "spring/g"}  # the API's ids have no "/"
+        page = post_form(floor.console, "/console/campaigns", "/console/campaigns", bad)
+        assert (
+            "请检查表单：编号须为字母、数字或 . _ : -，两个日期都须填写，预算和加成须为整数。"
+            in page.text
+        )
+        assert floor.api.get("/v1/campaigns", role="operator").json()["items"] == []
+
     def test_an_analyst_reads_but_may_not_change(
         self, floor: Floor, operator: Callable[..., TestClient]
     ) -> None:

@@ -92,18 +92,8 @@ def post_campaign(
     clock: ClockDep,
 ) -> CampaignOut:
     """Create a campaign; the same `id` and body again answers as the first time (201)."""
-    draft = campaigns.CampaignDraft(
-        id=body.id,
-        name=body.name,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        budget_points=body.budget_points,
-        effect=body.effect.model_dump(),
-        target=body.target.model_dump(by_alias=True),
-        control_percent=body.control_percent,
-    )
     stored, _created = campaigns.create_campaign(
-        uow, program=program, draft=draft, actor=key.prefix, now=clock.now()
+        uow, program=program, draft=body.draft(), actor=key.prefix, now=clock.now()
     )
     return _out(stored, program)
 

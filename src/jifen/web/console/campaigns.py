@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from jifen.api.deps import ProgramDep, UowDep
+from jifen.api.schemas.campaigns import CampaignIn
 from jifen.domain.campaigns import Uplift
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
@@ -68,56 +70,35 @@ def _words(text: str) -> list[str] | None:
     return found or None
 
 
-def _moment(text: str, program: Program) -> datetime:
-    """A `datetime-local` field's value, on the program's clock."""
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(program.timezone))
+def _moment(text: str, program: Program) -> str:
+    """A `datetime-local` field's value, on the program's clock, as ISO text with its offset."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(program.timezone)).isoformat()
 
 
-def _draft(form: dict[str, Any], program: Program) -> campaigns.CampaignDraft:
-    """The draft the create form describes; `ValueError` when a field cannot be read."""
+def _body(form: dict[str, Any], program: Program) -> CampaignIn:
+    """The API's body for what the create form says; `ValueError` when it cannot be read.
+
+    The API's schema checks it, so a campaign made here meets the same rules as one sent there.
+    """
     members = _words(form["member_ids"])
-    if form["bonus"] not in ("percent", "points"):
-        raise ValueError(form["bonus"])
-    effect = {"kind": form["kind"], form["bonus"]: int(form["amount"])}
     target = {
         "tiers": form["tiers"] or None,
         "segments": _words(form["segments"]),
         "member_ids": None if members is None else [int(m) for m in members],
         "trains": _words(form["trains"]),
     }
-    return campaigns.CampaignDraft(
-        id=form["campaign_id"],
-        name=form["name"].strip(),
-        starts_at=_moment(form["starts_at"], program),
-        ends_at=_moment(form["ends_at"], program),
-        budget_points=int(form["budget_points"].replace(",", "")),
-        effect=effect,
-        target=target,
-        control_percent=int(form["control_percent"]),
+    return CampaignIn.model_validate(
+        {
+            "id": form["campaign_id"].strip(),
+            "name": form["name"].strip(),
+            "starts_at": _moment(form["starts_at"], program),
+            "ends_at": _moment(form["ends_at"], program),
+            "budget_points": int(form["budget_points"].replace(",", "")),
+            "effect": {"kind": form["kind"], form["bonus"]: int(form["amount"])},
+            "target": {k: v for k, v in target.items() if v is not None},
+            "control_percent": int(form["control_percent"]),
+        }
     )
-
-
-@writes.post("/campaigns")
-async def create(request: Request, user: Operator, uow: UowDep, program: ProgramDep) -> Response:
-    """Create the campaign the form describes, then show its report page."""
-    _ = gettext(request)
-    sent = await request.form()
-    form: dict[str, Any] = {k: str(sent.get(k, "")) for k in _FIELDS}
-    form["tiers"] = [str(t) for t in sent.getlist("tiers")]
-    try:
-        draft = _draft(form, program)
-    except ValueError:
-        flash(request, "error", _("Check the form: dates, budget and numbers must be filled in."))
-        return back("/console/campaigns")
-    try:
-        stored, _created = campaigns.create_campaign(
-            uow, program=program, draft=draft, actor=actor(user), now=now(request)
-        )
-    except JifenError as error:
-        flash(request, "error", _campaign_error(request, error))
-        return back("/console/campaigns")
-    flash(request, "ok", _("Campaign {name} created.").format(name=stored.name))
-    return back(f"/console/campaigns/{stored.id}")
 
 
 _FIELDS = (
@@ -134,6 +115,41 @@ _FIELDS = (
     "member_ids",
     "trains",
 )
+
+
+@writes.post("/campaigns")
+async def create(request: Request, user: Operator, uow: UowDep, program: ProgramDep) -> Response:
+    """Create the campaign the form describes, then show its report page."""
+    _ = gettext(request)
+    sent = await request.form()
+    form: dict[str, Any] = {k: str(sent.get(k, "")) for k in _FIELDS}
+    form["tiers"] = [str(t) for t in sent.getlist("tiers")]
+    try:
+        draft = _body(form, program).draft()
+    except ValueError:  # pydantic's ValidationError is one
+        flash(
+            request,
+            "error",
+            _(
+                "Check the form: an id of letters, digits, . _ : or -, both dates, "
+                "and whole numbers for budget and bonus."
+            ),
+        )
+        return back("/console/campaigns")
+    try:
+        stored, _created = await run_in_threadpool(
+            campaigns.create_campaign,
+            uow,
+            program=program,
+            draft=draft,
+            actor=actor(user),
+            now=now(request),
+        )
+    except JifenError as error:
+        flash(request, "error", _campaign_error(request, error))
+        return back("/console/campaigns")
+    flash(request, "ok", _("Campaign {name} created.").format(name=stored.name))
+    return back(f"/console/campaigns/{stored.id}")
 
 
 def _campaign_error(request: Request, error: JifenError) -> str:
