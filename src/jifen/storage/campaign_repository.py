@@ -134,11 +134,17 @@ class CampaignRepository:
             update(campaigns).where(campaigns.c.id == campaign_id).values(**values)
         )
 
-    def stop(self, campaign_id: str, at: datetime) -> None:
+    def set_status(
+        self, campaign_id: str, before: str, after: str, *, stopped_at: datetime | None = None
+    ) -> None:
+        """Move the campaign from status `before` to `after` (stamping `stopped_at` if given)."""
+        values: dict[str, Any] = {"status": after}
+        if stopped_at is not None:
+            values["stopped_at"] = stopped_at
         self.connection.execute(
             update(campaigns)
-            .where(campaigns.c.id == campaign_id, campaigns.c.status == "active")
-            .values(status="stopped", stopped_at=at)
+            .where(campaigns.c.id == campaign_id, campaigns.c.status == before)
+            .values(**values)
         )
 
     def record_trip(self, trip: CampaignTrip) -> None:

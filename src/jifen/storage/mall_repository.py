@@ -190,6 +190,15 @@ class MallRepository:
         )
         return result.rowcount == 1
 
+    def add_stock(self, sku: str, change: int) -> bool:
+        """Add `change` (either sign) to the stock unless it would go below 0; False then."""
+        result = self.connection.execute(
+            update(mall_products)
+            .where(and_(mall_products.c.sku == sku, mall_products.c.stock + change >= 0))
+            .values(stock=mall_products.c.stock + change)
+        )
+        return result.rowcount == 1
+
     def return_stock(self, sku: str, quantity: int) -> None:
         """Put `quantity` units back on sale (a cancelled order)."""
         self.connection.execute(

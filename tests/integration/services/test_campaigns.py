@@ -14,6 +14,8 @@ from jifen.services.campaigns import (
     campaign_report,
     create_campaign,
     get_campaign,
+    pause_campaign,
+    resume_campaign,
     stop_campaign,
 )
 from jifen.services.campaigns.definitions import repository
@@ -156,6 +158,40 @@ def test_a_stopped_campaign_gives_nothing_more(rail, uow, railway, enrol_member)
     assert (stopped.status, stopped.stopped_at) == ("stopped", at(SATURDAY, 20))
     rail.trip(member, "T2", at(SATURDAY + timedelta(days=1)))
     assert ride(rail, member) == 2 * BASE + HALF
+
+
+def test_a_paused_campaign_gives_nothing_until_it_is_resumed(rail, uow, railway, enrol_member):
+    member = enrol_member()
+    launch(uow, railway)
+    paused = pause_campaign(uow, campaign_id="summer", actor="ops", now=at(SATURDAY, 5))
+    assert pause_campaign(uow, campaign_id="summer", actor="ops", now=at(SATURDAY, 6)) == paused
+    assert (paused.status, paused.stopped_at) == ("paused", None)
+    rail.trip(member, "T1", at(SATURDAY))
+    assert ride(rail, member) == BASE
+    resumed = resume_campaign(uow, campaign_id="summer", actor="ops", now=at(SATURDAY, 20))
+    assert resume_campaign(uow, campaign_id="summer", actor="ops", now=at(SATURDAY, 21)) == resumed
+    assert resumed.status == "active"
+    rail.trip(member, "T2", at(SATURDAY + timedelta(days=1)))
+    assert ride(rail, member) == 2 * BASE + HALF
+    assert get_campaign(uow, "summer").spent_points == HALF
+    with uow:
+        audited = uow.audit_log.entries(
+            since=None, until=None, subject="campaign:summer", newest_first=False, limit=10
+        )
+    assert [(e.action, e.actor) for e in audited] == [
+        ("campaign.created", "test"),
+        ("campaign.paused", "ops"),
+        ("campaign.resumed", "ops"),
+    ]
+
+
+def test_a_paused_campaign_can_be_stopped_but_a_stopped_one_never_resumes(uow, railway):
+    launch(uow, railway)
+    pause_campaign(uow, campaign_id="summer", actor="ops", now=T0)
+    stopped = stop_campaign(uow, campaign_id="summer", actor="ops", now=T0)
+    assert stopped.status == "stopped"
+    assert resume_campaign(uow, campaign_id="summer", actor="ops", now=T0) == stopped
+    assert pause_campaign(uow, campaign_id="summer", actor="ops", now=T0) == stopped
 
 
 def test_a_claim_and_a_travel_before_its_purchase_earn_the_bonus_too(
@@ -339,6 +375,23 @@ class TestOverHttp:
             ("campaign.created", operator),
             ("campaign.stopped", operator),
         ]
+
+    def test_pause_and_resume(self, api, enrol_member):
+        member = enrol_member()
+        api.post("/v1/campaigns", BODY, role="operator")
+        assert api.post("/v1/campaigns/weekend-g/pause", role="analyst").status_code == 403
+        paused = api.post("/v1/campaigns/weekend-g/pause", role="operator")
+        assert (paused.status_code, paused.json()["status"]) == (200, "paused")
+        assert api.post("/v1/campaigns/weekend-g/pause", role="operator").json() == paused.json()
+        send_trip(api, member, "T1", SATURDAY)
+        resumed = api.post("/v1/campaigns/weekend-g/resume", role="operator")
+        assert (resumed.status_code, resumed.json()["status"]) == (200, "active")
+        send_trip(api, member, "T2", SATURDAY + timedelta(days=1))
+        api.post("/v1/clock", {"now": "2025-07-02T09:00:00+08:00"})
+        campaign = api.get("/v1/campaigns/weekend-g", role="analyst").json()
+        assert campaign["spent_points"] == HALF
+        assert api.get(f"/v1/members/{member}").json()["balances"]["ride"] == 2 * BASE + HALF
+        assert api.post("/v1/campaigns/nope/resume", role="operator").status_code == 404
 
 
 def test_the_cli_lists_and_reports(engine, rail, enrol_member, tmp_path):

@@ -1,4 +1,4 @@
-"""Campaigns (积分加成): create, list, look up, stop, and the cost and uplift report."""
+"""Campaigns (积分加成): create, list, look up, pause, resume, stop; the cost and uplift report."""
 
 from __future__ import annotations
 
@@ -92,18 +92,8 @@ def post_campaign(
     clock: ClockDep,
 ) -> CampaignOut:
     """Create a campaign; the same `id` and body again answers as the first time (201)."""
-    draft = campaigns.CampaignDraft(
-        id=body.id,
-        name=body.name,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        budget_points=body.budget_points,
-        effect=body.effect.model_dump(),
-        target=body.target.model_dump(by_alias=True),
-        control_percent=body.control_percent,
-    )
     stored, _created = campaigns.create_campaign(
-        uow, program=program, draft=draft, actor=key.prefix, now=clock.now()
+        uow, program=program, draft=body.draft(), actor=key.prefix, now=clock.now()
     )
     return _out(stored, program)
 
@@ -135,6 +125,36 @@ def post_stop(
         uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
     )
     return _out(stopped, program)
+
+
+@router.post("/campaigns/{campaign_id}/pause", response_model=CampaignOut)
+def post_pause(
+    campaign_id: Annotated[str, Path(max_length=64)],
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    """Pause an active campaign: no trip earns its bonus until it is resumed. Again: no change."""
+    paused = campaigns.pause_campaign(
+        uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
+    )
+    return _out(paused, program)
+
+
+@router.post("/campaigns/{campaign_id}/resume", response_model=CampaignOut)
+def post_resume(
+    campaign_id: Annotated[str, Path(max_length=64)],
+    key: Operator,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> CampaignOut:
+    """Make a paused campaign active again. Again, or on a campaign not paused: no change."""
+    resumed = campaigns.resume_campaign(
+        uow, campaign_id=campaign_id, actor=key.prefix, now=clock.now()
+    )
+    return _out(resumed, program)
 
 
 @router.get("/campaigns/{campaign_id}/report", response_model=ReportOut, dependencies=[READERS])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from jifen.api.schemas.common import MemberId
 from jifen.api.schemas.segments import SegmentName
+from jifen.services.campaigns import CampaignDraft
 from jifen.services.event_schema import PRINTABLE, Moment
 
 CampaignId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
@@ -64,12 +65,25 @@ class CampaignIn(Body):
     target: TargetIn = TargetIn()
     control_percent: Annotated[StrictInt, Field(ge=0, le=50)] = 10
 
+    def draft(self) -> CampaignDraft:
+        """The campaign as `services.campaigns` takes it."""
+        return CampaignDraft(
+            id=self.id,
+            name=self.name,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            budget_points=self.budget_points,
+            effect=self.effect.model_dump(),
+            target=self.target.model_dump(by_alias=True),
+            control_percent=self.control_percent,
+        )
 
-CampaignStatus = Literal["active", "stopped", "exhausted"]
+
+CampaignStatus = Literal["active", "paused", "stopped", "exhausted"]
 
 
 class CampaignOut(BaseModel):
-    """A campaign with its status (active, stopped or exhausted) and budget spent so far."""
+    """A campaign with its status (active, paused, stopped or exhausted) and budget spent so far."""
 
     campaign_id: str
     name: str

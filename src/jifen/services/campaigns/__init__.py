@@ -1,7 +1,7 @@
 """Campaigns (积分加成): operator-defined bonuses on travelled trips, within a points budget.
 
-`definitions` creates, lists and stops campaigns; `earning` posts a trip's bonuses with its travel
-event; `report` measures cost and uplift against the control group.
+`definitions` creates, lists, pauses, resumes and stops campaigns; `earning` posts a trip's
+bonuses with its travel event; `report` measures cost and uplift against the control group.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from jifen.services.campaigns.definitions import (
     create_campaign,
     get_campaign,
     list_campaigns,
+    pause_campaign,
+    resume_campaign,
     stop_campaign,
 )
 from jifen.services.campaigns.report import CampaignReport, campaign_report
@@ -22,5 +24,7 @@ __all__ = [
     "create_campaign",
     "get_campaign",
     "list_campaigns",
+    "pause_campaign",
+    "resume_campaign",
     "stop_campaign",
 ]

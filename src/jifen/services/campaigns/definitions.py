@@ -1,4 +1,4 @@
-"""Campaign definitions: create (idempotent by id), look up, list and stop."""
+"""Campaign definitions: create (idempotent by id), look up, list, pause, resume and stop."""
 
 from __future__ import annotations
 
@@ -168,26 +168,60 @@ def list_campaigns(uow: UnitOfWork) -> list[StoredCampaign]:
 def stop_campaign(
     uow: UnitOfWork, *, campaign_id: str, actor: str, now: datetime
 ) -> StoredCampaign:
-    """Stop an active campaign (audited): no trip earns its bonus from now on.
+    """Stop an active or paused campaign (audited): no trip earns its bonus from now on.
 
     Stopping again changes nothing; an exhausted campaign stays `exhausted`; what it gave stays
     with the members.
     """
+    return _move(uow, campaign_id=campaign_id, actor=actor, now=now, command="stop_campaign")
+
+
+def pause_campaign(
+    uow: UnitOfWork, *, campaign_id: str, actor: str, now: datetime
+) -> StoredCampaign:
+    """Pause an active campaign (audited): no trip earns its bonus until it is resumed.
+
+    Pausing again, or a campaign that is not active, changes nothing; the budget is kept.
+    """
+    return _move(uow, campaign_id=campaign_id, actor=actor, now=now, command="pause_campaign")
+
+
+def resume_campaign(
+    uow: UnitOfWork, *, campaign_id: str, actor: str, now: datetime
+) -> StoredCampaign:
+    """Make a paused campaign active again (audited); anything else is left as it is."""
+    return _move(uow, campaign_id=campaign_id, actor=actor, now=now, command="resume_campaign")
+
+
+_MOVES = {  # command: (the statuses it changes, the status after, the audit action)
+    "stop_campaign": (("active", "paused"), "stopped", "campaign.stopped"),
+    "pause_campaign": (("active",), "paused", "campaign.paused"),
+    "resume_campaign": (("paused",), "active", "campaign.resumed"),
+}
+
+
+def _move(
+    uow: UnitOfWork, *, campaign_id: str, actor: str, now: datetime, command: str
+) -> StoredCampaign:
+    """Change the campaign's status as `command` does, under its row lock; then read it back."""
+    before, after, action = _MOVES[command]
     with uow:
         repo = repository(uow)
         campaign = repo.get(campaign_id, lock=True)
         if campaign is None:
             raise NotFound(f"No campaign {campaign_id!r}.", campaign_id=campaign_id)
-        if campaign.status == "active":
-            repo.stop(campaign_id, now)
+        if campaign.status in before:
+            repo.set_status(
+                campaign_id, campaign.status, after, stopped_at=now if after == "stopped" else None
+            )
             audit.record(
                 uow,
                 at=now,
                 actor=actor,
-                action="campaign.stopped",
+                action=action,
                 subject=f"campaign:{campaign_id}",
-                details={"spent_points": campaign.spent_points},
+                details={"previous": campaign.status, "spent_points": campaign.spent_points},
             )
-            journal.record(uow, "stop_campaign", at=now, campaign_id=campaign_id, actor=actor)
+            journal.record(uow, command, at=now, campaign_id=campaign_id, actor=actor)
         uow.commit()
     return get_campaign(uow, campaign_id)

@@ -24,7 +24,14 @@ from jifen.services.mall.orders import (
     get_order,
     place_order,
 )
-from jifen.services.mall.products import SaleNotOpen, define_product, products_on_offer
+from jifen.services.mall.products import (
+    SaleNotOpen,
+    adjust_stock,
+    define_product,
+    get_product,
+    products_on_offer,
+    set_product,
+)
 from jifen.services.mall.warehouse import (
     BadSignature,
     InProcessWarehouse,
@@ -52,18 +59,21 @@ __all__ = [
     "SignatureExpired",
     "UnknownCharity",
     "WarehouseAdapter",
+    "adjust_stock",
     "cancel_order",
     "charity_account",
     "coupon_status",
     "define_product",
     "donate",
     "get_order",
+    "get_product",
     "grant_coupon",
     "member_coupons",
     "place_order",
     "products_on_offer",
     "record_warehouse_report",
     "redeem_coupon",
+    "set_product",
     "sign",
     "verify_signature",
     "warehouse_secret",

@@ -1,11 +1,11 @@
-"""Mall products: defining them (upsert by sku) and what is on offer."""
+"""Mall products: defining them (upsert by sku), adjusting their stock, and what is on offer."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from jifen.domain.errors import InvalidRequest, JifenError
-from jifen.services import journal
+from jifen.domain.errors import InvalidRequest, JifenError, NotFound
+from jifen.services import audit, journal
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.mall_repository import Product
 
@@ -48,15 +48,82 @@ def define_product(uow: UnitOfWork, *, product: Product) -> tuple[Product, bool]
     Replacing sets every field, stock included: `stock` is what is left to sell from now on.
     Orders already placed keep the price they were charged.
     """
+    return _define(uow, product, None)
+
+
+def set_product(
+    uow: UnitOfWork, *, product: Product, actor: str, now: datetime
+) -> tuple[Product, bool]:
+    """`define_product` as an operator does it (the console): the same rules, and audited."""
+    return _define(uow, product, (actor, now))
+
+
+def _define(
+    uow: UnitOfWork, product: Product, by: tuple[str, datetime] | None
+) -> tuple[Product, bool]:
     check_product(product)
     with uow:
         created = uow.mall.get_product(product.sku) is None
         uow.mall.put_product(product)
         stored = uow.mall.get_product(product.sku)
-        journal.record(uow, "define_product", at=None, product=product)
+        if by is None:
+            journal.record(uow, "define_product", at=None, product=product)
+        else:
+            actor, now = by
+            action = "product.created" if created else "product.changed"
+            details = journal.plain(product)
+            subject = f"product:{product.sku}"
+            audit.record(uow, at=now, actor=actor, action=action, subject=subject, details=details)
+            journal.record(uow, "set_product", at=now, product=product, actor=actor)
         uow.commit()
     assert stored is not None  # noqa: S101 - just written
     return stored, created
+
+
+def adjust_stock(
+    uow: UnitOfWork, *, sku: str, change: int, reason: str, actor: str, now: datetime
+) -> Product:
+    """Add `change` units to the product's stock (negative takes them off), audited.
+
+    Stock never goes below 0: a change that would is refused and nothing changes. Concurrent
+    orders keep their units: the change is added to the stock as it stands when it commits.
+    """
+    if change == 0 or not reason.strip():
+        raise InvalidRequest("A stock adjustment needs a change other than 0 and a reason.")
+    with uow:
+        product = uow.mall.get_product(sku)
+        if product is None:
+            raise NotFound(f"No product {sku!r}.", sku=sku)
+        if not uow.mall.add_stock(sku, change):
+            raise InvalidRequest(
+                f"{sku!r} has fewer than {-change} units left; stock cannot go below 0.",
+                field="change",
+            )
+        after = uow.mall.get_product(sku)
+        assert after is not None  # noqa: S101 - just changed
+        details = {"change": change, "stock": after.stock, "reason": reason.strip()}
+        audit.record(
+            uow,
+            at=now,
+            actor=actor,
+            action="product.stock_adjusted",
+            subject=f"product:{sku}",
+            details=details,
+        )
+        journal.record(
+            uow, "adjust_stock", at=now, sku=sku, change=change, reason=reason, actor=actor
+        )
+        uow.commit()
+    return after
+
+
+def get_product(uow: UnitOfWork, sku: str) -> Product:
+    """The product with this sku, on offer or not; `NotFound` when there is none."""
+    with uow:
+        product = uow.mall.get_product(sku)
+    if product is None:
+        raise NotFound(f"No product {sku!r}.", sku=sku)
+    return product
 
 
 def products_on_offer(uow: UnitOfWork) -> list[Product]:

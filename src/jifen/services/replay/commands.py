@@ -20,12 +20,17 @@ from jifen.programs.schema import Program
 from jifen.services import journal
 from jifen.services.adjustments import decide_adjustment, request_adjustment
 from jifen.services.beneficiaries import add_beneficiary, remove_beneficiary
-from jifen.services.campaigns.definitions import create_campaign, stop_campaign
+from jifen.services.campaigns.definitions import (
+    create_campaign,
+    pause_campaign,
+    resume_campaign,
+    stop_campaign,
+)
 from jifen.services.daily import run_daily
 from jifen.services.grants import grant_points
 from jifen.services.mall.donations import donate
 from jifen.services.mall.orders import cancel_order, place_order
-from jifen.services.mall.products import define_product
+from jifen.services.mall.products import adjust_stock, define_product, set_product
 from jifen.services.mall.warehouse import InProcessWarehouse, record_warehouse_report
 from jifen.services.member_status import close_member, freeze_member, unfreeze_member
 from jifen.services.members import change_phone, enrol
@@ -148,6 +153,8 @@ HANDLERS: dict[str, Handler] = {
             cancel_order,
             record_warehouse_report,
             define_product,
+            set_product,
+            adjust_stock,
             donate,
             request_adjustment,
             decide_adjustment,
@@ -160,6 +167,8 @@ HANDLERS: dict[str, Handler] = {
             set_partner_status,
             create_campaign,
             stop_campaign,
+            pause_campaign,
+            resume_campaign,
             assign_segments,
             grant_points,
         )

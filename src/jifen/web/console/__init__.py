@@ -1,4 +1,4 @@
-"""The operators' console (运营后台): dashboard, analytics, members, program, mall, audit, jobs."""
+"""The operators' console (运营后台): one router module per page, gathered into one router."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from fastapi import APIRouter
 from jifen.web.console import (
     analytics,
     audit,
+    campaigns,
     dashboard,
     jobs,
     mall,
+    mall_actions,
     member_actions,
     members,
+    partners,
     program,
     rules,
     sign_in,
@@ -31,3 +34,6 @@ for module in (
     jobs,
 ):
     router.include_router(module.router)
+for module in (campaigns, mall_actions, partners):
+    router.include_router(module.router)
+    router.include_router(module.writes)

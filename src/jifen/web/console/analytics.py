@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.programs.schema import Program
 from jifen.services import analytics, campaigns
-from jifen.services.campaigns import CampaignReport
 from jifen.storage.uow import SqlUnitOfWork
 from jifen.web.console import charts
 from jifen.web.console.common import Anyone, DateRange, Gettext, date_range, gettext, page
 from jifen.web.console.common import today as program_today
+from jifen.web.console.labels import CAMPAIGN_STATUS
 
 router = APIRouter(prefix="/console")
 DAYS = 365  # cohorts are months: a year of them by default
@@ -127,38 +127,9 @@ def _rfm(_: Gettext, uow: SqlUnitOfWork, program: Program, span: DateRange) -> d
 def _campaigns(_: Gettext, uow: SqlUnitOfWork, program: Program) -> dict[str, Any]:
     latest = campaigns.list_campaigns(uow)[:CAMPAIGNS]
     reports = [campaigns.campaign_report(uow, program=program, campaign_id=c.id) for c in latest]
-    labels = (_("Treated"), _("Control"), _("95% interval"))
     return {
         "reports": reports,
-        "statuses": {
-            "active": _("running"),
-            "stopped": _("stopped"),
-            "exhausted": _("exhausted"),
-        },
-        "trips": _uplift(reports, "trips", 1, labels, _("Trips per member")),
-        "spend": _uplift(reports, "spend_fen", 100, labels, _("Spend per member (yuan)")),
+        "statuses": {code: _(label) for code, label in CAMPAIGN_STATUS.items()},
+        "trips": charts.campaign_uplift(_, reports, "trips", 1, _("Trips per member")),
+        "spend": charts.campaign_uplift(_, reports, "spend_fen", 100, _("Spend per member (yuan)")),
     }
-
-
-def _uplift(
-    reports: list[CampaignReport], field: str, unit: int, labels: tuple[str, str, str], name: str
-) -> dict[str, Any]:
-    """One figure's bar pairs; the interval is where the treated mean may lie at 95%."""
-    figures = [getattr(r, field) for r in reports]
-
-    def scaled(value: float) -> float:
-        return round(value / unit, 2)
-
-    return charts.uplift_chart(
-        names=[r.campaign.name for r in reports],
-        treated=[scaled(u.treated_mean) for u in figures],
-        control=[scaled(u.control_mean) for u in figures],
-        intervals=[
-            None
-            if u.ci95 is None
-            else (scaled(u.control_mean + u.ci95[0]), scaled(u.control_mean + u.ci95[1]))
-            for u in figures
-        ],
-        labels=labels,
-        y_name=name,
-    )

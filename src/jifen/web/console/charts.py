@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from jifen.domain.campaigns import Uplift
+from jifen.services.campaigns import CampaignReport
 
 Option = dict[str, Any]
 PALETTE = ["#c8102e", "#1f7a4d", "#b7791f", "#3e4c59", "#2b6cb0", "#805ad5"]
@@ -171,3 +174,30 @@ def uplift_chart(
             },
         ],
     }
+
+
+def campaign_uplift(
+    _: Callable[[str], str], reports: Sequence[CampaignReport], field: str, unit: int, name: str
+) -> Option:
+    """The reports' `field` (trips or spend_fen, divided by `unit`) as uplift bar pairs.
+
+    The interval is where the treated mean may lie at 95%: the control mean plus the uplift's.
+    """
+    figures: list[Uplift] = [getattr(r, field) for r in reports]
+
+    def scaled(value: float) -> float:
+        return round(value / unit, 2)
+
+    return uplift_chart(
+        names=[r.campaign.name for r in reports],
+        treated=[scaled(u.treated_mean) for u in figures],
+        control=[scaled(u.control_mean) for u in figures],
+        intervals=[
+            None
+            if u.ci95 is None
+            else (scaled(u.control_mean + u.ci95[0]), scaled(u.control_mean + u.ci95[1]))
+            for u in figures
+        ],
+        labels=(_("Treated"), _("Control"), _("95% interval")),
+        y_name=name,
+    )

@@ -15,7 +15,7 @@ from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
 from jifen.services.analytics.period import MAX_DAYS
 from jifen.storage.console_user_repository import ConsoleUser
-from jifen.web.console.labels import MEMBER_STATUS
+from jifen.web.console.labels import CAMPAIGN_STATUS, MEMBER_STATUS, PARTNER_STATUS
 from jifen.web.session import ConsoleUserDep
 from jifen.web.templating import gettext, render, request_locale
 
@@ -83,13 +83,44 @@ def page(
     """Render a console page for `user`, with the flashes kept for it and `messages`."""
     kept = request.session.pop(FLASH_KEY, [])
     shown = [*kept, *(messages or [])]
-    context = {"user": user, "messages": shown, "member_status": MEMBER_STATUS, **(context or {})}
+    context = {
+        "user": user,
+        "messages": shown,
+        "member_status": MEMBER_STATUS,
+        "campaign_status": CAMPAIGN_STATUS,
+        "partner_status": PARTNER_STATUS,
+        **(context or {}),
+    }
     return render(request, name, context, status_code=status_code)
 
 
 def back(location: str) -> RedirectResponse:
     """After a form: see the result on a page (303, so a reload does not post again)."""
     return RedirectResponse(location, status_code=303)
+
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of a table: its rows, which page it is (from 1) and how many there are."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    total: int
+
+
+def paged(request: Request, rows: list[Any], per_page: int = PER_PAGE) -> Listing:
+    """The page `?page=N` of `rows` (the first when N cannot be read, the last when too big)."""
+    pages = max(1, -(-len(rows) // per_page))
+    try:
+        number = min(max(1, int(request.query_params.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * per_page
+    return Listing(rows[start : start + per_page], number, pages, len(rows))
 
 
 @dataclass(frozen=True, slots=True)

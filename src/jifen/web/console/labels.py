@@ -30,7 +30,14 @@ REDEMPTION_TYPES = (N_("ticket"), N_("seat_upgrade"))
 ORDER_STATUSES = (N_("paid"), N_("fulfilled"), N_("refunded"))
 PRODUCT_KINDS = (N_("goods"), N_("coupon"))
 SALE_STATES = (N_("on sale"), N_("upcoming"), N_("ended"), N_("sold out"))
-CAMPAIGN_STATUSES = (N_("stopped"), N_("exhausted"))
+# Campaign and partner statuses as shown: "active" alone is a coupon's status on the portal.
+CAMPAIGN_STATUS = {
+    "active": N_("campaign: active"),
+    "paused": N_("campaign: paused"),
+    "stopped": N_("stopped"),
+    "exhausted": N_("exhausted"),
+}
+PARTNER_STATUS = {"active": N_("partner: active"), "suspended": N_("partner: suspended")}
 LOT_STATES = (N_("open"), N_("used"), N_("expired"))
 JOB_STEPS = (
     N_("no_shows"),
@@ -75,6 +82,15 @@ AUDIT_ACTIONS = (
     N_("console_user.created"),
     N_("console_user.reset"),
     N_("partner.created"),
+    N_("partner.suspended"),
+    N_("partner.activated"),
+    N_("campaign.created"),
+    N_("campaign.paused"),
+    N_("campaign.resumed"),
+    N_("campaign.stopped"),
+    N_("product.created"),
+    N_("product.changed"),
+    N_("product.stock_adjusted"),
     N_("webhook.added"),
     N_("webhook.replayed"),
     N_("entitlement.used"),

@@ -1,4 +1,7 @@
-"""The mall page: products with stock and sale windows (flash sales first), and the orders."""
+"""The mall page: products with stock and sale windows (flash sales first), and the orders.
+
+Products are created, edited and restocked by `mall_actions`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from jifen.domain.orders import OrderState
 from jifen.services import mall
 from jifen.services.views import console as console_view
 from jifen.storage.mall_repository import Product
-from jifen.web.console.common import Operator, page
+from jifen.web.console.common import Operator, page, paged
 
 router = APIRouter(prefix="/console")
 ORDER_STATUSES = tuple(OrderState)
@@ -37,13 +40,11 @@ def mall_page(request: Request, user: Operator, uow: UowDep) -> Response:
     products = mall.products_on_offer(uow)
     flash_sales = [p for p in products if p.sale_starts_at is not None]
     counts = console_view.order_counts(uow)
+    listing = paged(request, [p for p in products if p.sale_starts_at is None])
     context: dict[str, Any] = {
         "flash_sales": [{"product": p, "state": sale_state(p, now)} for p in flash_sales],
-        "products": [
-            {"product": p, "state": sale_state(p, now)}
-            for p in products
-            if p.sale_starts_at is None
-        ],
+        "listing": listing,
+        "products": [{"product": p, "state": sale_state(p, now)} for p in listing.items],
         "orders": console_view.recent_orders(uow, limit=50),
         "counts": [(status, *counts.get(status, (0, 0))) for status in ORDER_STATUSES],
     }

@@ -40,7 +40,7 @@ def program_page(request: Request, user: Operator, uow: UowDep, program: Program
             for t in program.tiers.levels
         ],
         "rules": _rules(_, program, shown),
-        "campaigns": [_campaign(_, c, shown) for c in list_campaigns(uow)],
+        "campaigns": [describe_campaign(_, c, shown) for c in list_campaigns(uow)],
         "charities": [c.name.en if english else c.name.zh for c in program.charities],
     }
     return page(request, "console/program.html", user, context)
@@ -63,7 +63,8 @@ def _rules(_: Gettext, program: Program, shown: Names) -> list[dict[str, Any]]:
     ]
 
 
-def _campaign(_: Gettext, campaign: StoredCampaign, shown: Names) -> dict[str, Any]:
+def describe_campaign(_: Gettext, campaign: StoredCampaign, shown: Names) -> dict[str, Any]:
+    """A campaign with its bonus and whom it is for, written out in the reader's language."""
     effect, target = campaign.effect, campaign.target
     kind = shown.kind(effect.get("kind"))
     if effect.get("percent") is not None:
