@@ -34,8 +34,9 @@
       var source = document.getElementById(el.dataset.chart);
       if (!source || !window.echarts) { return; }
       var chart = window.echarts.init(el);
-      chart.setOption(withRenderers(JSON.parse(source.textContent)));
+      // Listen first: a chart with nothing to animate may finish within setOption.
       chart.on("finished", function () { el.dataset.rendered = "1"; });
+      chart.setOption(withRenderers(JSON.parse(source.textContent)));
       window.addEventListener("resize", function () { chart.resize(); });
     });
   }
