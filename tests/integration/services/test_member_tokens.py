@@ -64,3 +64,26 @@ def test_an_api_key_is_no_member_token(uow: SqlUnitOfWork, enrol_member: Callabl
     for token in (key, None, "", "jm_", "jm_" + "A" * 43):
         with pytest.raises(MemberTokenInvalid):
             member_tokens.authenticate(uow, token=token, now=T0)
+
+
+def test_uses_within_a_minute_of_the_last_recorded_one_write_nothing(
+    uow: SqlUnitOfWork, enrol_member: Callable[..., int]
+):
+    issued = member_tokens.issue(uow, member_id=enrol_member(), now=T0)
+
+    def stored() -> tuple[object, object]:
+        with uow:
+            return uow.connection.execute(select(table.c.last_used_at, table.c.expires_at)).one()
+
+    member_tokens.authenticate(uow, token=issued.token, now=T0 + 10 * MINUTE)
+    recorded = stored()
+    for seconds in (1, 30, 59):
+        again = member_tokens.authenticate(
+            uow, token=issued.token, now=T0 + 10 * MINUTE + timedelta(seconds=seconds)
+        )
+        assert again.expires_at == T0 + 40 * MINUTE
+    assert stored() == recorded, "a burst of calls within a minute wrote to the token's row"
+
+    later = member_tokens.authenticate(uow, token=issued.token, now=T0 + 11 * MINUTE)
+    assert later.expires_at == T0 + 41 * MINUTE
+    assert stored() != recorded
