@@ -173,6 +173,13 @@ class TestProducts:
         assert replaced["per_member_limit"] is None  # every field is replaced
         assert replaced["sale_starts_at"] is None
 
+    def test_creating_and_replacing_a_product_is_in_the_audit_log(self, shop: Mall):
+        shop.product("TEA", price_points=500, stock=5)
+        shop.product("TEA", status=200, price_points=400, stock=50)
+        rows = shop.get("/v1/audit", params={"subject": "product:TEA"}).json()["items"]
+        changes = sorted((r["action"], r["details"]["price_points"]) for r in rows)
+        assert changes == [("product.changed", 400), ("product.created", 500)]
+
     def test_everyone_reads_active_products_only_admin_writes(self, shop: Mall):
         shop.product("A", stock=3, sale_starts_at=local(2025, 2, 2, 20))
         shop.product("B", stock=0)

@@ -41,6 +41,7 @@ from jifen.domain.calendar import local_datetime
 from jifen.programs.schema import Program
 from jifen.services import listings, mall
 from jifen.services.event_schema import PRINTABLE
+from jifen.storage.key_repository import StoredKey
 from jifen.storage.mall_repository import Coupon, MallOrder, Product
 
 router = APIRouter(prefix="/v1", tags=["mall"])
@@ -108,14 +109,21 @@ def order_out(placed: mall.PlacedOrder, program: Program, now: datetime) -> Orde
     "/mall/products",
     status_code=status.HTTP_201_CREATED,
     response_model=ProductOut,
-    dependencies=[ADMIN],
     responses={200: {"model": ProductOut, "description": "The product with this sku, replaced."}},
 )
 def put_product(
-    body: ProductIn, uow: UowDep, program: ProgramDep, response: Response
+    body: ProductIn,
+    *,
+    key: Annotated[StoredKey, ADMIN],
+    uow: UowDep,
+    clock: ClockDep,
+    program: ProgramDep,
+    response: Response,
 ) -> ProductOut:
-    """Create a product (201) or replace the one with this sku (200), stock included."""
-    product, created = mall.define_product(uow, product=Product(**body.model_dump()))
+    """Create a product (201) or replace the one with this sku (200), stock included; audited."""
+    product, created = mall.set_product(
+        uow, product=Product(**body.model_dump()), actor=key.prefix, now=clock.now()
+    )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _product(product, program)
 
