@@ -40,6 +40,13 @@ class DraftSameAdmin(JifenError):
     status = 403
 
 
+class DraftNotPreviewed(JifenError):
+    """No what-if was run for the draft: nobody has seen what it would change."""
+
+    code = "draft_not_previewed"
+    status = 409
+
+
 class DraftStale(JifenError):
     """The active program changed since the draft was proposed; the draft would undo that change."""
 
@@ -196,6 +203,7 @@ def preview_draft(
             "members_affected": report.members_affected,
         }
         _audit(uow, draft, "program_draft.previewed", actor=actor, at=now, **totals)
+        uow.drafts.mark_previewed(draft.id, at=now)
         uow.commit()
     return report
 
@@ -204,7 +212,8 @@ def activate_draft(uow: UnitOfWork, *, draft_id: str, actor: str, now: datetime)
     """Make the draft the active program (a new version), as a second admin.
 
     `DraftSameAdmin` for its proposer, `DraftStale` when another version became active since it
-    was proposed, `DraftDecided` once decided; activating again as its activator returns it.
+    was proposed, `DraftNotPreviewed` before anyone ran its what-if, `DraftDecided` once decided;
+    activating again as its activator returns it.
     """
     with uow:
         draft = _get(uow, draft_id, lock=True)
@@ -222,6 +231,12 @@ def activate_draft(uow: UnitOfWork, *, draft_id: str, actor: str, now: datetime)
             raise DraftStale(
                 f"The active program changed since draft {draft_id!r} was proposed; activating "
                 "it would undo that change. Propose a new draft from the active program.",
+                draft_id=draft_id,
+            )
+        if draft.previewed_at is None:
+            raise DraftNotPreviewed(
+                f"Run program draft {draft_id!r}'s what-if over a past period first "
+                f"(POST /v1/program/drafts/{draft_id}/what-if) to see what it would change.",
                 draft_id=draft_id,
             )
         program = Program.model_validate(draft.document)

@@ -19,7 +19,8 @@ class DraftRecord:
 
     `based_on` is the row id of the program version that was active when it was proposed (its
     version number `based_on_version`);
-    `version` is the program version it became once activated.
+    `version` is the program version it became once activated; `previewed_at` when its what-if
+    was last run (it cannot be activated before).
     """
 
     id: str
@@ -34,6 +35,7 @@ class DraftRecord:
     decided_by: str | None = None
     decided_at: datetime | None = None
     version: int | None = None
+    previewed_at: datetime | None = None
 
 
 class DraftTaken(Exception):
@@ -72,6 +74,12 @@ class DraftRepository:
                 decided_at=record.decided_at,
                 version=record.version,
             )
+        )
+
+    def mark_previewed(self, draft_id: str, *, at: datetime) -> None:
+        """Record that the draft's what-if was run at `at`."""
+        self.connection.execute(
+            update(program_drafts).where(program_drafts.c.id == draft_id).values(previewed_at=at)
         )
 
     def newest(self, *, limit: int) -> list[DraftRecord]:

@@ -65,6 +65,12 @@ def test_a_stale_draft_is_refused_and_a_withdrawn_one_stays_withdrawn(api: Api, 
     text = raised(api)
     assert api.post("/v1/program/drafts", {"id": "a", "yaml": text}).status_code == 201
     assert api.post("/v1/program/drafts", {"id": "b", "yaml": text}).status_code == 201
+    unseen = api.post("/v1/program/drafts/a/activate", role=second_admin)
+    assert unseen.status_code == 409
+    assert unseen.json()["error"]["code"] == "draft_not_previewed"
+    assert api.get("/v1/program/drafts/a").json()["previewed_at"] is None
+    assert api.post("/v1/program/drafts/a/what-if", {}, role=second_admin).status_code == 200
+    assert api.get("/v1/program/drafts/a").json()["previewed_at"] is not None
     assert api.post("/v1/program/drafts/a/activate", role=second_admin).status_code == 200
 
     stale = api.post("/v1/program/drafts/b/activate", role=second_admin)

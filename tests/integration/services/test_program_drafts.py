@@ -37,6 +37,12 @@ def propose(uow: SqlUnitOfWork, text: str, *, draft_id: str = "d1", actor: str =
     return drafts.propose_draft(uow, draft_id=draft_id, yaml_text=text, actor=actor, now=T0)
 
 
+def preview(uow: SqlUnitOfWork, draft_id: str = "d1", *, actor: str = "bob") -> None:
+    drafts.preview_draft(
+        uow, draft_id=draft_id, start=date(2025, 5, 1), end=date(2025, 5, 31), actor=actor, now=T0
+    )
+
+
 def audit_actions(engine: Engine) -> list[tuple[str, str]]:
     with engine.connect() as connection:
         rows = connection.execute(select(audit_log.c.action, audit_log.c.actor).order_by("id"))
@@ -54,8 +60,13 @@ def test_a_second_admin_activates_a_draft_and_it_becomes_the_next_version(uow, e
 
     with pytest.raises(drafts.DraftSameAdmin):
         drafts.activate_draft(uow, draft_id="d1", actor="alice", now=T0)
+    with pytest.raises(drafts.DraftNotPreviewed):  # nobody has seen what it changes yet
+        drafts.activate_draft(uow, draft_id="d1", actor="bob", now=T0)
     assert active_served(uow).version == before
+    assert drafts.view_draft(uow, draft_id="d1").draft.previewed_at is None
 
+    preview(uow)
+    assert drafts.view_draft(uow, draft_id="d1").draft.previewed_at == T0
     done = drafts.activate_draft(uow, draft_id="d1", actor="bob", now=T0 + timedelta(hours=1))
 
     assert done.status == "activated"
@@ -64,6 +75,7 @@ def test_a_second_admin_activates_a_draft_and_it_becomes_the_next_version(uow, e
     assert 6 in rates
     assert audit_actions(engine) == [
         ("program_draft.proposed", "alice"),
+        ("program_draft.previewed", "bob"),
         ("program_draft.activated", "bob"),
     ]
     with engine.connect() as connection:
@@ -71,12 +83,14 @@ def test_a_second_admin_activates_a_draft_and_it_becomes_the_next_version(uow, e
     assert commands.count("program") == 2  # the preset's install, then the draft's
     again = drafts.activate_draft(uow, draft_id="d1", actor="bob", now=T0 + timedelta(hours=2))
     assert again.version == done.version
-    assert len(audit_actions(engine)) == 2
+    assert len(audit_actions(engine)) == 3
 
 
 def test_a_draft_goes_stale_when_another_version_is_activated_first(uow, live):
     propose(uow, richer(uow), draft_id="first")
     propose(uow, richer(uow).replace("rate_per_yuan: 6\n", "rate_per_yuan: 7\n"), draft_id="other")
+    preview(uow, "first")
+    preview(uow, "other")
     drafts.activate_draft(uow, draft_id="other", actor="bob", now=T0)
 
     assert drafts.view_draft(uow, draft_id="first").stale
@@ -165,6 +179,7 @@ def test_of_two_drafts_activated_at_once_one_wins_and_the_other_is_stale(
         propose(
             uow, text.replace("rate_per_yuan: 6\n", f"rate_per_yuan: {6 + n}\n"), draft_id=f"d{n}"
         )
+        preview(uow, f"d{n}")
     before = active_served(uow).version
 
     def activate(n: int) -> object:

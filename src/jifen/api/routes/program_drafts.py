@@ -44,6 +44,7 @@ def _out(view: DraftView) -> DraftOut:
         decided_by=draft.decided_by,
         decided_at=draft.decided_at,
         version=draft.version,
+        previewed_at=draft.previewed_at,
         yaml=draft.yaml,
         diff=view.diff,
     )

@@ -39,6 +39,9 @@ class DraftOut(BaseModel):
     decided_by: str | None
     decided_at: datetime | None
     version: int | None = Field(description="The program version it became once activated.")
+    previewed_at: datetime | None = Field(
+        description="When its what-if last ran; a draft is activated only after one."
+    )
     yaml: str
     diff: str | None = Field(
         None, description="Unified diff of the active program against the draft, both as YAML."

@@ -35,6 +35,7 @@ program_drafts = sa.Table(
     sa.Column("decided_by", sa.String(64), nullable=True),
     sa.Column("decided_at", UTCDateTime, nullable=True),
     sa.Column("version", sa.Integer, nullable=True),  # the program version it became
+    sa.Column("previewed_at", UTCDateTime, nullable=True),  # its last what-if preview
 )
 
 # Points each budgeted earning rule has promised or given, all members together (migration 0014);

@@ -198,7 +198,8 @@ def _draft(view: drafts.DraftView, user: ConsoleUser) -> dict[str, Any]:
         "diff": lines,
         "open": open_,
         "mine": mine,
-        "can_activate": open_ and not mine and not view.stale,
+        "unseen": open_ and view.draft.previewed_at is None,
+        "can_activate": open_ and not mine and not view.stale and view.draft.previewed_at,
     }
 
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("previewed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["based_on"], ["programs.id"], name=op.f("fk_program_drafts_based_on_programs")
         ),
