@@ -8,6 +8,7 @@ table and every member's balances, before and after.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -211,6 +212,15 @@ def event_body(points: int) -> Body:
 
 def order(quantity: int) -> Body:
     return lambda w: {"id": "o1", "member_id": w.member, "sku": "idem-p", "quantity": quantity}
+
+
+def program_draft(raise_by: int) -> Body:
+    def body(w: World) -> dict[str, Any]:
+        program = w.http.get("/v1/program", role="admin").json()["program"]
+        program["earning_rules"][0]["effect"]["rate_per_yuan"] += raise_by
+        return {"id": "draft-1", "yaml": json.dumps(program)}  # JSON is YAML
+
+    return body
 
 
 def signed_in(w: World) -> None:
@@ -419,6 +429,12 @@ CASES = [
         prepare=lounge_visits,
     ),
     Case(
+        "program_draft",
+        "/v1/program/drafts",
+        program_draft(1),
+        program_draft(2),
+    ),
+    Case(
         "breakage_estimate",
         "/v1/accounting/estimates",
         lambda w: {"as_of": "2025-05-31", "key": "est-1"},
@@ -492,6 +508,7 @@ COVERED = {
     "/v1/partner/reversals",
     "/v1/accounting/estimates",
     "/v1/entitlements/{entitlement_id}/use",
+    "/v1/program/drafts",
 }
 
 
