@@ -90,6 +90,27 @@ def place_order(
     )
 
 
+def cancel_order(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    member_id: int,
+    order_id: str,
+    cancel_id: str,
+    now: datetime,
+) -> mall.PlacedOrder:
+    """Cancel one of the member's paid orders, as `mall.cancel_order`: points back, stock too.
+
+    Another member's order is `NotFound`; a fulfilled one `OrderNotCancellable`. Cancelling it
+    again returns it unchanged; the cancel is kept under `own_id(member, cancel_id)`.
+    """
+    own_order(uow, member_id=member_id, order_id=order_id)
+    mall.cancel_order(
+        uow, program=program, order_id=order_id, cancel_id=own_id(member_id, cancel_id), now=now
+    )
+    return mall.get_order(uow, order_id=order_id)
+
+
 def own_redemption(uow: UnitOfWork, *, member_id: int, redemption_id: str) -> RedemptionRecord:
     """One of the member's redemptions; `NotFound` for another member's, as for none."""
     try:
