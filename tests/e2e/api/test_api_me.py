@@ -290,6 +290,22 @@ class TestOwnRedemptionsOrdersBeneficiaries:
         http.refused(refused, 409, "order_not_cancellable")
         assert me(http, token, "GET", "").json()["balances"]["activity"] == 400
 
+    def test_an_order_paid_partly_in_cash_is_left_to_customer_service(self, http: Http):
+        member = rider(http, 728)
+        http.events([activity("a-728", member_id=member, points=500, on=date(2025, 5, 20))])
+        mixed = {"sku": "BAG", "name": "Bag", "price_points": 100, "cash_fen": 2000, "stock": 5}
+        assert http.post("/v1/mall/products", mixed).status_code == 201
+        token = sign_in(http, member)
+        placed = me(http, token, "POST", "/orders", {"id": "b-1", "sku": "BAG", "quantity": 1})
+        oid = placed.json()["order_id"]
+        refused = me(http, token, "POST", f"/orders/{oid}/cancel", {"id": "c-1"})
+        assert http.refused(refused, 409, "order_not_cancellable")["details"]["cash_fen"] == 2000
+        assert me(http, token, "GET", f"/orders/{oid}").json()["status"] == "paid"
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 400
+        # Customer service, who can refund the cash too, still cancels it.
+        assert http.post(f"/v1/mall/orders/{oid}/cancel", {"id": "cs-1"}).status_code == 200
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 500
+
     def test_no_member_reads_or_touches_anothers(self, http: Http):
         alice, bob = rider(http, 731), rider(http, 732)
         http.events([activity("a-731", member_id=alice, points=500, on=date(2025, 5, 20))])

@@ -109,9 +109,24 @@ def test_a_voucher_order_is_refused_in_words(portal: Portal) -> None:
         f"/portal/orders/{order_id}/cancel", {"cancel_id": "0" * 32}, page_path=LIST
     )
     assert refused.status_code == 400
-    assert "This order has been shipped (or was a voucher), so it cannot be cancelled." in (
-        refused.text
+    assert "This order cannot be cancelled here: it has been shipped, was a voucher" in refused.text
+    assert mall_points(portal) == "700"
+
+
+def test_an_order_paid_partly_in_cash_offers_no_cancel(portal: Portal) -> None:
+    portal.sign_in(portal.member(activity_points=1000))
+    product(portal, "BAG", cash_fen=2000)
+    buy(portal, "BAG", 1)
+    assert cancel_link(portal) is None
+    [order_id] = re.findall(r'data-order="([^"]+)"', portal.page(LIST).text)
+    asked = portal.page(f"/portal/orders/{order_id}/cancel", follow_redirects=False)
+    assert (asked.status_code, asked.headers["location"]) == (303, LIST)
+    portal.page(f"{LIST}?lang=en")
+    refused = portal.form(
+        f"/portal/orders/{order_id}/cancel", {"cancel_id": "1" * 32}, page_path=LIST
     )
+    assert refused.status_code == 400
+    assert "paid partly in cash (customer service can help with that)" in refused.text
     assert mall_points(portal) == "700"
 
 

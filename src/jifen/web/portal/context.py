@@ -67,7 +67,8 @@ def friendly(request: Request, error: JifenError) -> str:
         "redemption_locked": _("Redemption is locked for your account; please contact us."),
         "velocity_limit": _("Too many redemptions in a short time; please try again later."),
         "order_not_cancellable": _(
-            "This order has been shipped (or was a voucher), so it cannot be cancelled."
+            "This order cannot be cancelled here: it has been shipped, was a voucher, or was "
+            "paid partly in cash (customer service can help with that)."
         ),
     }
     return messages.get(error.code, _("This could not be done; please try again later."))

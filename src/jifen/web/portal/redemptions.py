@@ -1,7 +1,8 @@
 """The member's redemptions: tickets and seat upgrades paid in points, mall orders, coupons.
 
-A paid mall order not yet shipped can be cancelled here, after a confirm step that shows the
-points coming back; a redeemed ticket cannot (it is never refunded; only the railway cancels).
+A paid mall order not yet shipped, and paid in points only, can be cancelled here after a confirm
+step that shows the points coming back; a redeemed ticket cannot (it is never refunded; only the
+railway cancels its train).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from jifen.web.security import check_csrf
 from jifen.web.session import PortalMemberDep
 
 router = APIRouter(prefix="/portal")
-OrderPath = Annotated[str, Path(min_length=1, max_length=100)]
+OrderPath = Annotated[str, Path(min_length=1, max_length=200)]
 CANCEL_ID = r"^[0-9a-f]{32}$"
 
 
@@ -52,7 +53,7 @@ def _listing(
         {
             "line": line,
             "created": local_datetime(line.order.created_at, tz),
-            "cancellable": line.order.status == OrderState.PAID,
+            "cancellable": line.order.status == OrderState.PAID and not line.order.cash_fen,
         }
         for line in portal_view.member_orders(uow, member_id=member_id)
     ]
@@ -81,7 +82,7 @@ def confirm_cancel(
         placed = member_self.own_order(uow, member_id=member_id, order_id=order_id)
     except NotFound:
         return RedirectResponse("/portal/redemptions", status_code=303)
-    if placed.order.status != OrderState.PAID:
+    if placed.order.status != OrderState.PAID or placed.order.cash_fen:
         return RedirectResponse("/portal/redemptions", status_code=303)
     context = {
         "order": placed.order,
