@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jifen.domain.errors import NotFound
+from jifen.domain.orders import OrderState
 from jifen.programs.schema import Program
 from jifen.services import mall, redemption
 from jifen.services.redemption.lifecycle import Result
@@ -88,6 +89,37 @@ def place_order(
         quantity=quantity,
         now=now,
     )
+
+
+def cancel_order(
+    uow: UnitOfWork,
+    *,
+    program: Program,
+    member_id: int,
+    order_id: str,
+    cancel_id: str,
+    now: datetime,
+) -> mall.PlacedOrder:
+    """Cancel one of the member's paid orders, as `mall.cancel_order`: points back, stock too.
+
+    Another member's order is `NotFound`; a fulfilled one `OrderNotCancellable`, and so is a paid
+    one with a cash part: the cash was taken elsewhere, so customer service cancels it and refunds
+    that too. Cancelling it again returns it unchanged; the cancel is kept under
+    `own_id(member, cancel_id)`.
+    """
+    order = own_order(uow, member_id=member_id, order_id=order_id).order
+    if order.status == OrderState.PAID and order.cash_fen:
+        raise mall.OrderNotCancellable(
+            f"Order {order_id!r} was paid partly in cash; ask customer service to cancel it, "
+            "so that the cash is refunded with the points.",
+            order_id=order_id,
+            status=order.status,
+            cash_fen=order.cash_fen,
+        )
+    mall.cancel_order(
+        uow, program=program, order_id=order_id, cancel_id=own_id(member_id, cancel_id), now=now
+    )
+    return mall.get_order(uow, order_id=order_id)
 
 
 def own_redemption(uow: UnitOfWork, *, member_id: int, redemption_id: str) -> RedemptionRecord:

@@ -231,6 +231,16 @@ def signed_in(w: World) -> None:
     w.http.api.keys["me"] = w.ok("/v1/me/sign-in", {"link_token": link})["token"]
 
 
+def signed_in_with_order(order_id: str) -> Prepare:
+    """The first member signs in, and holds a paid order placed for them by an integrator."""
+
+    def prepare(w: World) -> None:
+        signed_in(w)
+        ordered(order_id)(w)
+
+    return prepare
+
+
 def own_ticket(fare_fen: int) -> Body:
     return lambda w: {
         "id": "r1",
@@ -257,6 +267,14 @@ CASES = [
         lambda w: {"id": "o1", "sku": "idem-p", "quantity": 2},
         role="me",
         prepare=signed_in,
+    ),
+    Case(
+        "own_order_cancel",
+        "/v1/me/orders/o3/cancel",
+        lambda w: {"id": "c1"},
+        None,
+        role="me",
+        prepare=signed_in_with_order("o3"),
     ),
     Case(
         "own_beneficiary",
@@ -487,6 +505,7 @@ COVERED = {
     "/v1/events",
     "/v1/me/redemptions",
     "/v1/me/orders",
+    "/v1/me/orders/{order_id}/cancel",
     "/v1/me/beneficiaries",
     "/v1/members/{member_id}/beneficiaries",
     "/v1/redemptions",

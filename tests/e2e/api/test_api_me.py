@@ -15,11 +15,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from jifen.services import portal_sign_in
 from jifen.services.ledger_check import check_ledger
 from jifen.services.portal_sign_in import OutboxSmsSender
+from jifen.storage.tables import lots
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import Api, resident_id
 from tests.e2e.api.test_api_contract import Http, activity
@@ -248,6 +249,63 @@ class TestOwnRedemptionsOrdersBeneficiaries:
         assert me(http, token, "GET", f"/orders/{oid}").json() == placed.json()
         assert me(http, token, "GET", "").json()["balances"]["activity"] == 100
 
+    def test_a_member_cancels_their_paid_order_and_gets_the_same_lots_back(self, http: Http):
+        member = rider(http, 726)
+        http.events([activity("a-726", member_id=member, points=500, on=date(2025, 5, 20))])
+        product = {"sku": "CUP", "name": "Cup", "price_points": 200, "stock": 5}
+        assert http.post("/v1/mall/products", product).status_code == 201
+        token = sign_in(http, member)
+        lots_before = member_lots(http.engine, member)
+        oid = me(http, token, "POST", "/orders", {"id": "o-1", "sku": "CUP", "quantity": 2})
+        oid = oid.json()["order_id"]
+
+        cancelled = me(http, token, "POST", f"/orders/{oid}/cancel", {"id": "c-1"})
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "refunded"
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 500
+        assert member_lots(http.engine, member) == lots_before  # the very lots, not a new one
+        [cup] = [p for p in http.get("/v1/mall/products").json()["items"] if p["sku"] == "CUP"]
+        assert cup["stock"] == 5
+        again = me(http, token, "POST", f"/orders/{oid}/cancel", {"id": "c-1"})
+        assert (again.status_code, again.json()) == (200, cancelled.json())
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 500
+
+    def test_a_fulfilled_order_is_not_cancelled(self, http: Http):
+        member = rider(http, 727)
+        http.events([activity("a-727", member_id=member, points=500, on=date(2025, 5, 20))])
+        voucher = {
+            "sku": "TEA-V",
+            "name": "Tea voucher",
+            "price_points": 100,
+            "stock": 5,
+            "kind": "coupon",
+            "coupon_valid_days": 30,
+        }
+        assert http.post("/v1/mall/products", voucher).status_code == 201
+        token = sign_in(http, member)
+        placed = me(http, token, "POST", "/orders", {"id": "v-1", "sku": "TEA-V", "quantity": 1})
+        assert placed.json()["status"] == "fulfilled"  # a coupon order is fulfilled at once
+        oid = placed.json()["order_id"]
+        refused = me(http, token, "POST", f"/orders/{oid}/cancel", {"id": "c-1"})
+        http.refused(refused, 409, "order_not_cancellable")
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 400
+
+    def test_an_order_paid_partly_in_cash_is_left_to_customer_service(self, http: Http):
+        member = rider(http, 728)
+        http.events([activity("a-728", member_id=member, points=500, on=date(2025, 5, 20))])
+        mixed = {"sku": "BAG", "name": "Bag", "price_points": 100, "cash_fen": 2000, "stock": 5}
+        assert http.post("/v1/mall/products", mixed).status_code == 201
+        token = sign_in(http, member)
+        placed = me(http, token, "POST", "/orders", {"id": "b-1", "sku": "BAG", "quantity": 1})
+        oid = placed.json()["order_id"]
+        refused = me(http, token, "POST", f"/orders/{oid}/cancel", {"id": "c-1"})
+        assert http.refused(refused, 409, "order_not_cancellable")["details"]["cash_fen"] == 2000
+        assert me(http, token, "GET", f"/orders/{oid}").json()["status"] == "paid"
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 400
+        # Customer service, who can refund the cash too, still cancels it.
+        assert http.post(f"/v1/mall/orders/{oid}/cancel", {"id": "cs-1"}).status_code == 200
+        assert me(http, token, "GET", "").json()["balances"]["activity"] == 500
+
     def test_no_member_reads_or_touches_anothers(self, http: Http):
         alice, bob = rider(http, 731), rider(http, 732)
         http.events([activity("a-731", member_id=alice, points=500, on=date(2025, 5, 20))])
@@ -261,6 +319,11 @@ class TestOwnRedemptionsOrdersBeneficiaries:
 
         http.refused(me(http, b, "GET", f"/redemptions/{rid}"), 404, "not_found")
         http.refused(me(http, b, "GET", f"/orders/{oid}"), 404, "not_found")
+        unknown = me(http, b, "POST", "/orders/m0-none/cancel", {"id": "c-b"})
+        alices = me(http, b, "POST", f"/orders/{oid}/cancel", {"id": "c-b"})
+        theirs = http.refused(alices, 404, "not_found")
+        none = http.refused(unknown, 404, "not_found")
+        assert theirs["message"].replace(oid, "?") == none["message"].replace("m0-none", "?")
         http.refused(me(http, b, "DELETE", f"/beneficiaries/{bid}"), 404, "not_found")
         for_alices = ticket("x", beneficiary_id=bid)
         http.refused(me(http, b, "POST", "/redemptions", for_alices), 404, "not_found")
@@ -277,8 +340,17 @@ class TestOwnRedemptionsOrdersBeneficiaries:
         assert me(http, b, "GET", "/orders").json()["items"] == []
         assert me(http, b, "GET", "/beneficiaries").json()["items"] == []
         # Alice's things stand as she left them.
+        assert me(http, a, "GET", f"/orders/{oid}").json()["status"] == "paid"
         assert me(http, a, "GET", "/beneficiaries").json()["items"][0]["status"] != "removed"
         assert me(http, a, "GET", f"/redemptions/{rid}").json()["points"] == 3000
+
+
+def member_lots(engine: Engine, member: int) -> list[tuple[Any, ...]]:
+    """The member's lots as stored: id, kind, expiry and what is left of each."""
+    c = lots.c
+    query = select(c.id, c.kind, c.expires_on, c.remaining).where(c.member_id == member)
+    with engine.connect() as connection:
+        return sorted(tuple(row) for row in connection.execute(query.order_by(c.id)))
 
 
 def sign_in_at(http: Http, member: int, moment: datetime) -> str:

@@ -38,6 +38,7 @@ from jifen.api.schemas.me import (
     CodeOut,
     OwnBeneficiaryIn,
     OwnOrderIn,
+    OwnStepIn,
     OwnTicketIn,
     SignInIn,
     TokenOut,
@@ -263,6 +264,32 @@ def place_order(
         sku=body.sku,
         quantity=body.quantity,
         now=now,
+    )
+    return mall_routes.order_out(placed, program, now)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    responses={
+        **REFUSED,
+        404: {"description": "not_found (also another member's)"},
+        409: {"description": "order_not_cancellable, member_not_active"},
+    },
+)
+def cancel_order(
+    order_id: OrderPath,
+    body: OwnStepIn,
+    me: Me,
+    *,
+    uow: UowDep,
+    program: ProgramDep,
+    clock: ClockDep,
+) -> OrderOut:
+    """Cancel one's paid (not yet shipped) order: the points and the stock go back; `refunded`."""
+    now = clock.now()
+    placed = member_self.cancel_order(
+        uow, program=program, member_id=me.member_id, order_id=order_id, cancel_id=body.id, now=now
     )
     return mall_routes.order_out(placed, program, now)
 

@@ -94,6 +94,14 @@ class OwnOrderIn(BaseModel):
     quantity: Annotated[StrictInt, Field(ge=1, le=100)]
 
 
+class OwnStepIn(BaseModel):
+    """A step on something of the member's own (cancelling an order)."""
+
+    model_config = examples({"id": "cancel-0001"})
+
+    id: OwnId = Field(description="The caller's id (the idempotency key).")
+
+
 class OwnBeneficiaryIn(BeneficiaryIn):
     """A beneficiary the member names (`id` as for their other requests)."""
 

@@ -66,5 +66,9 @@ def friendly(request: Request, error: JifenError) -> str:
         "invalid_request": _("That request is not valid; please check and try again."),
         "redemption_locked": _("Redemption is locked for your account; please contact us."),
         "velocity_limit": _("Too many redemptions in a short time; please try again later."),
+        "order_not_cancellable": _(
+            "This order cannot be cancelled here: it has been shipped, was a voucher, or was "
+            "paid partly in cash (customer service can help with that)."
+        ),
     }
     return messages.get(error.code, _("This could not be done; please try again later."))
