@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from jifen.api.schemas.adjustments import CallerId
 from jifen.api.schemas.common import SANE_DATE, examples
+from jifen.services.event_schema import IsoDate
 
 YamlText = Annotated[
     str,
@@ -59,8 +60,8 @@ class PreviewIn(BaseModel):
 
     model_config = examples({"start": "2025-05-01", "end": "2025-05-31"})
 
-    start: Annotated[date, Field(**SANE_DATE)] | None = None
-    end: Annotated[date, Field(**SANE_DATE)] | None = None
+    start: Annotated[IsoDate, Field(**SANE_DATE)] | None = None
+    end: Annotated[IsoDate, Field(**SANE_DATE)] | None = None
 
 
 class KindChange(BaseModel):
