@@ -231,6 +231,23 @@ class TestMall:
         fresh = post_stock(ops, page, {"change": "-4", "reason": "Damaged in the depot"})
         assert "库存已调整 -4；现为 22。" in fresh.text
 
+    def test_an_old_stock_form_sent_with_other_values_changes_nothing(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        ops = operator("operator", "wu")
+        post_form(ops, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"})
+        page = "/console/mall/products/MUG-1"
+        html = ops.get(page).text
+        form_id = re.search(r'name="form_id" value="([^"]+)"', html)
+        assert form_id is not None
+        form = {"csrf_token": form_token(html), "form_id": form_id.group(1), "reason": "Delivery"}
+        ops.post(f"{page}/stock", data={**form, "change": "5"})
+
+        edited = ops.post(f"{page}/stock", data={**form, "change": "50"})  # the page went back
+
+        assert "此表单已用其他内容提交过，请刷新页面。" in edited.text
+        assert floor.api.get("/v1/mall/products").json()["items"][0]["stock"] == 35
+
     def test_a_product_that_makes_no_sense_is_refused_in_english(self, floor: Floor) -> None:
         coupon = {**PRODUCT, "kind": "coupon", "active": "1"}  # without its days of validity
         floor.console.get("/console/mall?lang=en")
