@@ -161,14 +161,19 @@ def _adjust(uow: UnitOfWork, new: StockAdjustment) -> StockAdjusted:
         assert after is not None  # noqa: S101 - just changed
         record = replace(new, stock_after=after.stock)
         uow.mall.insert_stock_adjustment(record)
-        details = {"id": record.id, "change": record.change, "stock": after.stock}
+        details = {
+            "id": record.id,
+            "change": record.change,
+            "stock": record.stock_after,
+            "reason": record.reason,
+        }
         audit.record(
             uow,
             at=record.at,
             actor=record.actor,
             action="product.stock_adjusted",
             subject=f"product:{record.sku}",
-            details={**details, "reason": record.reason},
+            details=details,
         )
         journal.record(
             uow,
