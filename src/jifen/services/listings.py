@@ -1,6 +1,7 @@
 """A member's redemptions, orders, coupons and adjustments, newest first, a page at a time.
 
-Also the adjustments of every member waiting for approval (the console's queue).
+Also the adjustments of every member waiting for approval (the console's queue), and a mall
+product's stock adjustments.
 
 Each page is read after the position the cursor names (the last row's time and id), so a row
 written while someone pages neither repeats nor shifts the pages still to come.
@@ -19,7 +20,7 @@ from jifen.services.cursors import decode_position, encode_position
 from jifen.services.mall.orders import PlacedOrder, coupon_source
 from jifen.services.unit_of_work import UnitOfWork
 from jifen.storage.audit_repository import AdjustmentRecord
-from jifen.storage.mall_repository import Coupon
+from jifen.storage.mall_repository import Coupon, StockAdjustment
 from jifen.storage.redemption_repository import RedemptionRecord
 
 T = TypeVar("T")
@@ -126,3 +127,17 @@ def awaiting_approval(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Pag
     items = rows[:limit]
     more = len(rows) > limit
     return Page(items, encode_position(items[-1].requested_at, items[-1].id) if more else None)
+
+
+def stock_adjustments(
+    uow: UnitOfWork, *, sku: str, cursor: str | None, limit: int
+) -> Page[StockAdjustment]:
+    """A mall product's stock adjustments, newest first; `NotFound` for an unknown sku."""
+    before = decode_position(cursor) if cursor else None
+    with uow:
+        if uow.mall.get_product(sku) is None:
+            raise NotFound(f"No product {sku!r}.", sku=sku)
+        rows = uow.mall.stock_adjustments_of(sku, before=before, limit=limit + 1)
+    items = rows[:limit]
+    more = len(rows) > limit
+    return Page(items, encode_position(items[-1].at, items[-1].id) if more else None)

@@ -1,4 +1,4 @@
-"""SQL for mall products, orders, coupons and donations."""
+"""SQL for mall products and their stock adjustments, orders, coupons and donations."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from jifen.storage.tables import (
     mall_orders,
     mall_products,
     members,
+    stock_adjustments,
     stock_holds,
 )
 
@@ -45,6 +46,20 @@ class Product:
     sale_ends_at: datetime | None
     coupon_valid_days: int | None
     active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StockAdjustment:
+    """A relative change of a product's stock as stored; `id` is the caller's."""
+
+    id: str
+    sku: str
+    change: int
+    stock_after: int
+    reason: str
+    actor: str
+    at: datetime
+    request_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +213,26 @@ class MallRepository:
             .values(stock=mall_products.c.stock + change)
         )
         return result.rowcount == 1
+
+    def get_stock_adjustment(self, adjustment_id: str) -> StockAdjustment | None:
+        """A stock adjustment by the caller's id."""
+        query = select(stock_adjustments).where(stock_adjustments.c.id == adjustment_id)
+        row = self.connection.execute(query).first()
+        return None if row is None else from_row(StockAdjustment, row)
+
+    def insert_stock_adjustment(self, adjustment: StockAdjustment) -> None:
+        """Record a stock adjustment; `MallRowTaken` if its id is already used."""
+        self._insert(insert(stock_adjustments).values(**to_row(adjustment)), "stock_adjustments")
+
+    def stock_adjustments_of(
+        self, sku: str, *, before: tuple[datetime, str] | None, limit: int
+    ) -> list[StockAdjustment]:
+        """The product's stock adjustments, newest first, from after the position `before`."""
+        a = stock_adjustments.c
+        query = newest_first(
+            select(stock_adjustments).where(a.sku == sku), a.at, a.id, before=before, limit=limit
+        )
+        return [from_row(StockAdjustment, row) for row in self.connection.execute(query)]
 
     def return_stock(self, sku: str, quantity: int) -> None:
         """Put `quantity` units back on sale (a cancelled order)."""

@@ -219,6 +219,9 @@ EXPECTED = [
     '"status":"duplicate"',  # the batch sent again
     '"balances":{"ride":5285,"activity":500,"pending":0',  # 2768 + 1500 + 617 + 400
     '"next_cursor":',
+    '"change":20,"stock_after":50,',  # a delivery
+    '"code":"stock_below_zero"',
+    '"change":-80,"stock":50}',  # the delivery was sent twice and added once
     '"skipped":["no_shows","stale_holds","expire","tiers",',  # the daily job twice
     "This server runs on real time",  # POST /v1/clock on a normal server: 404
     '{"now":"2026-12-01T01:00:00Z","simulated":true}',

@@ -24,7 +24,15 @@ from jifen.services.entitlements import issue_due
 from jifen.services.keys import create_key
 from jifen.services.ledger_check import check_ledger
 from jifen.services.portal_sign_in import create_link
-from jifen.storage.tables import adjustments, balances, coupons, mall_orders, metadata, redemptions
+from jifen.storage.tables import (
+    adjustments,
+    balances,
+    coupons,
+    mall_orders,
+    mall_products,
+    metadata,
+    redemptions,
+)
 from jifen.storage.uow import SqlUnitOfWork
 from tests.conftest import T0, Api, resident_id
 from tests.e2e.api.test_api_contract import Http, activity, local
@@ -88,7 +96,8 @@ def world(api: Api, engine: Engine, vault_keys: tuple[str, str]) -> Iterator[Wor
 
 def snapshot(engine: Engine) -> dict[str, Any]:
     """What a second effect would change: every table's row count, every balance, and how many
-    adjustments, redemptions and orders stand in each status and how many coupons were used."""
+    adjustments, redemptions and orders stand in each status, how many coupons were used and
+    what stock each product has left."""
     with engine.connect() as connection:
         counts = {
             t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
@@ -105,6 +114,8 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         }
         used = select(func.count()).where(coupons.c.used_at.is_not(None))
         statuses["coupons_used"] = connection.execute(used).scalar_one()
+        stock = select(mall_products.c.sku, mall_products.c.stock).order_by(mall_products.c.sku)
+        statuses["stock"] = [tuple(row) for row in connection.execute(stock)]
     return {"counts": counts, "balances": sorted(tuple(r) for r in held), "statuses": statuses}
 
 
@@ -151,6 +162,10 @@ def ordered(order_id: str) -> Prepare:
         w.ok("/v1/mall/orders", body, role="integrator")
 
     return prepare
+
+
+def another_product(w: World) -> None:
+    w.ok("/v1/mall/products", {"sku": "idem-q", "name": "Cup", "price_points": 50, "stock": 1})
 
 
 def granted(w: World) -> None:
@@ -343,6 +358,20 @@ CASES = [
     ),
     Case("mall_order", "/v1/mall/orders", order(1), order(2), role="integrator"),
     Case(
+        "stock_adjustment",
+        "/v1/mall/products/idem-p/stock",
+        lambda w: {"id": "s1", "change": 5, "reason": "Delivery"},
+        lambda w: {"id": "s1", "change": -5, "reason": "Delivery"},
+    ),
+    Case(
+        "stock_adjustment_of_another_product",
+        "/v1/mall/products/idem-p/stock",
+        lambda w: {"id": "s2", "change": 5, "reason": "Delivery"},
+        lambda w: {"id": "s2", "change": 5, "reason": "Delivery"},
+        other_path="/v1/mall/products/idem-q/stock",
+        prepare=another_product,
+    ),
+    Case(
         "mall_order_cancel",
         "/v1/mall/orders/o2/cancel",
         lambda w: {"id": "c1"},
@@ -515,6 +544,7 @@ COVERED = {
     "/v1/redemptions/{redemption_id}/cancel",
     "/v1/mall/orders",
     "/v1/mall/orders/{order_id}/cancel",
+    "/v1/mall/products/{sku}/stock",
     "/v1/members/{member_id}/coupons",
     "/v1/coupons/{code}/redeem",
     "/v1/members/{member_id}/donations",

@@ -69,6 +69,15 @@ def post_form(client: TestClient, page: str, action: str, data: dict[str, Any]) 
     return client.post(action, data={"csrf_token": token, **data})
 
 
+def post_stock(client: TestClient, page: str, data: dict[str, Any]) -> Any:
+    """Send the stock form of a product page as a browser would: with the id the page gave it."""
+    html = client.get(page).text
+    form_id = re.search(r'name="form_id" value="([^"]+)"', html)
+    assert form_id, "the product page has no stock form id"
+    form = {"csrf_token": form_token(html), "form_id": form_id.group(1), **data}
+    return client.post(f"{page}/stock", data=form)
+
+
 def audited(floor: Floor, subject: str) -> list[tuple[str, str]]:
     with SqlUnitOfWork(floor.api.client.app.state.jifen.engine) as uow:
         entries = uow.audit_log.entries(
@@ -184,9 +193,9 @@ class TestMall:
         assert floor.api.get("/v1/mall/products").json()["items"][0]["price_points"] == 1500
 
         page = "/console/mall/products/MUG-1"
-        added = post_form(ops, page, f"{page}/stock", {"change": "+5", "reason": "Restocked"})
+        added = post_stock(ops, page, {"change": "+5", "reason": "Restocked"})
         assert "库存已调整 +5；现为 30。" in added.text
-        too_many = post_form(ops, page, f"{page}/stock", {"change": "-31", "reason": "Broken"})
+        too_many = post_stock(ops, page, {"change": "-31", "reason": "Broken"})
         assert "剩余库存少于要扣减的数量；库存不能小于 0。" in too_many.text
         assert 'data-stock="MUG-1">30<' in too_many.text
         assert audited(floor, "product:MUG-1") == [
@@ -194,6 +203,50 @@ class TestMall:
             ("product.changed", "console:wu"),
             ("product.stock_adjusted", "console:wu"),
         ]
+
+    def test_a_stock_form_sent_twice_changes_the_stock_once_and_the_page_lists_it(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        ops = operator("operator", "wu")
+        post_form(ops, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"})
+        page = "/console/mall/products/MUG-1"
+        html = ops.get(page).text
+        form_id = re.search(r'name="form_id" value="([^"]+)"', html)
+        assert form_id is not None
+        form = {"csrf_token": form_token(html), "form_id": form_id.group(1)}
+        form |= {"change": "-4", "reason": "Damaged in the depot"}
+
+        first = ops.post(f"{page}/stock", data=form)
+        again = ops.post(f"{page}/stock", data=form)  # a double click, or the browser resending
+
+        assert "库存已调整 -4；现为 26。" in first.text
+        assert "此表单已提交过，库存未再次调整；现为 26。" in again.text
+        assert floor.api.get("/v1/mall/products").json()["items"][0]["stock"] == 26
+        assert [a for a, _ in audited(floor, "product:MUG-1")].count("product.stock_adjusted") == 1
+        [row] = re.findall(r'<tr data-adjustment="[^"]+">(.*?)</tr>', again.text, flags=re.DOTALL)
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        assert cells[1:] == ["-4", "26", "Damaged in the depot", "console:wu"]
+        shown_again = f'name="form_id" value="{form_id.group(1)}"'
+        assert shown_again not in ops.get(page).text  # the page shown again has a new id
+        fresh = post_stock(ops, page, {"change": "-4", "reason": "Damaged in the depot"})
+        assert "库存已调整 -4；现为 22。" in fresh.text
+
+    def test_an_old_stock_form_sent_with_other_values_changes_nothing(
+        self, floor: Floor, operator: Callable[..., TestClient]
+    ) -> None:
+        ops = operator("operator", "wu")
+        post_form(ops, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"})
+        page = "/console/mall/products/MUG-1"
+        html = ops.get(page).text
+        form_id = re.search(r'name="form_id" value="([^"]+)"', html)
+        assert form_id is not None
+        form = {"csrf_token": form_token(html), "form_id": form_id.group(1), "reason": "Delivery"}
+        ops.post(f"{page}/stock", data={**form, "change": "5"})
+
+        edited = ops.post(f"{page}/stock", data={**form, "change": "50"})  # the page went back
+
+        assert "此表单已用其他内容提交过，请刷新页面。" in edited.text
+        assert floor.api.get("/v1/mall/products").json()["items"][0]["stock"] == 35
 
     def test_a_product_that_makes_no_sense_is_refused_in_english(self, floor: Floor) -> None:
         coupon = {**PRODUCT, "kind": "coupon", "active": "1"}  # without its days of validity
@@ -216,7 +269,7 @@ class TestMall:
         post_form(
             floor.console, "/console/mall", "/console/mall/products", {**PRODUCT, "active": "1"}
         )
-        data = {"change": "100", "reason": "Forged"}
+        data = {"form_id": "stock-forged", "change": "100", "reason": "Forged"}
         refused = floor.console.post("/console/mall/products/MUG-1/stock", data=data)
         assert refused.status_code == 403
         assert floor.api.get("/v1/mall/products").json()["items"][0]["stock"] == 30

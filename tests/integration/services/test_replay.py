@@ -20,7 +20,7 @@ from jifen.services.daily import run_daily
 from jifen.services.events import apply_events
 from jifen.services.mall.donations import donate
 from jifen.services.mall.orders import cancel_order, place_order
-from jifen.services.mall.products import define_product
+from jifen.services.mall.products import adjust_stock, define_product
 from jifen.services.mall.warehouse import InProcessWarehouse
 from jifen.services.member_status import close_member, freeze_member, unfreeze_member
 from jifen.services.members import change_phone
@@ -126,10 +126,10 @@ def test_every_kind_of_command_replays_to_the_same_books(
         kinds = {r.entry.command for r in uow.journal.read(after=0, limit=10_000)}
     assert kinds >= {
         "program", "enrol", "event", "daily", "redeem_ticket", "redemption.commit",
-        "redemption.release", "define_product", "place_order", "cancel_order", "donate",
-        "request_adjustment", "decide_adjustment", "add_beneficiary", "remove_beneficiary",
-        "freeze_member", "unfreeze_member", "close_member", "add_partner", "partner_operation",
-        "create_campaign", "stop_campaign", "assign_segments", "erase_member",
+        "redemption.release", "define_product", "adjust_stock", "place_order", "cancel_order",
+        "donate", "request_adjustment", "decide_adjustment", "add_beneficiary",
+        "remove_beneficiary", "freeze_member", "unfreeze_member", "close_member", "add_partner",
+        "partner_operation", "create_campaign", "stop_campaign", "assign_segments", "erase_member",
     }  # fmt: skip
 
 
@@ -220,6 +220,8 @@ class Scenario:
         )  # fmt: skip
         mug = Product("mug", "Mug", "goods", 300, 0, 5, 3, None, None, None, True)
         define_product(uow, product=mug)
+        adjust_stock(uow, adjustment_id="s1", sku="mug", change=2, reason="delivery", actor="op1",
+                     now=at(DAY, 15))  # fmt: skip
         for order_id in ("o1", "o2"):
             place_order(uow, program=program, warehouse=InProcessWarehouse(), order_id=order_id,
                         member_id=member, sku="mug", quantity=1, now=at(DAY, 15))  # fmt: skip

@@ -35,6 +35,10 @@ from jifen.api.schemas.mall import (
     Receipt,
     RedeemIn,
     StepIn,
+    StockAdjusted,
+    StockAdjustmentOut,
+    StockAdjustments,
+    StockIn,
     WarehouseReport,
 )
 from jifen.domain.calendar import local_datetime
@@ -42,7 +46,7 @@ from jifen.programs.schema import Program
 from jifen.services import listings, mall
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.key_repository import StoredKey
-from jifen.storage.mall_repository import Coupon, MallOrder, Product
+from jifen.storage.mall_repository import Coupon, MallOrder, Product, StockAdjustment
 
 router = APIRouter(prefix="/v1", tags=["mall"])
 
@@ -132,6 +136,73 @@ def put_product(
 def list_products(uow: UowDep, program: ProgramDep) -> Products:
     """Active products with what is left in stock and their sale windows."""
     return Products(items=[_product(p, program) for p in mall.products_on_offer(uow)])
+
+
+SkuPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The product's sku.")
+]
+
+
+def _stock_adjustment(a: StockAdjustment, program: Program) -> StockAdjustmentOut:
+    return StockAdjustmentOut(
+        id=a.id,
+        sku=a.sku,
+        change=a.change,
+        stock_after=a.stock_after,
+        reason=a.reason,
+        actor=a.actor,
+        at=local_datetime(a.at, program.timezone),
+    )
+
+
+@router.post(
+    "/mall/products/{sku}/stock",
+    response_model=StockAdjusted,
+    responses={409: {"description": "stock_below_zero, idempotency_conflict"}},
+)
+def adjust_stock(
+    sku: SkuPath,
+    body: StockIn,
+    *,
+    key: Annotated[StoredKey, ADMIN],
+    uow: UowDep,
+    clock: ClockDep,
+    program: ProgramDep,
+) -> StockAdjusted:
+    """Add units to the stock or take them off; the same `id` again changes nothing; audited."""
+    adjusted = mall.adjust_stock(
+        uow,
+        adjustment_id=body.id,
+        sku=sku,
+        change=body.change,
+        reason=body.reason,
+        actor=key.prefix,
+        now=clock.now(),
+    )
+    return StockAdjusted(
+        product=_product(adjusted.product, program),
+        adjustment=_stock_adjustment(adjusted.adjustment, program),
+    )
+
+
+@router.get(
+    "/mall/products/{sku}/stock-adjustments",
+    response_model=StockAdjustments,
+    dependencies=[OPERATORS],
+)
+def list_stock_adjustments(
+    sku: SkuPath,
+    *,
+    uow: ReadUowDep,
+    program: ProgramDep,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
+) -> StockAdjustments:
+    """The product's stock adjustments, newest first, a page at a time."""
+    page = listings.stock_adjustments(uow, sku=sku, cursor=cursor, limit=limit)
+    return StockAdjustments(
+        items=[_stock_adjustment(a, program) for a in page.items], next_cursor=page.next_cursor
+    )
 
 
 # -- orders -----------------------------------------------------------------------------------

@@ -70,6 +70,40 @@ class Products(BaseModel):
     items: list[ProductOut]
 
 
+class StockIn(Body):
+    """A relative stock change: `id` is the caller's (the idempotency key); negative takes off."""
+
+    id: CallerId
+    change: Annotated[StrictInt, Field(ge=-(10**9), le=10**9)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=PRINTABLE)]
+
+
+class StockAdjustmentOut(BaseModel):
+    """A stock adjustment: the units added (negative: taken off), the stock it left, who, when."""
+
+    id: str
+    sku: str
+    change: int
+    stock_after: int
+    reason: str
+    actor: str
+    at: datetime
+
+
+class StockAdjusted(BaseModel):
+    """The product as it stands and the adjustment (the first one, when the id was used before)."""
+
+    product: ProductOut
+    adjustment: StockAdjustmentOut
+
+
+class StockAdjustments(BaseModel):
+    """A page of a product's stock adjustments, newest first; pass `next_cursor` for the next."""
+
+    items: list[StockAdjustmentOut]
+    next_cursor: str | None
+
+
 class OrderIn(Body):
     """An order: `id` is the caller's (the idempotency key)."""
 

@@ -26,6 +26,8 @@ from jifen.services.mall.orders import (
 )
 from jifen.services.mall.products import (
     SaleNotOpen,
+    StockAdjusted,
+    StockBelowZero,
     adjust_stock,
     define_product,
     get_product,
@@ -57,6 +59,8 @@ __all__ = [
     "Redeemed",
     "SaleNotOpen",
     "SignatureExpired",
+    "StockAdjusted",
+    "StockBelowZero",
     "UnknownCharity",
     "WarehouseAdapter",
     "adjust_stock",

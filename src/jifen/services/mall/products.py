@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from jifen.domain.errors import InvalidRequest, JifenError, NotFound
-from jifen.services import audit, journal
+from jifen.domain.errors import IdempotencyConflict, InvalidRequest, JifenError, NotFound
+from jifen.services import audit, journal, ledger
 from jifen.services.unit_of_work import UnitOfWork
-from jifen.storage.mall_repository import Product
+from jifen.storage.mall_repository import MallRowTaken, Product, StockAdjustment
 
 PRODUCT_KINDS = ("goods", "coupon")
+
+
+class StockBelowZero(JifenError):
+    """A stock adjustment takes off more units than are left: stock never goes below 0."""
+
+    code = "stock_below_zero"
+    status = 409
+
+    def __init__(self, sku: str, *, change: int, stock: int) -> None:
+        super().__init__(
+            f"{sku!r} has {stock} units left; taking off {-change} would put its stock below 0.",
+            sku=sku,
+            change=change,
+            stock=stock,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StockAdjusted:
+    """A stock adjustment and its product as it stands; `replayed` when the id was used before."""
+
+    product: Product
+    adjustment: StockAdjustment
+    replayed: bool = False
 
 
 class SaleNotOpen(JifenError):
@@ -81,40 +106,87 @@ def _define(
 
 
 def adjust_stock(
-    uow: UnitOfWork, *, sku: str, change: int, reason: str, actor: str, now: datetime
-) -> Product:
-    """Add `change` units to the product's stock (negative takes them off), audited.
+    uow: UnitOfWork,
+    *,
+    adjustment_id: str,
+    sku: str,
+    change: int,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> StockAdjusted:
+    """Add `change` units to the product's stock (negative takes them off), recorded and audited.
 
-    Stock never goes below 0: a change that would is refused and nothing changes. Concurrent
-    orders keep their units: the change is added to the stock as it stands when it commits.
+    Idempotent by `adjustment_id`: the same request again changes nothing and answers with the
+    stored adjustment and the product as it stands (`replayed`); another request under that id
+    raises `IdempotencyConflict`. Stock never goes below 0: a change that would is refused
+    (`StockBelowZero`) and nothing changes. Concurrent orders keep their units: the change is
+    added to the stock as it stands when it commits. The adjustment's row, the stock and the
+    audit record commit together.
     """
-    if change == 0 or not reason.strip():
+    reason = reason.strip()
+    if change == 0 or not reason:
         raise InvalidRequest("A stock adjustment needs a change other than 0 and a reason.")
+    new = StockAdjustment(
+        id=adjustment_id,
+        sku=sku,
+        change=change,
+        stock_after=0,  # known once the change is made
+        reason=reason,
+        actor=actor,
+        at=now,
+        request_hash=ledger.fingerprint({"sku": sku, "change": change, "reason": reason}),
+    )
+    try:
+        return _adjust(uow, new)
+    except MallRowTaken:  # a concurrent request stored this id first: answer as it stands
+        return _adjust(uow, new)
+
+
+def _adjust(uow: UnitOfWork, new: StockAdjustment) -> StockAdjusted:
     with uow:
-        product = uow.mall.get_product(sku)
-        if product is None:
-            raise NotFound(f"No product {sku!r}.", sku=sku)
-        if not uow.mall.add_stock(sku, change):
-            raise InvalidRequest(
-                f"{sku!r} has fewer than {-change} units left; stock cannot go below 0.",
-                field="change",
-            )
-        after = uow.mall.get_product(sku)
+        stored = uow.mall.get_stock_adjustment(new.id)
+        if stored is not None:
+            if stored.request_hash != new.request_hash:
+                raise IdempotencyConflict(new.id)
+            product = uow.mall.get_product(stored.sku)
+            assert product is not None  # noqa: S101 - products are never deleted
+            return StockAdjusted(product, stored, replayed=True)
+        before = uow.mall.get_product(new.sku)
+        if before is None:
+            raise NotFound(f"No product {new.sku!r}.", sku=new.sku)
+        if not uow.mall.add_stock(new.sku, new.change):
+            raise StockBelowZero(new.sku, change=new.change, stock=before.stock)
+        after = uow.mall.get_product(new.sku)
         assert after is not None  # noqa: S101 - just changed
-        details = {"change": change, "stock": after.stock, "reason": reason.strip()}
+        record = replace(new, stock_after=after.stock)
+        uow.mall.insert_stock_adjustment(record)
+        details = {
+            "id": record.id,
+            "change": record.change,
+            "stock": record.stock_after,
+            "reason": record.reason,
+        }
         audit.record(
             uow,
-            at=now,
-            actor=actor,
+            at=record.at,
+            actor=record.actor,
             action="product.stock_adjusted",
-            subject=f"product:{sku}",
+            subject=f"product:{record.sku}",
             details=details,
         )
         journal.record(
-            uow, "adjust_stock", at=now, sku=sku, change=change, reason=reason, actor=actor
+            uow,
+            "adjust_stock",
+            at=record.at,
+            adjustment_id=record.id,
+            sku=record.sku,
+            change=record.change,
+            reason=record.reason,
+            actor=record.actor,
         )
         uow.commit()
-    return after
+    return StockAdjusted(after, record)
 
 
 def get_product(uow: UnitOfWork, sku: str) -> Product:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -128,6 +129,12 @@ def _partner_operation(ctx: Replaying, args: dict[str, Any], at: datetime | None
     _call(ctx, use_case, {**common, **{k: request[k] for k in fields}}, at)
 
 
+def _adjust_stock(ctx: Replaying, args: dict[str, Any], at: datetime | None) -> None:
+    # Journaled before stock adjustments had ids (migration 0021): each entry is one change.
+    given = {"adjustment_id": f"journal-{uuid.uuid4().hex}", **args}
+    _call(ctx, adjust_stock, given, at)
+
+
 def _plain_call(use_case: Callable[..., Any]) -> Handler:
     def handle(ctx: Replaying, args: dict[str, Any], at: datetime | None) -> None:
         _call(ctx, use_case, args, at)
@@ -142,6 +149,7 @@ HANDLERS: dict[str, Handler] = {
     "change_phone": _change_phone,
     "add_beneficiary": _add_beneficiary,
     "partner_operation": _partner_operation,
+    "adjust_stock": _adjust_stock,
     **{
         use_case.__name__: _plain_call(use_case)
         for use_case in (
@@ -154,7 +162,6 @@ HANDLERS: dict[str, Handler] = {
             record_warehouse_report,
             define_product,
             set_product,
-            adjust_stock,
             donate,
             request_adjustment,
             decide_adjustment,

@@ -32,7 +32,13 @@ from jifen.storage.tables.ledger import (
     lots,
     pending_points,
 )
-from jifen.storage.tables.mall import coupons, mall_orders, mall_products, stock_holds
+from jifen.storage.tables.mall import (
+    coupons,
+    mall_orders,
+    mall_products,
+    stock_adjustments,
+    stock_holds,
+)
 from jifen.storage.tables.members import member_segments, members, tier_history
 from jifen.storage.tables.notifications import (
     notification_deliveries,
@@ -97,6 +103,7 @@ __all__ = [
     "reminders",
     "rule_budgets",
     "sandbox_clock",
+    "stock_adjustments",
     "stock_holds",
     "tickets",
     "tier_history",

@@ -1,4 +1,4 @@
-"""The points mall: products, orders, stock held for unsettled orders, and coupons."""
+"""The points mall: products and their stock adjustments, orders, stock held, and coupons."""
 
 from __future__ import annotations
 
@@ -56,6 +56,22 @@ stock_holds = sa.Table(
     sa.Column("member_id", Id, sa.ForeignKey("members.id"), nullable=False),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Every relative change of a product's stock, append-only (migration 0021): `id` is the caller's
+# idempotency key; the row, the stock change and its audit record commit together.
+stock_adjustments = sa.Table(
+    "stock_adjustments",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),  # the caller's id
+    sa.Column("sku", sa.String(64), sa.ForeignKey("mall_products.sku"), nullable=False),
+    sa.Column("change", sa.BigInteger, nullable=False),
+    sa.Column("stock_after", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Index("ix_stock_adjustments_sku_at", "sku", "at"),
 )
 
 coupons = sa.Table(

@@ -1,11 +1,13 @@
 """Managing the mall from the console: create or edit a product, adjust its stock (audited).
 
 The forms go through `services.mall` (`set_product` is the API's `define_product`, audited;
-`adjust_stock` adds or takes off units), with `console:USERNAME` as the actor.
+`adjust_stock` adds or takes off units), with `console:USERNAME` as the actor. The stock form
+carries an id made when the page was shown, so sending it twice changes the stock once.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -16,7 +18,7 @@ from fastapi.responses import Response
 from jifen.api.deps import ProgramDep, UowDep
 from jifen.domain.errors import JifenError
 from jifen.programs.schema import Program
-from jifen.services import mall
+from jifen.services import listings, mall
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.mall_repository import Product
 from jifen.web.console.common import Operator, actor, back, error_text, flash, gettext, now, page
@@ -26,19 +28,28 @@ router = APIRouter(prefix="/console")
 writes = APIRouter(prefix="/console", dependencies=[Depends(check_csrf)])
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 Short = Annotated[str, Form(max_length=200)]
+FormId = Annotated[str, Form(min_length=1, max_length=200, pattern=PRINTABLE)]
+RECENT_ADJUSTMENTS = 20
 
 
 @router.get("/mall/products/{sku}")
 def product_page(
     request: Request, sku: SkuPath, user: Operator, uow: UowDep, program: ProgramDep
 ) -> Response:
-    """One product: its form, filled in, and the stock adjustment form."""
+    """One product: its form, filled in, the stock adjustment form and recent adjustments."""
     zone = ZoneInfo(program.timezone)
 
     def local(moment: datetime | None) -> str:  # a `datetime-local` field's value
         return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
-    context = {"p": mall.get_product(uow, sku), "fmt_local": local}
+    product = mall.get_product(uow, sku)
+    recent = listings.stock_adjustments(uow, sku=sku, cursor=None, limit=RECENT_ADJUSTMENTS)
+    context = {
+        "p": product,
+        "fmt_local": local,
+        "adjustments": recent.items,
+        "form_id": f"stock-{uuid.uuid4().hex}",
+    }
     return page(request, "console/product.html", user, context)
 
 
@@ -116,10 +127,11 @@ def adjust_stock(
     sku: SkuPath,
     user: Operator,
     uow: UowDep,
+    form_id: FormId,
     change: Annotated[str, Form(max_length=20)],
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Add units to the stock, or take them off (a negative change), with a reason."""
+    """Add units to the stock, or take them off (a negative change), with a reason, once."""
     _ = gettext(request)
     location = f"/console/mall/products/{sku}"
     try:
@@ -130,14 +142,24 @@ def adjust_stock(
         flash(request, "error", _("Give a whole number other than 0, e.g. 50 or -5, and a reason."))
         return back(location)
     try:
-        product = mall.adjust_stock(
-            uow, sku=sku, change=amount, reason=reason, actor=actor(user), now=now(request)
+        adjusted = mall.adjust_stock(
+            uow,
+            adjustment_id=form_id,
+            sku=sku,
+            change=amount,
+            reason=reason,
+            actor=actor(user),
+            now=now(request),
         )
     except JifenError as error:
-        below = error.details.get("field") == "change"
+        below = error.code == mall.StockBelowZero.code
         text = _("Fewer units are left than you take off; stock cannot go below 0.")
         flash(request, "error", text if below else error_text(request, error))
         return back(location)
+    if adjusted.replayed:
+        text = _("This form was sent before; the stock was not changed again. It is now {stock}.")
+        flash(request, "warn", text.format(stock=f"{adjusted.product.stock:,}"))
+        return back(location)
     text = _("Stock changed by {change}; now {stock}.")
-    flash(request, "ok", text.format(change=f"{amount:+,}", stock=f"{product.stock:,}"))
+    flash(request, "ok", text.format(change=f"{amount:+,}", stock=f"{adjusted.product.stock:,}"))
     return back(location)
