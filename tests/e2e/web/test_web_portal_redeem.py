@@ -64,6 +64,8 @@ def test_the_price_first_then_one_redemption_however_often_confirmed(portal: Por
     ("fields", "says"),
     [
         ({"fare": "thirty"}, "Check the train number, the departure and the fare."),
+        ({"fare": "30.005"}, "Check the train number, the departure and the fare."),
+        ({"passenger": "someone"}, "Part of what was sent cannot be read."),
         ({"day": "2025-01-20"}, "This train has already left"),
         ({"passenger": "999"}, "We could not find that"),
     ],

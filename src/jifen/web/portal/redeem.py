@@ -55,12 +55,13 @@ def _parse(form: TicketForm, program: Program) -> member_self.OwnTicket:
         departure = datetime.combine(
             date.fromisoformat(form.day), time.fromisoformat(form.departure_time)
         ).replace(tzinfo=ZoneInfo(program.timezone))
-        fare_fen = int(Decimal(form.fare.strip()) * 100)
+        fare = Decimal(form.fare.strip()) * 100
+        beneficiary_id = None if form.passenger == "me" else int(form.passenger)
     except (ValueError, InvalidOperation):
-        raise InvalidRequest("The departure or the fare is not valid.") from None
-    if not TRAIN.match(train) or not 1 <= fare_fen <= MAX_FARE_FEN:
-        raise InvalidRequest("The train or the fare is not valid.")
-    beneficiary_id = None if form.passenger == "me" else int(form.passenger)
+        raise InvalidRequest("The departure, the fare or the traveller is not valid.") from None
+    if not TRAIN.match(train) or fare != fare.to_integral_value() or not 1 <= fare <= MAX_FARE_FEN:
+        raise InvalidRequest("The train or the fare (yuan, at most two decimals) is not valid.")
+    fare_fen = int(fare)
     return member_self.OwnTicket(
         id=form.request_id,
         fare_fen=fare_fen,
