@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from jifen.domain.calendar import local_date
@@ -45,6 +45,13 @@ def role(*roles: str) -> Callable[..., ConsoleUser]:
 Anyone = Annotated[ConsoleUser, Depends(role("operator", "analyst"))]
 Operator = Annotated[ConsoleUser, Depends(role("operator"))]
 Admin = Annotated[ConsoleUser, Depends(role())]
+Short = Annotated[str, Form(max_length=200)]  # a form's short text or number field
+
+
+def whole_number(text: str) -> int | None:
+    """A form's number as typed (`12,000` too); None when left empty, ValueError when not one."""
+    text = text.replace(",", "").strip()
+    return int(text) if text else None
 
 
 def actor(user: ConsoleUser) -> str:

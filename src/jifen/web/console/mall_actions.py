@@ -21,13 +21,23 @@ from jifen.programs.schema import Program
 from jifen.services import listings, mall
 from jifen.services.event_schema import PRINTABLE
 from jifen.storage.mall_repository import Product
-from jifen.web.console.common import Operator, actor, back, error_text, flash, gettext, now, page
+from jifen.web.console.common import (
+    Operator,
+    Short,
+    actor,
+    back,
+    error_text,
+    flash,
+    gettext,
+    now,
+    page,
+    whole_number,
+)
 from jifen.web.security import check_csrf
 
 router = APIRouter(prefix="/console")
 writes = APIRouter(prefix="/console", dependencies=[Depends(check_csrf)])
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
-Short = Annotated[str, Form(max_length=200)]
 FormId = Annotated[str, Form(min_length=1, max_length=200, pattern=PRINTABLE)]
 RECENT_ADJUSTMENTS = 20
 
@@ -58,11 +68,6 @@ def _moment(text: str, program: Program) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(program.timezone)) if text else None
 
 
-def _number(text: str) -> int | None:
-    text = text.replace(",", "").strip()
-    return int(text) if text else None
-
-
 @writes.post("/mall/products")
 def save_product(
     request: Request,
@@ -89,13 +94,13 @@ def save_product(
             sku=sku.strip(),
             name=name.strip(),
             kind=kind,
-            price_points=_number(price_points) or 0,
-            cash_fen=_number(cash_fen) or 0,
-            stock=_number(stock) or 0,
-            per_member_limit=_number(per_member_limit),
+            price_points=whole_number(price_points) or 0,
+            cash_fen=whole_number(cash_fen) or 0,
+            stock=whole_number(stock) or 0,
+            per_member_limit=whole_number(per_member_limit),
             sale_starts_at=_moment(sale_starts_at, program),
             sale_ends_at=_moment(sale_ends_at, program),
-            coupon_valid_days=_number(coupon_valid_days),
+            coupon_valid_days=whole_number(coupon_valid_days),
             active=bool(active),
         )
     except ValueError:
@@ -135,7 +140,7 @@ def adjust_stock(
     _ = gettext(request)
     location = f"/console/mall/products/{sku}"
     try:
-        amount = _number(change)
+        amount = whole_number(change)
     except ValueError:
         amount = None
     if not amount or not reason.strip():

@@ -18,6 +18,7 @@ from jifen.services import partners
 from jifen.web.console.common import (
     Anyone,
     Operator,
+    Short,
     actor,
     back,
     error_text,
@@ -28,6 +29,7 @@ from jifen.web.console.common import (
     page,
     paged,
     today,
+    whole_number,
 )
 from jifen.web.console.labels import PARTNER_STATUS
 from jifen.web.security import check_csrf
@@ -35,7 +37,6 @@ from jifen.web.security import check_csrf
 router = APIRouter(prefix="/console")
 writes = APIRouter(prefix="/console", dependencies=[Depends(check_csrf)])
 CodePath = Annotated[str, Path(min_length=1, max_length=24, pattern="^[a-z0-9_-]+$")]
-Short = Annotated[str, Form(max_length=200)]
 
 
 @router.get("/partners")
@@ -66,11 +67,6 @@ def partners_page(request: Request, user: Anyone, uow: UowDep, program: ProgramD
     return page(request, "console/partners.html", user, context, messages=messages)
 
 
-def _int(text: str) -> int | None:
-    text = text.replace(",", "").strip()
-    return int(text) if text else None
-
-
 @writes.post("/partners")
 def add(
     request: Request,
@@ -92,17 +88,17 @@ def add(
     """Add a partner with its terms; the same terms again change nothing."""
     _ = gettext(request)
     try:
-        miles, points = _int(exchange_miles), _int(exchange_points)
+        miles, points = whole_number(exchange_miles), whole_number(exchange_points)
         terms = partners.PartnerTerms(
             code=code.strip(),
             name=name,
             point_kind=point_kind,
-            max_points_per_award=_int(max_points_per_award) or 0,
-            max_points_per_member_day=_int(max_points_per_member_day) or 0,
-            max_points_per_month=_int(max_points_per_month) or 0,
-            price_per_1000_points_fen=_int(price_per_1000_points_fen) or 0,
+            max_points_per_award=whole_number(max_points_per_award) or 0,
+            max_points_per_member_day=whole_number(max_points_per_member_day) or 0,
+            max_points_per_month=whole_number(max_points_per_month) or 0,
+            price_per_1000_points_fen=whole_number(price_per_1000_points_fen) or 0,
             rate=None if miles is None and points is None else MilesRate(miles or 0, points or 0),
-            min_miles=_int(min_miles) or 1,
+            min_miles=whole_number(min_miles) or 1,
         )
     except (TypeError, ValueError, JifenError):
         flash(request, "error", _("Check the form: limits, price and rate are whole numbers."))
