@@ -26,9 +26,11 @@ from jifen.services import beneficiaries, member_self, redemption
 from jifen.services.views import member as member_view
 from jifen.storage.crypto import IdentityVault
 from jifen.storage.uow import SqlUnitOfWork
+from jifen.web.i18n import Formatter
 from jifen.web.portal.context import friendly, gettext, now, page
 from jifen.web.security import check_csrf
 from jifen.web.session import PortalMemberDep
+from jifen.web.templating import request_locale
 
 router = APIRouter(prefix="/portal/redeem")
 REQUEST_PREFIX = "portal-"
@@ -71,8 +73,11 @@ def _parse(form: TicketForm, program: Program) -> member_self.OwnTicket:
     )
 
 
-def _refusal(request: Request, error: JifenError) -> str:
+def _refusal(request: Request, error: JifenError, program: Program) -> str:
     _ = gettext(request)
+    threshold = Formatter(request_locale(request), ZoneInfo(program.timezone)).points(
+        program.redemption.eligibility_threshold
+    )
     messages = {
         "invalid_request": _("Check the train number, the departure and the fare."),
         "beneficiary_not_effective": _(
@@ -82,8 +87,9 @@ def _refusal(request: Request, error: JifenError) -> str:
         "departure_passed": _("This train has already left; choose a later departure."),
         "train_not_redeemable": _("Tickets on this train cannot be paid in points."),
         "redemption_locked": _(
-            "Redemption opens once your balance has reached 10,000 points; keep travelling!"
-        ),
+            "Redemption opens once your balance has reached %(points)s points; keep travelling!"
+        )
+        % {"points": threshold},
     }
     return messages.get(error.code) or friendly(request, error)
 
@@ -111,6 +117,7 @@ def _form_page(
         "effective": [b for b in named if b.status == "effective"],
         "form": form or TicketForm(request_id=REQUEST_PREFIX + secrets.token_hex(16)),
         "points_per_yuan": program.redemption.points_per_yuan,
+        "unlock_points": program.redemption.eligibility_threshold,
         **(extra or {}),
     }
     return page(request, member_id, "portal/redeem.html", context, status_code=status_code)
@@ -165,7 +172,7 @@ def redeem(
             uow, program=program, member_id=member_id, ticket=ticket, now=now(request)
         )
     except JifenError as error:
-        extra = {"messages": [{"kind": "error", "text": _refusal(request, error)}]}
+        extra = {"messages": [{"kind": "error", "text": _refusal(request, error, program)}]}
         return _form_page(
             request,
             uow,
